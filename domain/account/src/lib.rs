@@ -1,0 +1,242 @@
+//! People who use the system: customers and staff, their roles, their passwords.
+//!
+//! # Layout
+//! - [`Role`]: what a user is, with the French label shown in the interface;
+//! - [`Email`], [`Password`]: parsed at the edge, so the rest of the code never sees raw input;
+//! - [`password`]: Argon2id hashing and verification;
+//! - [`user`]: the `users` table.
+#![forbid(unsafe_code)]
+
+pub mod password;
+pub mod user;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AccountError {
+    #[error("adresse e-mail invalide")]
+    InvalidEmail,
+    #[error("le mot de passe doit contenir au moins {min} caractères")]
+    PasswordTooShort { min: usize },
+    #[error("le mot de passe ne doit pas dépasser {max} caractères")]
+    PasswordTooLong { max: usize },
+    #[error("rôle inconnu : {0}")]
+    UnknownRole(String),
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+}
+
+/// What a user is. Staff roles other than `Admin` belong to one pizzeria.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(rename_all = "snake_case")]
+pub enum Role {
+    Customer,
+    /// Counter and phone staff.
+    Counter,
+    Pizzaiolo,
+    Delivery,
+    Manager,
+    /// Group admin: every pizzeria, the menu, staff accounts.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Customer,
+        Role::Counter,
+        Role::Pizzaiolo,
+        Role::Delivery,
+        Role::Manager,
+        Role::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Customer => "customer",
+            Role::Counter => "counter",
+            Role::Pizzaiolo => "pizzaiolo",
+            Role::Delivery => "delivery",
+            Role::Manager => "manager",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The name the French interface shows (the group's own role names).
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            Role::Customer => "Client",
+            Role::Counter => "Responsable",
+            Role::Pizzaiolo => "Pizzaïolo",
+            Role::Delivery => "Livreur",
+            Role::Manager => "Gérant",
+            Role::Admin => "Administrateur du groupe",
+        }
+    }
+
+    pub fn is_staff(self) -> bool {
+        self != Role::Customer
+    }
+
+    /// Whether an account with this role must be attached to a pizzeria.
+    pub fn needs_pizzeria(self) -> bool {
+        !matches!(self, Role::Customer | Role::Admin)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = AccountError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| AccountError::UnknownRole(s.to_owned()))
+    }
+}
+
+/// A syntactically valid e-mail address, trimmed and lower-cased (logins are case-insensitive).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, AccountError> {
+        let email = raw.trim().to_lowercase();
+        let (local, domain) = email.split_once('@').ok_or(AccountError::InvalidEmail)?;
+        let ok = !local.is_empty()
+            && email.len() <= 254
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains('@')
+            && !email.chars().any(|c| {
+                c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"')
+            });
+        if ok {
+            Ok(Email(email))
+        } else {
+            Err(AccountError::InvalidEmail)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A password that meets the rules; it is only ever hashed, never stored or logged.
+pub struct Password(String);
+
+impl Password {
+    pub const MIN_CHARS: usize = 10;
+    /// Bounds the hashing work an attacker can ask for.
+    pub const MAX_CHARS: usize = 128;
+
+    pub fn parse(raw: &str) -> Result<Self, AccountError> {
+        let n = raw.chars().count();
+        if n < Self::MIN_CHARS {
+            return Err(AccountError::PasswordTooShort {
+                min: Self::MIN_CHARS,
+            });
+        }
+        if n > Self::MAX_CHARS {
+            return Err(AccountError::PasswordTooLong {
+                max: Self::MAX_CHARS,
+            });
+        }
+        Ok(Password(raw.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_round_trip_through_their_names() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
+        assert!(matches!(
+            "chef".parse::<Role>(),
+            Err(AccountError::UnknownRole(_))
+        ));
+    }
+
+    #[test]
+    fn only_shop_staff_need_a_pizzeria() {
+        let needs: Vec<_> = Role::ALL
+            .into_iter()
+            .filter(|r| r.needs_pizzeria())
+            .collect();
+        assert_eq!(
+            needs,
+            [
+                Role::Counter,
+                Role::Pizzaiolo,
+                Role::Delivery,
+                Role::Manager
+            ]
+        );
+    }
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            Email::parse("  Marie.Dupont@Example.FR ").unwrap().as_str(),
+            "marie.dupont@example.fr"
+        );
+        for bad in [
+            "",
+            "marie",
+            "@example.fr",
+            "marie@",
+            "marie@example",
+            "ma rie@example.fr",
+            "a@b@c.fr",
+            "x@.fr",
+            "<x@y.fr>",
+        ] {
+            assert_eq!(
+                Email::parse(bad),
+                Err(AccountError::InvalidEmail),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn passwords_have_bounds_counted_in_characters() {
+        assert!(Password::parse("123456789").is_err());
+        assert!(Password::parse("éééééééééé").is_ok());
+        assert!(Password::parse(&"x".repeat(129)).is_err());
+        assert_eq!(
+            format!("{:?}", Password::parse("correct horse").unwrap()),
+            "Password(<redacted>)"
+        );
+    }
+}

@@ -1,0 +1,42 @@
+//! What the group sells and where: pizzerias, ingredients, pizzas with their recipes, menus,
+//! printers, and the CSV seed loader (`feed-db`) that fills them.
+//!
+//! # Layout
+//! - [`money`]: [`Cents`], the only money type;
+//! - [`feed`]: the seed CSV format, parsed and loaded in one transaction.
+#![forbid(unsafe_code)]
+
+pub mod feed;
+pub mod hours;
+pub mod money;
+
+pub use money::Cents;
+
+/// Unit an ingredient is counted in; recipe and stock quantities use it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, sqlx::Type)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(rename_all = "lowercase")]
+pub enum Unit {
+    G,
+    Ml,
+    Piece,
+}
+
+impl Unit {
+    pub fn parse(raw: &str) -> Option<Unit> {
+        match raw {
+            "g" => Some(Unit::G),
+            "ml" => Some(Unit::Ml),
+            "piece" => Some(Unit::Piece),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::G => "g",
+            Unit::Ml => "ml",
+            Unit::Piece => "piece",
+        }
+    }
+}

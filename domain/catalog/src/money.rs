@@ -1,0 +1,82 @@
+//! Money as integer euro cents: no float ever touches a price.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Cents(pub u32);
+
+impl Cents {
+    /// Parses a euro amount as people write it: `12`, `12.5`, `12.50`, `12,50`.
+    pub fn parse_eur(raw: &str) -> Option<Cents> {
+        let raw = raw.trim();
+        let (whole, frac) = match raw.split_once(['.', ',']) {
+            Some((w, f)) => (w, f),
+            None => (raw, ""),
+        };
+        if whole.is_empty() || whole.len() > 6 || !whole.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        if frac.len() > 2
+            || !frac.bytes().all(|b| b.is_ascii_digit())
+            || (raw.len() > whole.len() && frac.is_empty())
+        {
+            return None;
+        }
+        let cents_part = match frac.len() {
+            0 => 0,
+            1 => frac.parse::<u32>().ok()? * 10,
+            _ => frac.parse::<u32>().ok()?,
+        };
+        Some(Cents(whole.parse::<u32>().ok()? * 100 + cents_part))
+    }
+
+    pub fn checked_mul(self, n: u32) -> Option<Cents> {
+        self.0.checked_mul(n).map(Cents)
+    }
+
+    pub fn checked_add(self, other: Cents) -> Option<Cents> {
+        self.0.checked_add(other.0).map(Cents)
+    }
+}
+
+/// French display: `12,50 €`.
+impl fmt::Display for Cents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{},{:02}\u{a0}€", self.0 / 100, self.0 % 100)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn euro_amounts_parse_to_cents() {
+        for (raw, cents) in [
+            ("12", 1200),
+            ("12.5", 1250),
+            ("12.50", 1250),
+            ("12,05", 1205),
+            (" 9.9 ", 990),
+            ("0.01", 1),
+        ] {
+            assert_eq!(Cents::parse_eur(raw), Some(Cents(cents)), "{raw}");
+        }
+        for raw in [
+            "", "12.", ".5", "12.505", "-3", "1e3", "12 50", "douze", "1234567",
+        ] {
+            assert_eq!(Cents::parse_eur(raw), None, "{raw}");
+        }
+    }
+
+    #[test]
+    fn amounts_display_the_french_way() {
+        assert_eq!(Cents(1250).to_string(), "12,50\u{a0}€");
+        assert_eq!(Cents(5).to_string(), "0,05\u{a0}€");
+    }
+}

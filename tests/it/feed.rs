@@ -1,0 +1,158 @@
+use catalog::feed::{self, FeedError};
+use ocpizza_tests::{TestEnv, project_root};
+
+fn demo_seed() -> Vec<u8> {
+    std::fs::read(project_root().join("deploy/demo/db_seed.csv"))
+        .expect("the demo seed file ships with the project")
+}
+
+const TABLES: [&str; 11] = [
+    "pizzerias",
+    "ingredients",
+    "pizzas",
+    "recipe_lines",
+    "recipe_steps",
+    "stock",
+    "stock_ledger",
+    "pizzeria_pizzas",
+    "printers",
+    "users",
+    "addresses",
+];
+
+async fn counts(env: &TestEnv) -> Vec<i64> {
+    let mut v = Vec::new();
+    for t in TABLES {
+        v.push(env.count(t).await);
+    }
+    v
+}
+
+#[tokio::test]
+async fn the_demo_data_set_is_complete() {
+    let env = TestEnv::new().await;
+    let summary = feed::feed(&env.pool, &demo_seed()[..]).await.unwrap();
+    assert_eq!(summary.pizzerias, 5);
+    assert!(summary.pizzas >= 15, "{summary}");
+    assert!(summary.ingredients >= 25, "{summary}");
+
+    let roles: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT CAST(role AS CHAR) FROM users ORDER BY 1")
+            .fetch_all(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        roles,
+        [
+            "admin",
+            "counter",
+            "customer",
+            "delivery",
+            "manager",
+            "pizzaiolo"
+        ]
+    );
+
+    let without_recipe: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM pizzas p WHERE NOT EXISTS (SELECT 1 FROM recipe_lines r WHERE r.pizza_id = p.id)")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(without_recipe, 0, "every pizza has a recipe");
+    let shops_without_printer: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM pizzerias p WHERE NOT EXISTS (SELECT 1 FROM printers r WHERE r.pizzeria_id = p.id AND r.role = 'main')")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(shops_without_printer, 0);
+
+    let (hash,): (String,) =
+        sqlx::query_as("SELECT password_hash FROM users WHERE email = 'admin@ocpizza.fr'")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert!(account::password::verify("ocpizza-demo", &hash));
+}
+
+#[tokio::test]
+async fn feeding_the_same_file_twice_duplicates_nothing() {
+    let env = TestEnv::new().await;
+    feed::feed(&env.pool, &demo_seed()[..]).await.unwrap();
+    let first = counts(&env).await;
+    feed::feed(&env.pool, &demo_seed()[..]).await.unwrap();
+    assert_eq!(counts(&env).await, first);
+}
+
+#[tokio::test]
+async fn a_changed_stock_quantity_is_recorded_in_the_ledger() {
+    let env = TestEnv::new().await;
+    let base = "pizzeria,p1,P1,1 rue,75001,Paris,01,p@ocpizza.fr,11:00-14:00,,pickup\ningredient,jambon,Jambon,g\n";
+    feed::feed(
+        &env.pool,
+        format!("{base}stock,p1,jambon,1000,100\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    feed::feed(
+        &env.pool,
+        format!("{base}stock,p1,jambon,1500,100\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let deltas: Vec<i64> = sqlx::query_scalar("SELECT delta FROM stock_ledger ORDER BY id")
+        .fetch_all(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(deltas, [1000, 500]);
+    let (q,): (i64,) = sqlx::query_as("SELECT quantity FROM stock")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(q, 1500);
+}
+
+#[tokio::test]
+async fn an_unknown_code_loads_nothing_even_after_good_rows() {
+    let env = TestEnv::new().await;
+    let csv = "pizzeria,p1,P1,1 rue,75001,Paris,01,p@ocpizza.fr,11:00-14:00,,pickup\n\
+               ingredient,jambon,Jambon,g\n\
+               pizza,reine,Reine,,11\n\
+               recipe_line,reine,champignon,80\n\
+               stock,p2,jambon,10,1\n";
+    match feed::feed(&env.pool, csv.as_bytes()).await {
+        Err(FeedError::Invalid(problems)) => {
+            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            assert_eq!(
+                text,
+                [
+                    "line 4, column 3 (ingredient_code): no ingredient with code \"champignon\" in the file or the database",
+                    "line 5, column 2 (pizzeria_code): no pizzeria with code \"p2\" in the file or the database",
+                ]
+            );
+        }
+        other => panic!("expected problems, got {other:?}"),
+    }
+    assert_eq!(
+        counts(&env).await,
+        vec![0; TABLES.len()],
+        "one transaction: nothing half-loaded"
+    );
+}
+
+#[tokio::test]
+async fn rows_may_refer_to_what_the_database_already_holds() {
+    let env = TestEnv::new().await;
+    feed::feed(
+        &env.pool,
+        "ingredient,jambon,Jambon,g\npizza,reine,Reine,,11\n".as_bytes(),
+    )
+    .await
+    .unwrap();
+    feed::feed(
+        &env.pool,
+        "recipe_line,reine,jambon,80,en lamelles\n".as_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(env.count("recipe_lines").await, 1);
+}

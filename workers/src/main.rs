@@ -1,0 +1,72 @@
+//! `ocpizza-worker`: the background programs Supervisor runs, one subcommand each.
+//!
+//! Every subcommand is a thin loop over the `messages` runtime and a domain crate's rules; they
+//! all stop gracefully on SIGTERM.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use messages::broker::Shutdown;
+use settings::{ExposeSecret, Settings};
+
+#[derive(Parser)]
+#[command(
+    name = "ocpizza-worker",
+    about = "OC Pizza background workers",
+    version
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Publish outbox rows to RabbitMQ (several may run at once).
+    Relay,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("ocpizza-worker: configuration error: {e}");
+            return ExitCode::from(78);
+        }
+    };
+    settings::process::init_logging(&settings);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ocpizza-worker: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ocpizza-worker: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    let pool = db::connect(&settings.database).await.context("database")?;
+    let (trigger, shutdown) = Shutdown::new();
+    tokio::spawn(async move {
+        settings::process::stop_signal().await;
+        trigger.trigger();
+    });
+    match command {
+        Command::Relay => {
+            let config = messages::relay::RelayConfig::new(settings.rabbitmq_url.expose_secret());
+            messages::relay::Relay::new(pool, config)
+                .run(shutdown)
+                .await;
+        }
+    }
+    Ok(())
+}
