@@ -8,5 +8,8 @@ if ! command -v cargo-nextest >/dev/null 2>&1; then
     echo "installing cargo-nextest (one time)"
     cargo install --locked cargo-nextest
 fi
-# CI may point CARGO_TARGET_DIR at a shared directory; the harness finds binaries next to the tests.
+# The integration tests run the real programs (ocpizza, ocpizza-worker); cargo builds a binary for
+# tests of its own package only, so build them first. CI may point CARGO_TARGET_DIR at a shared
+# directory; the harness finds the binaries next to the test executables.
+cargo build --workspace --bins
 exec cargo nextest run --workspace --no-fail-fast "$@"

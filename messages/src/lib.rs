@@ -25,7 +25,7 @@ pub mod outbox;
 pub mod relay;
 pub mod topology;
 
-pub use event::{DecodeError, Envelope, Event, OrderStatus};
+pub use event::{Actor, DecodeError, Envelope, Event, OrderStatus, PaymentMode};
 
 /// Errors of the messaging machinery (not of message handlers, see [`consumer::HandlerError`]).
 #[derive(Debug, thiserror::Error)]

@@ -3,14 +3,19 @@
 //!
 //! # Layout
 //! - [`money`]: [`Cents`], the only money type;
-//! - [`feed`]: the seed CSV format, parsed and loaded in one transaction.
+//! - [`feed`]: the seed CSV format, parsed and loaded in one transaction;
+//! - [`pizzeria`], [`menu`]: what customers browse.
 #![forbid(unsafe_code)]
 
 pub mod feed;
 pub mod hours;
+pub mod menu;
 pub mod money;
+pub mod pizzeria;
 
+pub use menu::MenuItem;
 pub use money::Cents;
+pub use pizzeria::Pizzeria;
 
 /// Unit an ingredient is counted in; recipe and stock quantities use it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, sqlx::Type)]

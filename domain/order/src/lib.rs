@@ -1,11 +1,47 @@
-//! Orders: the lifecycle customers and staff rely on.
+//! Orders: the lifecycle customers and staff rely on, placing an order, and moving it along.
 //!
 //! # Layout
 //! - [`status`]: the state machine (who may move an order where, what a customer may still
-//!   change), with the French labels of the group's own data model.
+//!   change), with the French labels of the group's own data model;
+//! - [`record`]: an order as stored, loaded with its lines;
+//! - [`place`]: checking and writing a new order (prices and availability recomputed here, never
+//!   trusted from the client), idempotent per customer and key;
+//! - [`transition`]: every status change, with its history row and its message in the same
+//!   transaction.
 #![forbid(unsafe_code)]
 
+pub mod place;
+pub mod record;
 pub mod status;
+pub mod transition;
 
-pub use messages::OrderStatus;
+pub use messages::{Actor, OrderStatus, PaymentMode};
+pub use place::{NewLine, NewOrder, Placed};
+pub use record::{Channel, DeliveryAddress, Line, Order};
 pub use status::{Fulfilment, TransitionError};
+
+/// Why an order could not be placed, changed or moved. Every message is meant for the person
+/// who asked, in French.
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Messaging(#[from] messages::MessagingError),
+    #[error("commande introuvable")]
+    NotFound,
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// The order's content is not acceptable; the text says what to fix.
+    #[error("{0}")]
+    Invalid(String),
+    /// Someone else changed the order meanwhile.
+    #[error("la commande a été modifiée entre-temps : rechargez la page")]
+    Conflict,
+}
+
+impl OrderError {
+    pub fn invalid(message: impl Into<String>) -> OrderError {
+        OrderError::Invalid(message.into())
+    }
+}

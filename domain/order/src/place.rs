@@ -1,0 +1,334 @@
+//! Placing an order: every rule a new order must pass, then the order, its lines, its first
+//! history row and (when it needs no online payment) its `order.placed` message, written in the
+//! caller's transaction. Nothing the client sends about prices or availability is trusted.
+
+use catalog::{Cents, Pizzeria};
+use chrono::{DateTime, Duration, Utc};
+use messages::{Actor, Envelope, PaymentMode, outbox};
+use sqlx::MySqlConnection;
+
+use crate::record::{fulfilment_str, payment_mode_str};
+use crate::transition::{announcement, record_history};
+use crate::{Channel, DeliveryAddress, Fulfilment, Order, OrderError, OrderStatus, status};
+
+/// Bounds that keep an order something a kitchen can make.
+pub const MAX_LINES: usize = 20;
+pub const MAX_QUANTITY_PER_LINE: u32 = 20;
+pub const MAX_PIZZAS: u32 = 40;
+/// A slot must leave the kitchen this much time, and be at most this far ahead.
+pub const MIN_LEAD: Duration = Duration::minutes(15);
+pub const MAX_AHEAD: Duration = Duration::days(7);
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct NewLine {
+    pub pizza_id: u64,
+    pub quantity: u32,
+    #[serde(default)]
+    pub notes: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewOrder {
+    pub pizzeria_id: u64,
+    pub customer_id: u64,
+    pub channel: Channel,
+    pub fulfilment: Fulfilment,
+    pub payment_mode: PaymentMode,
+    pub customer_name: String,
+    pub customer_phone: String,
+    pub delivery: Option<DeliveryAddress>,
+    /// `None`: as soon as possible.
+    pub desired_at: Option<DateTime<Utc>>,
+    pub notes: String,
+    pub lines: Vec<NewLine>,
+    /// Chosen by the client once per checkout: a double submit finds the first order.
+    pub idempotency_key: String,
+}
+
+#[derive(Debug)]
+pub enum Placed {
+    Created(Order),
+    /// The same customer already placed an order with this key: that order, unchanged.
+    AlreadyPlaced(Order),
+}
+
+impl Placed {
+    pub fn order(&self) -> &Order {
+        match self {
+            Placed::Created(o) | Placed::AlreadyPlaced(o) => o,
+        }
+    }
+}
+
+fn invalid(message: impl Into<String>) -> OrderError {
+    OrderError::invalid(message)
+}
+
+/// Checks what can be checked without the database.
+pub fn check_shape(new: &NewOrder) -> Result<(), OrderError> {
+    let key = &new.idempotency_key;
+    if !(8..=64).contains(&key.len())
+        || !key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(invalid(
+            "clé d'idempotence invalide (8 à 64 caractères parmi A-Z, a-z, 0-9, - et _)",
+        ));
+    }
+    if new.lines.is_empty() {
+        return Err(invalid("le panier est vide"));
+    }
+    if new.lines.len() > MAX_LINES {
+        return Err(invalid(format!("{MAX_LINES} lignes au plus par commande")));
+    }
+    let mut pizzas = 0u32;
+    for line in &new.lines {
+        if !(1..=MAX_QUANTITY_PER_LINE).contains(&line.quantity) {
+            return Err(invalid(format!(
+                "la quantité d'une ligne va de 1 à {MAX_QUANTITY_PER_LINE}"
+            )));
+        }
+        if line.notes.chars().count() > 300 {
+            return Err(invalid("la remarque d'une pizza dépasse 300 caractères"));
+        }
+        pizzas += line.quantity;
+    }
+    if pizzas > MAX_PIZZAS {
+        return Err(invalid(format!(
+            "{MAX_PIZZAS} pizzas au plus par commande ; appelez la pizzeria pour une commande de groupe"
+        )));
+    }
+    let name = new.customer_name.trim();
+    if name.is_empty() || name.chars().count() > 120 {
+        return Err(invalid("indiquez un nom (120 caractères au plus)"));
+    }
+    if new.customer_phone.chars().count() > 30 {
+        return Err(invalid("numéro de téléphone trop long"));
+    }
+    if new.notes.chars().count() > 500 {
+        return Err(invalid("la remarque dépasse 500 caractères"));
+    }
+    match (&new.fulfilment, &new.delivery) {
+        (Fulfilment::Delivery, None) => return Err(invalid("indiquez l'adresse de livraison")),
+        (Fulfilment::Delivery, Some(address)) => check_address(address)?,
+        (Fulfilment::Pickup, _) => {}
+    }
+    Ok(())
+}
+
+pub fn check_address(a: &DeliveryAddress) -> Result<(), OrderError> {
+    let filled = |s: &str, max: usize| !s.trim().is_empty() && s.chars().count() <= max;
+    if !filled(&a.street, 200) {
+        return Err(invalid(
+            "indiquez la rue de livraison (200 caractères au plus)",
+        ));
+    }
+    if a.postal_code.len() != 5 || !a.postal_code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid("le code postal compte 5 chiffres"));
+    }
+    if !filled(&a.city, 100) {
+        return Err(invalid("indiquez la ville de livraison"));
+    }
+    if a.complement.chars().count() > 200 || a.instructions.chars().count() > 300 {
+        return Err(invalid("complément ou instructions trop longs"));
+    }
+    Ok(())
+}
+
+/// Whether the shop takes an order for `desired` (`None`: now).
+pub fn check_time(
+    shop: &Pizzeria,
+    desired: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), OrderError> {
+    match desired {
+        None if !shop.is_open_at(now) => Err(invalid(format!(
+            "{} est fermée en ce moment (horaires : {}) : choisissez un créneau",
+            shop.name, shop.opening_hours
+        ))),
+        None => Ok(()),
+        Some(at) if at < now + MIN_LEAD => Err(invalid(
+            "choisissez un créneau au moins 15 minutes après maintenant",
+        )),
+        Some(at) if at > now + MAX_AHEAD => Err(invalid(
+            "les commandes se prennent au plus 7 jours à l'avance",
+        )),
+        Some(at) if !shop.is_open_at(at) => Err(invalid(format!(
+            "{} est fermée à ce créneau (horaires : {})",
+            shop.name, shop.opening_hours
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// The priced lines of an order for this shop: each pizza must be on its menu, and together
+/// they must fit the shop's stock now. Returns (pizza id, name, unit price, quantity, notes).
+pub(crate) async fn price_lines(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+    lines: &[NewLine],
+) -> Result<(Vec<(u64, String, Cents, u32, String)>, Cents), OrderError> {
+    let menu = catalog::menu::menu(conn, pizzeria_id).await?;
+    let mut priced = Vec::with_capacity(lines.len());
+    let mut total = Cents(0);
+    for line in lines {
+        let item = menu
+            .iter()
+            .find(|m| m.pizza_id == line.pizza_id)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "la pizza n°{} n'est pas à la carte de cette pizzeria",
+                    line.pizza_id
+                ))
+            })?;
+        total = item
+            .price
+            .checked_mul(line.quantity)
+            .and_then(|amount| total.checked_add(amount))
+            .ok_or_else(|| invalid("montant trop élevé"))?;
+        priced.push((
+            item.pizza_id,
+            item.name.clone(),
+            item.price,
+            line.quantity,
+            line.notes.trim().to_owned(),
+        ));
+    }
+    let wanted: Vec<(u64, u32)> = lines.iter().map(|l| (l.pizza_id, l.quantity)).collect();
+    let short = stock::shortfall(conn, pizzeria_id, &wanted).await?;
+    if !short.is_empty() {
+        let names: Vec<&str> = short.iter().map(|s| s.name.as_str()).collect();
+        return Err(invalid(format!(
+            "il ne reste plus assez de {} pour cette commande : retirez ou changez une pizza",
+            names.join(", ")
+        )));
+    }
+    Ok((priced, total))
+}
+
+pub(crate) async fn write_lines(
+    conn: &mut MySqlConnection,
+    order_id: u64,
+    priced: &[(u64, String, Cents, u32, String)],
+) -> Result<(), sqlx::Error> {
+    for (pizza_id, name, price, quantity, notes) in priced {
+        sqlx::query(
+            "INSERT INTO order_lines (order_id, pizza_id, pizza_name, unit_price_cents, quantity, notes)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(order_id)
+        .bind(pizza_id)
+        .bind(name)
+        .bind(price.0)
+        .bind(quantity)
+        .bind(notes)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn find_by_key(
+    conn: &mut MySqlConnection,
+    customer_id: u64,
+    key: &str,
+) -> Result<Option<u64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM orders WHERE customer_id = ? AND idempotency_key = ?")
+        .bind(customer_id)
+        .bind(key)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Places `new` in the caller's transaction. An order paid online starts `awaiting_payment`
+/// (the payment step moves it to `placed`); any other starts `placed` and its message is queued.
+pub async fn place(
+    conn: &mut MySqlConnection,
+    new: &NewOrder,
+    by: Actor,
+    now: DateTime<Utc>,
+) -> Result<Placed, OrderError> {
+    check_shape(new)?;
+    if let Some(id) = find_by_key(conn, new.customer_id, &new.idempotency_key).await? {
+        return Ok(Placed::AlreadyPlaced(Order::load(conn, id).await?));
+    }
+    let shop = Pizzeria::find(conn, new.pizzeria_id)
+        .await?
+        .filter(|p| p.active)
+        .ok_or_else(|| invalid("cette pizzeria n'existe pas ou ne prend pas de commandes"))?;
+    match new.fulfilment {
+        Fulfilment::Delivery if !shop.offers_delivery => {
+            return Err(invalid(format!(
+                "{} ne livre pas : choisissez « à emporter »",
+                shop.name
+            )));
+        }
+        Fulfilment::Pickup if !shop.offers_pickup => {
+            return Err(invalid(format!(
+                "{} ne fait pas de vente à emporter",
+                shop.name
+            )));
+        }
+        _ => {}
+    }
+    check_time(&shop, new.desired_at, now)?;
+    let (priced, total) = price_lines(conn, shop.id, &new.lines).await?;
+
+    let status = match new.payment_mode {
+        PaymentMode::Online => OrderStatus::AwaitingPayment,
+        PaymentMode::OnSite => OrderStatus::Placed,
+    };
+    let address = new
+        .delivery
+        .as_ref()
+        .filter(|_| new.fulfilment == Fulfilment::Delivery);
+    let inserted = sqlx::query(
+        "INSERT INTO orders (pizzeria_id, customer_id, channel, fulfilment, status, payment_mode,
+             customer_name, customer_phone, delivery_street, delivery_complement, delivery_postal_code,
+             delivery_city, delivery_instructions, desired_at, notes, total_cents, idempotency_key)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(shop.id)
+    .bind(new.customer_id)
+    .bind(new.channel.as_str())
+    .bind(fulfilment_str(new.fulfilment))
+    .bind(status::as_str(status))
+    .bind(payment_mode_str(new.payment_mode))
+    .bind(new.customer_name.trim())
+    .bind(new.customer_phone.trim())
+    .bind(address.map(|a| a.street.trim()))
+    .bind(address.map(|a| a.complement.trim()))
+    .bind(address.map(|a| a.postal_code.trim()))
+    .bind(address.map(|a| a.city.trim()))
+    .bind(address.map(|a| a.instructions.trim()))
+    .bind(new.desired_at)
+    .bind(new.notes.trim())
+    .bind(total.0)
+    .bind(&new.idempotency_key)
+    .execute(&mut *conn)
+    .await;
+    let order_id = match inserted {
+        Ok(done) => done.last_insert_id(),
+        // A double submit racing this one committed first.
+        Err(e) if db_unique(&e) => {
+            let id = find_by_key(conn, new.customer_id, &new.idempotency_key)
+                .await?
+                .ok_or(OrderError::Db(e))?;
+            return Ok(Placed::AlreadyPlaced(Order::load(conn, id).await?));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    write_lines(conn, order_id, &priced).await?;
+    record_history(conn, order_id, None, status, by, "").await?;
+    let order = Order::load(conn, order_id).await?;
+    if status == OrderStatus::Placed {
+        let event = announcement(&order, status, by);
+        outbox::enqueue(conn, &Envelope::new(event)).await?;
+    }
+    Ok(Placed::Created(order))
+}
+
+fn db_unique(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation)
+}

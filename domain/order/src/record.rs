@@ -1,0 +1,246 @@
+//! An order as stored in `orders` and `order_lines`.
+
+use catalog::Cents;
+use chrono::{DateTime, Utc};
+use sqlx::{MySqlConnection, Row};
+
+use crate::{Fulfilment, OrderError, OrderStatus, PaymentMode, status};
+
+/// Where the order came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Web,
+    Counter,
+    Phone,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Web => "web",
+            Channel::Counter => "counter",
+            Channel::Phone => "phone",
+        }
+    }
+
+    fn parse(raw: &str) -> Option<Channel> {
+        [Channel::Web, Channel::Counter, Channel::Phone]
+            .into_iter()
+            .find(|c| c.as_str() == raw)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DeliveryAddress {
+    pub street: String,
+    #[serde(default)]
+    pub complement: String,
+    pub postal_code: String,
+    pub city: String,
+    #[serde(default)]
+    pub instructions: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Line {
+    pub pizza_id: u64,
+    pub pizza_name: String,
+    pub unit_price: Cents,
+    pub quantity: u32,
+    pub notes: String,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Order {
+    pub id: u64,
+    pub pizzeria_id: u64,
+    pub customer_id: u64,
+    pub channel: Channel,
+    pub fulfilment: Fulfilment,
+    pub status: OrderStatus,
+    pub payment_mode: PaymentMode,
+    pub customer_name: String,
+    pub customer_phone: String,
+    pub delivery: Option<DeliveryAddress>,
+    /// `None`: as soon as possible.
+    pub desired_at: Option<DateTime<Utc>>,
+    pub notes: String,
+    pub total: Cents,
+    pub version: u32,
+    pub rejection_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub lines: Vec<Line>,
+}
+
+pub(crate) fn payment_mode_str(mode: PaymentMode) -> &'static str {
+    match mode {
+        PaymentMode::Online => "online",
+        PaymentMode::OnSite => "on_site",
+    }
+}
+
+pub(crate) fn fulfilment_str(f: Fulfilment) -> &'static str {
+    match f {
+        Fulfilment::Delivery => "delivery",
+        Fulfilment::Pickup => "pickup",
+    }
+}
+
+fn corrupt(column: &str, value: &str) -> sqlx::Error {
+    sqlx::Error::Decode(format!("orders.{column} holds unknown value {value:?}").into())
+}
+
+const COLUMNS: &str =
+    "id, pizzeria_id, customer_id, channel, fulfilment, status, payment_mode, customer_name,
+    customer_phone, delivery_street, delivery_complement, delivery_postal_code, delivery_city,
+    delivery_instructions, desired_at, notes, total_cents, version, rejection_reason, created_at";
+
+fn from_row(row: &sqlx::mysql::MySqlRow) -> Result<Order, sqlx::Error> {
+    let channel: String = row.try_get("channel")?;
+    let fulfilment: String = row.try_get("fulfilment")?;
+    let status_raw: String = row.try_get("status")?;
+    let payment: String = row.try_get("payment_mode")?;
+    let street: Option<String> = row.try_get("delivery_street")?;
+    Ok(Order {
+        id: row.try_get("id")?,
+        pizzeria_id: row.try_get("pizzeria_id")?,
+        customer_id: row.try_get("customer_id")?,
+        channel: Channel::parse(&channel).ok_or_else(|| corrupt("channel", &channel))?,
+        fulfilment: match fulfilment.as_str() {
+            "delivery" => Fulfilment::Delivery,
+            "pickup" => Fulfilment::Pickup,
+            other => return Err(corrupt("fulfilment", other)),
+        },
+        status: status::parse(&status_raw).ok_or_else(|| corrupt("status", &status_raw))?,
+        payment_mode: match payment.as_str() {
+            "online" => PaymentMode::Online,
+            "on_site" => PaymentMode::OnSite,
+            other => return Err(corrupt("payment_mode", other)),
+        },
+        customer_name: row.try_get("customer_name")?,
+        customer_phone: row.try_get("customer_phone")?,
+        delivery: match street {
+            Some(street) => Some(DeliveryAddress {
+                street,
+                complement: row
+                    .try_get::<Option<String>, _>("delivery_complement")?
+                    .unwrap_or_default(),
+                postal_code: row
+                    .try_get::<Option<String>, _>("delivery_postal_code")?
+                    .unwrap_or_default(),
+                city: row
+                    .try_get::<Option<String>, _>("delivery_city")?
+                    .unwrap_or_default(),
+                instructions: row
+                    .try_get::<Option<String>, _>("delivery_instructions")?
+                    .unwrap_or_default(),
+            }),
+            None => None,
+        },
+        desired_at: row.try_get("desired_at")?,
+        notes: row.try_get("notes")?,
+        total: Cents(row.try_get("total_cents")?),
+        version: row.try_get("version")?,
+        rejection_reason: row.try_get("rejection_reason")?,
+        created_at: row.try_get("created_at")?,
+        lines: Vec::new(),
+    })
+}
+
+impl Order {
+    /// The order with its lines.
+    pub async fn load(conn: &mut MySqlConnection, id: u64) -> Result<Order, OrderError> {
+        Self::load_with(conn, id, "").await
+    }
+
+    /// The order with its lines, its row locked until the transaction ends: every change of
+    /// status or content starts here, so two changes to one order queue up.
+    pub async fn lock(conn: &mut MySqlConnection, id: u64) -> Result<Order, OrderError> {
+        Self::load_with(conn, id, " FOR UPDATE").await
+    }
+
+    async fn load_with(
+        conn: &mut MySqlConnection,
+        id: u64,
+        suffix: &str,
+    ) -> Result<Order, OrderError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM orders WHERE id = ?{suffix}"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(OrderError::NotFound)?;
+        let mut order = from_row(&row)?;
+        order.lines = load_lines(conn, id).await?;
+        Ok(order)
+    }
+
+    /// A customer's orders, newest first, without lines.
+    pub async fn list_for_customer(
+        conn: &mut MySqlConnection,
+        customer_id: u64,
+        limit: u32,
+    ) -> Result<Vec<Order>, OrderError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM orders WHERE customer_id = ? ORDER BY created_at DESC, id DESC LIMIT ?"
+        )))
+        .bind(customer_id)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+        Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// A pizzeria's orders in the given statuses, oldest first, with lines (kitchen and
+    /// delivery screens).
+    pub async fn list_for_pizzeria(
+        conn: &mut MySqlConnection,
+        pizzeria_id: u64,
+        statuses: &[OrderStatus],
+    ) -> Result<Vec<Order>, OrderError> {
+        if statuses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders = vec!["?"; statuses.len()].join(", ");
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM orders WHERE pizzeria_id = ? AND status IN ({placeholders})
+             ORDER BY created_at, id"
+        )))
+        .bind(pizzeria_id);
+        for s in statuses {
+            query = query.bind(status::as_str(*s));
+        }
+        let rows = query.fetch_all(&mut *conn).await?;
+        let mut orders = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+        for order in &mut orders {
+            order.lines = load_lines(conn, order.id).await?;
+        }
+        Ok(orders)
+    }
+
+    pub fn status_label(&self) -> &'static str {
+        status::label_fr(self.status, self.fulfilment)
+    }
+}
+
+async fn load_lines(conn: &mut MySqlConnection, order_id: u64) -> Result<Vec<Line>, sqlx::Error> {
+    let rows: Vec<(u64, String, u32, u32, String)> = sqlx::query_as(
+        "SELECT pizza_id, pizza_name, unit_price_cents, quantity, notes FROM order_lines
+         WHERE order_id = ? ORDER BY id",
+    )
+    .bind(order_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(pizza_id, pizza_name, price, quantity, notes)| Line {
+            pizza_id,
+            pizza_name,
+            unit_price: Cents(price),
+            quantity,
+            notes,
+        })
+        .collect())
+}

@@ -1,0 +1,383 @@
+//! Ingredient stock per pizzeria: what each order needs, whether a shop can make a pizza now,
+//! reservations for orders and their release, restocks and corrections.
+//!
+//! Every change to a quantity is a row in `stock_ledger` written in the same transaction, so the
+//! current quantity is always the sum of the ledger. Rows are locked in ingredient order before
+//! any change, which makes concurrent reservations for the same shop queue up instead of
+//! deadlocking, and the `CHECK (quantity >= 0)` constraint is the last line of defence.
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+
+use sqlx::{MySqlConnection, Row};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StockError {
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error("la quantité doit être un nombre entier non nul")]
+    ZeroDelta,
+    #[error("cet ingrédient n'est pas suivi dans ce stock")]
+    UnknownStock,
+    #[error("le stock ne peut pas devenir négatif (disponible : {available})")]
+    WouldGoNegative { available: i64 },
+}
+
+/// An ingredient an order needs more of than the shop has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shortage {
+    pub ingredient_id: u64,
+    pub name: String,
+    pub needed: i64,
+    pub available: i64,
+}
+
+/// An ingredient that just went down to (or under) its low threshold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LowStock {
+    pub ingredient_id: u64,
+    pub name: String,
+    pub quantity: i64,
+    pub low_threshold: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reservation {
+    /// Everything fits and is now held for the order; `low` lists thresholds just crossed.
+    Reserved { low: Vec<LowStock> },
+    /// Something does not fit: nothing was changed.
+    Short(Vec<Shortage>),
+}
+
+/// Total quantity of each ingredient the order's lines need (recipe × quantity).
+pub async fn needs_of_order(
+    conn: &mut MySqlConnection,
+    order_id: u64,
+) -> Result<BTreeMap<u64, i64>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT rl.ingredient_id, CAST(SUM(rl.quantity * ol.quantity) AS SIGNED) AS needed
+         FROM order_lines ol JOIN recipe_lines rl ON rl.pizza_id = ol.pizza_id
+         WHERE ol.order_id = ? GROUP BY rl.ingredient_id",
+    )
+    .bind(order_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get::<u64, _>(0)?, r.try_get::<i64, _>(1)?)))
+        .collect()
+}
+
+/// What the ledger currently holds for the order, per ingredient (reserved minus released).
+pub async fn held_for_order(
+    conn: &mut MySqlConnection,
+    order_id: u64,
+) -> Result<BTreeMap<u64, i64>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT ingredient_id, CAST(-SUM(delta) AS SIGNED) FROM stock_ledger
+         WHERE order_id = ? AND reason IN ('reservation', 'release') GROUP BY ingredient_id",
+    )
+    .bind(order_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get::<u64, _>(0)?, r.try_get::<i64, _>(1)?)))
+        .filter(|held: &Result<(u64, i64), sqlx::Error>| !matches!(held, Ok((_, 0))))
+        .collect()
+}
+
+struct Locked {
+    quantity: i64,
+    low_threshold: i64,
+    low_alerted: bool,
+    name: String,
+}
+
+/// Locks the stock rows of `ingredients` (in id order, so that concurrent callers queue).
+async fn lock(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+    ingredients: impl Iterator<Item = u64>,
+) -> Result<BTreeMap<u64, Locked>, sqlx::Error> {
+    let ids: Vec<u64> = ingredients.collect();
+    let mut locked = BTreeMap::new();
+    if ids.is_empty() {
+        return Ok(locked);
+    }
+    let placeholders = vec!["?"; ids.len()].join(", ");
+    let sql = format!(
+        "SELECT s.ingredient_id, s.quantity, s.low_threshold, s.low_alerted, i.name
+         FROM stock s JOIN ingredients i ON i.id = s.ingredient_id
+         WHERE s.pizzeria_id = ? AND s.ingredient_id IN ({placeholders})
+         ORDER BY s.ingredient_id FOR UPDATE"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(pizzeria_id);
+    for id in &ids {
+        query = query.bind(id);
+    }
+    for row in query.fetch_all(&mut *conn).await? {
+        locked.insert(
+            row.try_get::<u64, _>(0)?,
+            Locked {
+                quantity: row.try_get(1)?,
+                low_threshold: row.try_get(2)?,
+                low_alerted: row.try_get(3)?,
+                name: row.try_get(4)?,
+            },
+        );
+    }
+    Ok(locked)
+}
+
+async fn ingredient_name(conn: &mut MySqlConnection, id: u64) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("SELECT name FROM ingredients WHERE id = ?")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map(|name| name.unwrap_or_else(|| format!("ingrédient {id}")))
+}
+
+/// Applies one change to a locked row and records it; returns the threshold crossing if any.
+#[allow(clippy::too_many_arguments)]
+async fn apply(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+    ingredient_id: u64,
+    row: &Locked,
+    delta: i64,
+    reason: &str,
+    order: Option<(u64, u32)>,
+    user_id: Option<u64>,
+    note: &str,
+) -> Result<Option<LowStock>, sqlx::Error> {
+    let quantity = row.quantity + delta;
+    let is_low = quantity <= row.low_threshold;
+    // Alert once per crossing: set when it goes low, cleared only when it is back above.
+    let crossing = is_low && !row.low_alerted && delta < 0;
+    let low_alerted = if is_low {
+        row.low_alerted || crossing
+    } else {
+        false
+    };
+    sqlx::query(
+        "UPDATE stock SET quantity = quantity + ?, low_alerted = ?, updated_at = CURRENT_TIMESTAMP(6)
+         WHERE pizzeria_id = ? AND ingredient_id = ? AND quantity + ? >= 0",
+    )
+    .bind(delta)
+    .bind(low_alerted)
+    .bind(pizzeria_id)
+    .bind(ingredient_id)
+    .bind(delta)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO stock_ledger (pizzeria_id, ingredient_id, order_id, order_version, delta, reason, note, user_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(pizzeria_id)
+    .bind(ingredient_id)
+    .bind(order.map(|(id, _)| id))
+    .bind(order.map(|(_, version)| version))
+    .bind(delta)
+    .bind(reason)
+    .bind(note)
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(crossing.then(|| LowStock {
+        ingredient_id,
+        name: row.name.clone(),
+        quantity,
+        low_threshold: row.low_threshold,
+    }))
+}
+
+/// Makes the stock held for an order match what its lines need now: reserves it all for a new
+/// order, only the difference for a modified one (giving back what is no longer needed).
+/// All or nothing: on a shortage nothing changes. `order_version` keys the ledger rows, so
+/// applying the same version twice fails on the ledger's unique key instead of reserving twice.
+pub async fn reserve(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+    order_id: u64,
+    order_version: u32,
+) -> Result<Reservation, sqlx::Error> {
+    let needs = needs_of_order(conn, order_id).await?;
+    let held = held_for_order(conn, order_id).await?;
+    let mut deltas: BTreeMap<u64, i64> = BTreeMap::new();
+    for (&id, &need) in &needs {
+        deltas.insert(id, need - held.get(&id).copied().unwrap_or(0));
+    }
+    for (&id, &h) in &held {
+        deltas.entry(id).or_insert(-h);
+    }
+    deltas.retain(|_, d| *d != 0);
+    let locked = lock(conn, pizzeria_id, deltas.keys().copied()).await?;
+
+    let mut short = Vec::new();
+    for (&id, &take) in deltas.iter().filter(|(_, d)| **d > 0) {
+        match locked.get(&id) {
+            Some(row) if row.quantity >= take => {}
+            Some(row) => short.push(Shortage {
+                ingredient_id: id,
+                name: row.name.clone(),
+                needed: take,
+                available: row.quantity,
+            }),
+            None => short.push(Shortage {
+                ingredient_id: id,
+                name: ingredient_name(conn, id).await?,
+                needed: take,
+                available: 0,
+            }),
+        }
+    }
+    if !short.is_empty() {
+        return Ok(Reservation::Short(short));
+    }
+    let mut low = Vec::new();
+    for (&id, &take) in &deltas {
+        let Some(row) = locked.get(&id) else { continue };
+        let reason = if take > 0 { "reservation" } else { "release" };
+        let order = Some((order_id, order_version));
+        if let Some(crossed) =
+            apply(conn, pizzeria_id, id, row, -take, reason, order, None, "").await?
+        {
+            low.push(crossed);
+        }
+    }
+    Ok(Reservation::Reserved { low })
+}
+
+/// Gives back everything the ledger holds for the order (cancelled or rejected after
+/// reservation). Returns how many ingredients were given back; zero when nothing was held, so
+/// calling it again is harmless.
+pub async fn release(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+    order_id: u64,
+    order_version: u32,
+) -> Result<usize, sqlx::Error> {
+    let held = held_for_order(conn, order_id).await?;
+    let locked = lock(conn, pizzeria_id, held.keys().copied()).await?;
+    let mut given_back = 0;
+    for (&id, &h) in held.iter().filter(|(_, h)| **h > 0) {
+        let Some(row) = locked.get(&id) else { continue };
+        let order = Some((order_id, order_version));
+        apply(conn, pizzeria_id, id, row, h, "release", order, None, "").await?;
+        given_back += 1;
+    }
+    Ok(given_back)
+}
+
+/// Whether the shop can make each pizza now from its stock (one of each), by pizza id. A pizza
+/// whose recipe uses an ingredient the shop does not stock cannot be made.
+pub async fn makeable(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+) -> Result<BTreeMap<u64, bool>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT rl.pizza_id, CAST(MIN(COALESCE(s.quantity, 0) >= rl.quantity) AS SIGNED)
+         FROM recipe_lines rl
+         LEFT JOIN stock s ON s.pizzeria_id = ? AND s.ingredient_id = rl.ingredient_id
+         GROUP BY rl.pizza_id",
+    )
+    .bind(pizzeria_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get::<u64, _>(0)?, r.try_get::<i64, _>(1)? == 1)))
+        .collect()
+}
+
+/// A manager's change to a quantity: a restock (positive) or a correction (either sign), with
+/// who and why in the ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Adjustment {
+    Restock,
+    Correction,
+}
+
+/// Applies a manager's adjustment; returns the new quantity and a low-threshold crossing if
+/// the change made one.
+pub async fn adjust(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+    ingredient_id: u64,
+    delta: i64,
+    kind: Adjustment,
+    user_id: u64,
+    note: &str,
+) -> Result<(i64, Option<LowStock>), StockError> {
+    if delta == 0 || (kind == Adjustment::Restock && delta < 0) {
+        return Err(StockError::ZeroDelta);
+    }
+    let locked = lock(conn, pizzeria_id, std::iter::once(ingredient_id)).await?;
+    let row = locked.get(&ingredient_id).ok_or(StockError::UnknownStock)?;
+    if row.quantity + delta < 0 {
+        return Err(StockError::WouldGoNegative {
+            available: row.quantity,
+        });
+    }
+    let reason = match kind {
+        Adjustment::Restock => "restock",
+        Adjustment::Correction => "correction",
+    };
+    let low = apply(
+        conn,
+        pizzeria_id,
+        ingredient_id,
+        row,
+        delta,
+        reason,
+        None,
+        Some(user_id),
+        note,
+    )
+    .await?;
+    Ok((row.quantity + delta, low))
+}
+
+/// What a prospective order (pizza id, quantity) would lack in the shop's stock right now;
+/// empty when it fits. A check for the customer at checkout: the reservation decides for real.
+pub async fn shortfall(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+    pizzas: &[(u64, u32)],
+) -> Result<Vec<Shortage>, sqlx::Error> {
+    if pizzas.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders = vec!["?"; pizzas.len()].join(", ");
+    let sql = format!(
+        "SELECT rl.pizza_id, rl.ingredient_id, CAST(rl.quantity AS SIGNED), i.name,
+                CAST(COALESCE(s.quantity, 0) AS SIGNED)
+         FROM recipe_lines rl JOIN ingredients i ON i.id = rl.ingredient_id
+         LEFT JOIN stock s ON s.pizzeria_id = ? AND s.ingredient_id = rl.ingredient_id
+         WHERE rl.pizza_id IN ({placeholders})"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(pizzeria_id);
+    for (pizza, _) in pizzas {
+        query = query.bind(pizza);
+    }
+    let mut needed: BTreeMap<u64, Shortage> = BTreeMap::new();
+    for row in query.fetch_all(conn).await? {
+        let pizza: u64 = row.try_get(0)?;
+        let count: i64 = pizzas
+            .iter()
+            .filter(|(p, _)| *p == pizza)
+            .map(|(_, q)| i64::from(*q))
+            .sum();
+        let ingredient: u64 = row.try_get(1)?;
+        let entry = needed.entry(ingredient).or_insert(Shortage {
+            ingredient_id: ingredient,
+            name: row.try_get(3)?,
+            needed: 0,
+            available: row.try_get(4)?,
+        });
+        entry.needed += row.try_get::<i64, _>(2)? * count;
+    }
+    Ok(needed
+        .into_values()
+        .filter(|s| s.needed > s.available)
+        .collect())
+}
