@@ -61,10 +61,15 @@ pub fn dead_letter_queue_name(consumer: &str) -> String {
 /// The system's workers and what they listen to.
 pub fn workers() -> Vec<ConsumerSpec> {
     vec![
-        // Reserves and gives back ingredients.
+        // Reserves and gives back ingredients (also when an order is rejected after reservation).
         ConsumerSpec::new(
             "stock",
-            &["order.placed", "order.modified", "order.cancelled"],
+            &[
+                "order.placed",
+                "order.modified",
+                "order.cancelled",
+                "order.status_changed",
+            ],
         ),
         // Captures when the kitchen starts, voids on cancel, refunds on rejection.
         ConsumerSpec::new(

@@ -5,3 +5,4 @@ mod cli;
 mod feed;
 mod health;
 mod migrations;
+mod stock;

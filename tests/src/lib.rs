@@ -9,6 +9,8 @@
 //! allowed to create `ocpt_%` databases) and `RABBITMQ_MANAGEMENT_URL`.
 #![forbid(unsafe_code)]
 
+pub mod shop;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::OnceLock;

@@ -25,6 +25,8 @@ struct Cli {
 enum Command {
     /// Publish outbox rows to RabbitMQ (several may run at once).
     Relay,
+    /// Reserve ingredients for placed orders, give them back on cancellation.
+    Stock,
 }
 
 fn main() -> ExitCode {
@@ -67,6 +69,34 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 .run(shutdown)
                 .await;
         }
+        Command::Stock => {
+            consume(
+                &settings,
+                pool,
+                workers::stock::CONSUMER,
+                workers::stock::StockWorker,
+                shutdown,
+            )
+            .await
+        }
     }
     Ok(())
+}
+
+/// Runs one consumer until SIGTERM.
+async fn consume<H: messages::consumer::Handler>(
+    settings: &Settings,
+    pool: sqlx::MySqlPool,
+    name: &str,
+    handler: H,
+    shutdown: Shutdown,
+) {
+    let spec = messages::topology::workers()
+        .into_iter()
+        .find(|w| w.name == name)
+        .expect("every worker has a consumer spec");
+    let config = messages::consumer::ConsumerConfig::new(settings.rabbitmq_url.expose_secret());
+    messages::consumer::Consumer::new(spec, config, pool, handler)
+        .run(shutdown)
+        .await;
 }

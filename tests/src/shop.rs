@@ -1,0 +1,169 @@
+//! A small shop for worker and web tests: one pizzeria open round the clock, four ingredients,
+//! two pizzas, stock sized so that tests can run it out, printers on the ports the test gives,
+//! a manager and a customer. Loaded through the real `feed-db` loader.
+
+use chrono::Utc;
+use messages::{Actor, Envelope, PaymentMode};
+use order::{Channel, DeliveryAddress, Fulfilment, NewLine, NewOrder, Order, Placed};
+
+use crate::TestEnv;
+
+pub const PASSWORD: &str = "motdepasse-test";
+pub const MANAGER: &str = "gerant@test.example";
+pub const CUSTOMER: &str = "client@test.example";
+
+/// The seed rows; printers point at `main_port` and `backup_port` on loopback.
+pub fn shop_csv(main_port: u16, backup_port: u16) -> String {
+    format!(
+        "pizzeria,test,OC Pizza Test,1 rue du Test,75011,Paris,+33 1 00 00 00 00,test@ocpizza.example,00:00-12:00 12:00-00:00,,delivery pickup
+ingredient,pate,Pâton,piece
+ingredient,tomate,Sauce tomate,ml
+ingredient,mozza,Mozzarella,g
+ingredient,jambon,Jambon blanc,g
+pizza,margherita,Margherita,\"Tomate, mozzarella\",9.50
+pizza,regina,Regina,\"Tomate, mozzarella, jambon\",12
+recipe_line,margherita,pate,1,
+recipe_line,margherita,tomate,80,
+recipe_line,margherita,mozza,100,
+recipe_line,regina,pate,1,
+recipe_line,regina,tomate,80,
+recipe_line,regina,mozza,100,
+recipe_line,regina,jambon,60,après cuisson
+recipe_step,margherita,1,Étaler le pâton
+recipe_step,margherita,2,Garnir et cuire 90 s
+stock,test,pate,20,2
+stock,test,tomate,5000,500
+stock,test,mozza,1000,300
+stock,test,jambon,60,30
+printer,test,Cuisine,127.0.0.1,{main_port},main
+printer,,Secours,127.0.0.1,{backup_port},backup
+staff,{MANAGER},Gérard Gérant,manager,test,{PASSWORD}
+customer,{CUSTOMER},Claire Cliente,+33 6 00 00 00 00,{PASSWORD},3 rue des Clients,75011,Paris
+"
+    )
+}
+
+/// Ids of the shop's rows, looked up by code.
+#[derive(Clone, Debug)]
+pub struct Shop {
+    pub pizzeria_id: u64,
+    pub margherita: u64,
+    pub regina: u64,
+    pub customer_id: u64,
+    pub manager_id: u64,
+}
+
+impl TestEnv {
+    /// Loads [`shop_csv`] and returns its ids.
+    pub async fn seed_shop(&self, main_port: u16, backup_port: u16) -> Shop {
+        catalog::feed::feed(&self.pool, shop_csv(main_port, backup_port).as_bytes())
+            .await
+            .expect("the test shop loads");
+        let id = |sql: &'static str, key: &'static str| {
+            let pool = self.pool.clone();
+            async move {
+                sqlx::query_scalar::<_, u64>(sql)
+                    .bind(key)
+                    .fetch_one(&pool)
+                    .await
+                    .expect("seeded row")
+            }
+        };
+        Shop {
+            pizzeria_id: id("SELECT id FROM pizzerias WHERE code = ?", "test").await,
+            margherita: id("SELECT id FROM pizzas WHERE code = ?", "margherita").await,
+            regina: id("SELECT id FROM pizzas WHERE code = ?", "regina").await,
+            customer_id: id("SELECT id FROM users WHERE email = ?", CUSTOMER).await,
+            manager_id: id("SELECT id FROM users WHERE email = ?", MANAGER).await,
+        }
+    }
+
+    /// Places an order for the shop's customer and commits it.
+    pub async fn place(
+        &self,
+        shop: &Shop,
+        lines: &[(u64, u32)],
+        payment: PaymentMode,
+        fulfilment: Fulfilment,
+    ) -> Order {
+        let new = NewOrder {
+            pizzeria_id: shop.pizzeria_id,
+            customer_id: shop.customer_id,
+            channel: Channel::Web,
+            fulfilment,
+            payment_mode: payment,
+            customer_name: "Claire Cliente".into(),
+            customer_phone: "+33 6 00 00 00 00".into(),
+            delivery: (fulfilment == Fulfilment::Delivery).then(|| DeliveryAddress {
+                street: "3 rue des Clients".into(),
+                complement: "Bâtiment B".into(),
+                postal_code: "75011".into(),
+                city: "Paris".into(),
+                instructions: "Code 1234".into(),
+            }),
+            desired_at: None,
+            notes: String::new(),
+            lines: lines
+                .iter()
+                .map(|&(pizza_id, quantity)| NewLine {
+                    pizza_id,
+                    quantity,
+                    notes: String::new(),
+                })
+                .collect(),
+            idempotency_key: uuid::Uuid::new_v4().simple().to_string(),
+        };
+        let mut tx = self.pool.begin().await.expect("begin");
+        let placed =
+            order::place::place(&mut tx, &new, Actor::Customer(shop.customer_id), Utc::now())
+                .await
+                .expect("the test order is valid");
+        tx.commit().await.expect("commit");
+        match placed {
+            Placed::Created(o) => o,
+            Placed::AlreadyPlaced(_) => panic!("a fresh key made a new order"),
+        }
+    }
+
+    /// Messages waiting in the outbox with this type, oldest first.
+    pub async fn outbox(&self, message_type: &str) -> Vec<Envelope> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT payload FROM outbox WHERE routing_key = ? ORDER BY id")
+                .bind(message_type)
+                .fetch_all(&self.pool)
+                .await
+                .expect("read outbox");
+        rows.iter()
+            .map(|p| Envelope::decode(p.as_bytes()).expect("outbox rows decode"))
+            .collect()
+    }
+
+    /// The outbox message of this type about this order (exactly one expected).
+    pub async fn outbox_for(&self, message_type: &str, order_id: u64) -> Envelope {
+        let found: Vec<Envelope> = self
+            .outbox(message_type)
+            .await
+            .into_iter()
+            .filter(|e| e.correlation_id == Some(order_id))
+            .collect();
+        assert_eq!(found.len(), 1, "one {message_type} for order {order_id}");
+        found.into_iter().next().unwrap()
+    }
+
+    pub async fn order(&self, id: u64) -> Order {
+        let mut conn = self.pool.acquire().await.expect("connection");
+        Order::load(&mut conn, id).await.expect("order exists")
+    }
+
+    pub async fn stock_of(&self, shop: &Shop, ingredient_code: &str) -> i64 {
+        sqlx::query_scalar(
+            "SELECT s.quantity FROM stock s JOIN ingredients i ON i.id = s.ingredient_id
+             WHERE s.pizzeria_id = ? AND i.code = ?",
+        )
+        .bind(shop.pizzeria_id)
+        .bind(ingredient_code)
+        .fetch_one(&self.pool)
+        .await
+        .expect("stock row")
+    }
+}
