@@ -31,9 +31,10 @@ use sqlx::{MySqlConnection, MySqlPool};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::Envelope;
 use crate::broker::{self, Shutdown};
+use crate::event::MessageDeadLettered;
 use crate::topology::{self, ConsumerSpec};
+use crate::{Envelope, Event};
 
 /// Header holding why a message was dead-lettered.
 pub const ERROR_HEADER: &str = "x-ocpizza-error";
@@ -279,7 +280,7 @@ impl<H: Handler> Job<H> {
             Ok(e) => e,
             Err(e) => {
                 tracing::error!(consumer = %self.spec.name, %message_id, error = %e, "undecodable message");
-                self.dead_letter(&delivery, &e.to_string()).await;
+                self.dead_letter(&delivery, None, &e.to_string()).await;
                 return;
             }
         };
@@ -323,14 +324,16 @@ impl<H: Handler> Job<H> {
             }
             Err(HandlerError::Permanent(reason)) => {
                 tracing::error!(consumer = %self.spec.name, %message_id, %reason, "permanent failure; dead-lettering");
-                self.dead_letter(&delivery, &reason).await;
+                self.dead_letter(&delivery, Some(&envelope), &reason).await;
             }
         }
     }
 
     /// Publishes the message to this consumer's dead-letter queue with the reason, then acks it.
     /// If the broker does not confirm, the message is returned to its queue instead: never lost.
-    async fn dead_letter(&self, delivery: &Delivery, reason: &str) {
+    /// Once parked, a `message.dead_lettered` alert goes out through the outbox (not for such an
+    /// alert itself, so that a failing alert cannot feed itself).
+    async fn dead_letter(&self, delivery: &Delivery, envelope: Option<&Envelope>, reason: &str) {
         let mut headers = delivery.properties.headers().clone().unwrap_or_default();
         headers.insert(
             ShortString::from(ERROR_HEADER),
@@ -364,6 +367,9 @@ impl<H: Handler> Job<H> {
         match published {
             Ok(Confirmation::Ack(None)) => {
                 let _ = delivery.ack(BasicAckOptions::default()).await;
+                if delivery.routing_key.as_str() != "message.dead_lettered" {
+                    self.alert(delivery, envelope, reason).await;
+                }
             }
             other => {
                 tracing::error!(consumer = %self.spec.name, result = ?other.map(|c| c.is_ack()), "dead-letter publish not confirmed; requeueing");
@@ -379,3 +385,35 @@ impl<H: Handler> Job<H> {
 }
 
 use lapin::Confirmation;
+
+impl<H: Handler> Job<H> {
+    /// Best effort: the message itself is safe in the dead-letter queue whatever happens here.
+    async fn alert(&self, delivery: &Delivery, envelope: Option<&Envelope>, reason: &str) {
+        let event = Event::MessageDeadLettered(MessageDeadLettered {
+            consumer: self.spec.name.clone(),
+            message_id: delivery
+                .properties
+                .message_id()
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            message_type: delivery.routing_key.to_string(),
+            reason: crate::truncate(reason, 400).to_owned(),
+            order_id: envelope.and_then(|e| e.correlation_id),
+        });
+        let alert = match envelope {
+            Some(cause) => Envelope::caused_by(event, cause),
+            None => Envelope::new(event),
+        };
+        let written = async {
+            let mut tx = self.pool.begin().await?;
+            crate::outbox::enqueue(&mut tx, &alert).await?;
+            tx.commit().await?;
+            Ok::<(), crate::MessagingError>(())
+        }
+        .await;
+        if let Err(e) = written {
+            tracing::error!(consumer = %self.spec.name, error = %e, "could not queue the dead-letter alert");
+        }
+    }
+}

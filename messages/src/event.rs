@@ -164,6 +164,18 @@ pub struct PrinterOffline {
     pub error: String,
 }
 
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageDeadLettered {
+    /// The consumer that gave up.
+    pub consumer: String,
+    /// The dead-lettered message's id (as received, possibly not a UUID).
+    pub message_id: String,
+    pub message_type: String,
+    pub reason: String,
+    pub order_id: Option<u64>,
+}
+
 /// Declares the events: variant, payload type, message type (= routing key) and version.
 macro_rules! events {
     ($( $(#[$doc:meta])* $variant:ident($payload:ty) = $name:literal v $version:literal ),+ $(,)?) => {
@@ -225,6 +237,8 @@ events! {
     TicketPrinted(TicketPrinted) = "ticket.printed" v 1,
     TicketReprintRequested(TicketReprintRequested) = "ticket.reprint_requested" v 1,
     PrinterOffline(PrinterOffline) = "printer.offline" v 1,
+    /// A consumer gave up on a message and parked it in its dead-letter queue.
+    MessageDeadLettered(MessageDeadLettered) = "message.dead_lettered" v 1,
 }
 
 /// Why bytes could not be read as a message.
@@ -333,6 +347,7 @@ impl Event {
             Event::StockShortage(e) => Some(e.order_id),
             Event::TicketPrinted(e) => Some(e.order_id),
             Event::TicketReprintRequested(e) => Some(e.order_id),
+            Event::MessageDeadLettered(e) => e.order_id,
             Event::StockLow(_) | Event::PrinterOffline(_) => None,
         }
     }
@@ -413,6 +428,13 @@ mod tests {
                 printer_id: 2,
                 via_backup: true,
                 reprint: false,
+            }),
+            Event::MessageDeadLettered(MessageDeadLettered {
+                consumer: "kitchen".into(),
+                message_id: "0192-x".into(),
+                message_type: "stock.reserved".into(),
+                reason: "permanent: printer unknown".into(),
+                order_id: Some(7),
             }),
             Event::TicketReprintRequested(TicketReprintRequested {
                 order_id: 7,

@@ -43,3 +43,11 @@ pub enum MessagingError {
     #[error("no dead-lettered message {0} in {1}")]
     NotFound(String, String),
 }
+
+/// The first `max_chars` characters of `text` (for columns and headers of bounded size).
+pub fn truncate(text: &str, max_chars: usize) -> &str {
+    match text.char_indices().nth(max_chars) {
+        Some((at, _)) => &text[..at],
+        None => text,
+    }
+}

@@ -5,4 +5,5 @@ mod cli;
 mod feed;
 mod health;
 mod migrations;
+mod notifications;
 mod stock;

@@ -6,6 +6,7 @@
 use messages::consumer::HandlerError;
 use order::OrderError;
 
+pub mod notifications;
 pub mod stock;
 
 /// Maps the order crate's errors onto what the runtime should do with the message.

@@ -27,6 +27,8 @@ enum Command {
     Relay,
     /// Reserve ingredients for placed orders, give them back on cancellation.
     Stock,
+    /// E-mail customers at each step of their order and managers on alerts.
+    Notifications,
 }
 
 fn main() -> ExitCode {
@@ -68,6 +70,22 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             messages::relay::Relay::new(pool, config)
                 .run(shutdown)
                 .await;
+        }
+        Command::Notifications => {
+            let mailer = mail::Mailer::new(settings.smtp.url.expose_secret(), &settings.smtp.from)
+                .context("SMTP settings")?;
+            let worker = workers::notifications::NotificationsWorker {
+                mailer,
+                public_url: settings.public_url.to_string(),
+            };
+            consume(
+                &settings,
+                pool,
+                workers::notifications::CONSUMER,
+                worker,
+                shutdown,
+            )
+            .await
         }
         Command::Stock => {
             consume(

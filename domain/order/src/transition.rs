@@ -3,7 +3,7 @@
 //! row (who, when, why) and the message announcing it, all in the caller's transaction.
 
 use messages::event::{OrderCancelled, OrderPlaced, OrderStatusChanged};
-use messages::{Actor, Envelope, Event, outbox};
+use messages::{Actor, Envelope, Event, outbox, truncate};
 use sqlx::MySqlConnection;
 
 use crate::{Order, OrderError, OrderStatus, status};
@@ -39,13 +39,6 @@ pub(crate) async fn record_history(
     .execute(conn)
     .await?;
     Ok(())
-}
-
-pub(crate) fn truncate(text: &str, max_chars: usize) -> &str {
-    match text.char_indices().nth(max_chars) {
-        Some((at, _)) => &text[..at],
-        None => text,
-    }
 }
 
 /// The message announcing that `order` (already in its new status) moved from `from`.

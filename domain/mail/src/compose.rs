@@ -1,0 +1,399 @@
+//! Which event gets which e-mail, to whom, saying what. The wording is French; amounts in euros;
+//! times in Europe/Paris.
+//!
+//! Customers hear about their order at confirmation, at each later status, on cancellation,
+//! rejection and refund. Managers of the pizzeria hear about low stock, a printer offline,
+//! payment failures and dead-lettered messages (the group admins too for the last).
+
+use catalog::{Cents, Pizzeria};
+use chrono::{DateTime, Utc};
+use chrono_tz::Europe::Paris;
+use messages::{Envelope, Event, OrderStatus, PaymentMode};
+use order::{Fulfilment, Order};
+use serde::Serialize;
+use sqlx::MySqlConnection;
+
+use crate::MailError;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LineSummary {
+    pub quantity: u32,
+    pub name: String,
+    pub notes: String,
+    pub amount: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct OrderSummary {
+    pub lines: Vec<LineSummary>,
+    pub total: String,
+    pub fulfilment: String,
+    pub when: String,
+    pub payment: String,
+    pub address: Option<String>,
+}
+
+/// What the templates lay out.
+#[derive(Clone, Debug, Serialize)]
+pub struct Body {
+    pub title: String,
+    pub paragraphs: Vec<String>,
+    pub order: Option<OrderSummary>,
+    pub link: Option<String>,
+    pub link_label: String,
+    pub signature: String,
+}
+
+/// One e-mail to send.
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    /// Stable identity (the Message-ID's left part): the same (order, template) or alert always
+    /// gets the same one, so it is sent once.
+    pub key: String,
+    pub order_id: Option<u64>,
+    pub template: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: Body,
+}
+
+/// Paris time as people read it: `mercredi 25/11 à 19:30`.
+pub fn paris_time(at: DateTime<Utc>) -> String {
+    const DAYS: [&str; 7] = [
+        "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+    ];
+    let local = at.with_timezone(&Paris);
+    use chrono::Datelike;
+    format!(
+        "{} {} à {}",
+        DAYS[local.weekday().num_days_from_monday() as usize],
+        local.format("%d/%m"),
+        local.format("%H:%M")
+    )
+}
+
+fn summary(order: &Order) -> OrderSummary {
+    OrderSummary {
+        lines: order
+            .lines
+            .iter()
+            .map(|l| LineSummary {
+                quantity: l.quantity,
+                name: l.pizza_name.clone(),
+                notes: l.notes.clone(),
+                amount: Cents(l.unit_price.0 * l.quantity).to_string(),
+            })
+            .collect(),
+        total: order.total.to_string(),
+        fulfilment: match order.fulfilment {
+            Fulfilment::Delivery => "À livrer".into(),
+            Fulfilment::Pickup => "À emporter".into(),
+        },
+        when: match order.desired_at {
+            Some(at) => format!("pour {}", paris_time(at)),
+            None => "dès que possible".into(),
+        },
+        payment: match order.payment_mode {
+            PaymentMode::Online => "Payée en ligne".into(),
+            PaymentMode::OnSite => match order.fulfilment {
+                Fulfilment::Delivery => format!("À régler au livreur : {}", order.total),
+                Fulfilment::Pickup => format!("À régler au comptoir : {}", order.total),
+            },
+        },
+        address: order.delivery.as_ref().map(|a| {
+            let mut s = format!("{}, {} {}", a.street, a.postal_code, a.city);
+            if !a.complement.is_empty() {
+                s.push_str(&format!(" ({})", a.complement));
+            }
+            s
+        }),
+    }
+}
+
+/// Everything needed to write about an order.
+struct Context {
+    order: Order,
+    shop: Pizzeria,
+    customer_email: String,
+    customer_first_name: String,
+}
+
+async fn context(conn: &mut MySqlConnection, order_id: u64) -> Result<Option<Context>, MailError> {
+    let order = match Order::load(conn, order_id).await {
+        Ok(o) => o,
+        Err(order::OrderError::NotFound) => return Ok(None),
+        Err(order::OrderError::Db(e)) => return Err(e.into()),
+        Err(e) => return Err(MailError::Config(e.to_string())),
+    };
+    let Some(shop) = Pizzeria::find(conn, order.pizzeria_id).await? else {
+        return Ok(None);
+    };
+    let customer_email: String = sqlx::query_scalar("SELECT email FROM users WHERE id = ?")
+        .bind(order.customer_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let customer_first_name = order
+        .customer_name
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_owned();
+    Ok(Some(Context {
+        order,
+        shop,
+        customer_email,
+        customer_first_name,
+    }))
+}
+
+fn order_link(public_url: &str, order_id: u64) -> String {
+    format!("{}/commandes/{order_id}", public_url.trim_end_matches('/'))
+}
+
+fn to_customer(
+    ctx: &Context,
+    public_url: &str,
+    template: &str,
+    subject: String,
+    title: String,
+    paragraphs: Vec<String>,
+) -> Outgoing {
+    let mut all = vec![format!("Bonjour {},", ctx.customer_first_name)];
+    all.extend(paragraphs);
+    Outgoing {
+        key: format!("order-{}.{template}", ctx.order.id),
+        order_id: Some(ctx.order.id),
+        template: template.to_owned(),
+        to: vec![ctx.customer_email.clone()],
+        subject,
+        body: Body {
+            title,
+            paragraphs: all,
+            order: Some(summary(&ctx.order)),
+            link: Some(order_link(public_url, ctx.order.id)),
+            link_label: "Suivre ma commande".into(),
+            signature: format!(
+                "{} — {} — {}",
+                ctx.shop.name,
+                ctx.shop.address_line(),
+                ctx.shop.phone
+            ),
+        },
+    }
+}
+
+/// The staff to alert about a pizzeria: its active managers, or the shop's own address if it
+/// has none; with `admins`, the group admins as well.
+async fn alert_recipients(
+    conn: &mut MySqlConnection,
+    pizzeria_id: Option<u64>,
+    admins: bool,
+) -> Result<Vec<String>, MailError> {
+    let mut to: Vec<String> = sqlx::query_scalar(
+        "SELECT email FROM users WHERE active AND ((role = 'manager' AND pizzeria_id = ?) OR (role = 'admin' AND ?))
+         ORDER BY id",
+    )
+    .bind(pizzeria_id)
+    .bind(admins)
+    .fetch_all(&mut *conn)
+    .await?;
+    if let (true, Some(id)) = (to.is_empty(), pizzeria_id)
+        && let Some(shop) = Pizzeria::find(conn, id).await?
+    {
+        to.push(shop.email);
+    }
+    Ok(to)
+}
+
+fn alert(
+    key: String,
+    order_id: Option<u64>,
+    template: &str,
+    to: Vec<String>,
+    subject: String,
+    paragraphs: Vec<String>,
+) -> Outgoing {
+    Outgoing {
+        key,
+        order_id,
+        template: template.to_owned(),
+        to,
+        subject: subject.clone(),
+        body: Body {
+            title: subject,
+            paragraphs,
+            order: None,
+            link: None,
+            link_label: String::new(),
+            signature: "Message automatique de la plateforme de commandes OC Pizza.".into(),
+        },
+    }
+}
+
+/// The e-mails `message` calls for (often none). `public_url` prefixes links.
+pub async fn for_event(
+    conn: &mut MySqlConnection,
+    message: &Envelope,
+    public_url: &str,
+) -> Result<Vec<Outgoing>, MailError> {
+    let mut out = Vec::new();
+    match &message.event {
+        Event::OrderStatusChanged(e) => {
+            let Some(ctx) = context(conn, e.order_id).await? else {
+                return Ok(out);
+            };
+            let n = ctx.order.id;
+            let label = order::status::label_fr(e.to, ctx.order.fulfilment);
+            let (template, subject, title, paragraphs) = match e.to {
+                OrderStatus::Confirmed => (
+                    "confirmed".to_owned(),
+                    format!("Commande n°{n} confirmée"),
+                    "Votre commande est confirmée".to_owned(),
+                    vec![format!("{} a bien reçu votre commande n°{n} et va la préparer.", ctx.shop.name),
+                         "Vous pouvez encore la modifier ou l'annuler tant que la préparation n'a pas commencé.".to_owned()],
+                ),
+                OrderStatus::Rejected => {
+                    let reason = ctx.order.rejection_reason.clone().unwrap_or_default();
+                    let money = match ctx.order.payment_mode {
+                        PaymentMode::Online => "Vous ne serez pas débité : l'autorisation de paiement est annulée (ou remboursée si elle avait été encaissée).",
+                        PaymentMode::OnSite => "Vous n'avez rien à régler.",
+                    };
+                    (
+                        "rejected".to_owned(),
+                        format!("Commande n°{n} : nous ne pouvons pas la préparer"),
+                        "Votre commande ne peut pas être préparée".to_owned(),
+                        vec![format!("Nous sommes désolés : {} ne peut pas préparer votre commande n°{n}.", ctx.shop.name),
+                             reason, money.to_owned()],
+                    )
+                }
+                to => (
+                    format!("status-{}", order::status::as_str(to)),
+                    format!("Commande n°{n} : {}", label.to_lowercase()),
+                    label.to_owned(),
+                    vec![format!("Votre commande n°{n} est maintenant : {label}.")],
+                ),
+            };
+            out.push(to_customer(
+                &ctx, public_url, &template, subject, title, paragraphs,
+            ));
+        }
+        Event::OrderCancelled(e) => {
+            let Some(ctx) = context(conn, e.order_id).await? else {
+                return Ok(out);
+            };
+            let n = ctx.order.id;
+            let mut paragraphs = vec![format!("Votre commande n°{n} est annulée.")];
+            if ctx.order.payment_mode == PaymentMode::Online {
+                paragraphs.push(
+                    "L'autorisation de paiement est levée : vous ne serez pas débité.".into(),
+                );
+            }
+            out.push(to_customer(
+                &ctx,
+                public_url,
+                "cancelled",
+                format!("Commande n°{n} annulée"),
+                "Commande annulée".into(),
+                paragraphs,
+            ));
+        }
+        Event::PaymentRefunded(e) => {
+            let Some(ctx) = context(conn, e.order_id).await? else {
+                return Ok(out);
+            };
+            let n = ctx.order.id;
+            out.push(to_customer(
+                &ctx,
+                public_url,
+                "refunded",
+                format!("Commande n°{n} remboursée"),
+                "Remboursement effectué".into(),
+                vec![format!("Nous vous avons remboursé {} pour la commande n°{n}. Selon votre banque, le montant apparaît sous 5 à 10 jours.", Cents(e.amount_cents))],
+            ));
+        }
+        Event::StockLow(e) => {
+            let to = alert_recipients(conn, Some(e.pizzeria_id), false).await?;
+            out.push(alert(
+                format!("alert-{}.stock-low", message.message_id),
+                None,
+                "stock-low",
+                to,
+                format!("Stock bas : {}", e.name),
+                vec![format!(
+                    "Il reste {} de « {} » (seuil : {}). Pensez à réapprovisionner.",
+                    e.quantity, e.name, e.low_threshold
+                )],
+            ));
+        }
+        Event::PrinterOffline(e) => {
+            let to = alert_recipients(conn, Some(e.pizzeria_id), false).await?;
+            out.push(alert(
+                format!("alert-{}.printer-offline", message.message_id),
+                None,
+                "printer-offline",
+                to,
+                format!("Imprimante hors service : {}", e.printer_name),
+                vec![
+                    format!("L'imprimante « {} » ne répond pas : {}.", e.printer_name, e.error),
+                    "Les tickets partent sur l'imprimante de secours et restent visibles sur l'écran cuisine. Vérifiez le papier, le câble réseau et l'alimentation.".into(),
+                ],
+            ));
+        }
+        Event::PaymentFailed(e) => {
+            let to = alert_recipients(conn, Some(e.pizzeria_id), false).await?;
+            out.push(alert(
+                format!("alert-{}.payment-failed", message.message_id),
+                Some(e.order_id),
+                "payment-failed",
+                to,
+                format!("Incident de paiement, commande n°{}", e.order_id),
+                vec![format!(
+                    "Le paiement de la commande n°{} a échoué : {}.",
+                    e.order_id, e.reason
+                )],
+            ));
+        }
+        Event::MessageDeadLettered(e) => {
+            let pizzeria = match e.order_id {
+                Some(id) => {
+                    sqlx::query_scalar::<_, u64>("SELECT pizzeria_id FROM orders WHERE id = ?")
+                        .bind(id)
+                        .fetch_optional(&mut *conn)
+                        .await?
+                }
+                None => None,
+            };
+            let to = alert_recipients(conn, pizzeria, true).await?;
+            let about = e
+                .order_id
+                .map(|id| format!(" (commande n°{id})"))
+                .unwrap_or_default();
+            out.push(alert(
+                format!("alert-{}.dead-letter", message.message_id),
+                e.order_id,
+                "dead-letter",
+                to,
+                format!("Message en échec : {}{about}", e.message_type),
+                vec![
+                    format!("Le traitement « {} » a abandonné le message {} ({}){about} : {}.", e.consumer, e.message_id, e.message_type, e.reason),
+                    format!("Il est conservé : « ocpizza dead-letters show {c} {m} » pour le lire, « ocpizza dead-letters replay {c} {m} » une fois la cause corrigée.", c = e.consumer, m = e.message_id),
+                ],
+            ));
+        }
+        _ => {}
+    }
+    out.retain(|o| !o.to.is_empty());
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn times_are_written_in_paris_time() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 25, 18, 30, 0).unwrap();
+        assert_eq!(paris_time(at), "mercredi 25/11 à 19:30");
+    }
+}

@@ -1,0 +1,172 @@
+//! Sending through SMTP, once. Each e-mail has a row in `email_log` keyed by its stable
+//! Message-ID, written in the caller's transaction (the consumer's, together with its
+//! processed-message record):
+//! - already `sent` or `failed`: nothing is sent again;
+//! - SMTP 4xx or unreachable: [`MailError::Transient`], the transaction rolls back and the
+//!   message is retried with backoff;
+//! - SMTP 5xx: recorded as `failed` with the server's answer, never retried.
+//!
+//! The one gap left: the server accepted the e-mail and the commit then failed. The retry sends
+//! the same Message-ID again, which mail clients show once.
+
+use std::time::Duration;
+
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sqlx::MySqlConnection;
+
+use crate::{MailError, Outgoing, render};
+
+/// What [`Mailer::deliver`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    Sent,
+    /// Sent (or refused for good) before: nothing done.
+    AlreadyHandled,
+    /// The server refused it permanently (5xx); recorded, not retried.
+    Refused(String),
+}
+
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    domain: String,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer")
+            .field("from", &self.from)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Mailer {
+    /// `url`: `smtp://host:port` (plain, local sink), `smtp://user:pass@host:587?tls=required`
+    /// or `smtps://user:pass@host` (providers). `from`: `Name <address>`.
+    pub fn new(url: &str, from: &str) -> Result<Mailer, MailError> {
+        let from: Mailbox =
+            from.parse()
+                .map_err(|e: lettre::address::AddressError| MailError::Address {
+                    address: from.to_owned(),
+                    reason: e.to_string(),
+                })?;
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| MailError::Config(format!("SMTP_URL: {e}")))?
+            .timeout(Some(Duration::from_secs(15)))
+            .build();
+        let domain = from.email.domain().to_owned();
+        Ok(Mailer {
+            transport,
+            from,
+            domain,
+        })
+    }
+
+    fn build(&self, mail: &Outgoing) -> Result<Message, MailError> {
+        let (text, html) = render::render(&mail.subject, &mail.body)?;
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .subject(&mail.subject)
+            .message_id(Some(format!("<{}@{}>", mail.key, self.domain)));
+        for to in &mail.to {
+            let mailbox: Mailbox =
+                to.parse()
+                    .map_err(|e: lettre::address::AddressError| MailError::Address {
+                        address: to.clone(),
+                        reason: e.to_string(),
+                    })?;
+            builder = builder.to(mailbox);
+        }
+        builder
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(text),
+                    )
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(html),
+                    ),
+            )
+            .map_err(|e| MailError::Config(e.to_string()))
+    }
+
+    /// Sends `mail` unless its log row says it was handled; see the module docs.
+    pub async fn deliver(
+        &self,
+        conn: &mut MySqlConnection,
+        mail: &Outgoing,
+    ) -> Result<Delivery, MailError> {
+        let message_id = format!("<{}@{}>", mail.key, self.domain);
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM email_log WHERE message_id = ? FOR UPDATE")
+                .bind(&message_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if matches!(status.as_deref(), Some("sent" | "failed")) {
+            return Ok(Delivery::AlreadyHandled);
+        }
+        let recipients = mail.to.join(", ");
+        sqlx::query(
+            "INSERT INTO email_log (message_id, order_id, template, recipient, subject, status, attempts)
+             VALUES (?, ?, ?, ?, ?, 'sending', 1)
+             ON DUPLICATE KEY UPDATE attempts = attempts + 1, status = 'sending'",
+        )
+        .bind(&message_id)
+        .bind(mail.order_id)
+        .bind(&mail.template)
+        .bind(messages::truncate(&recipients, 254))
+        .bind(messages::truncate(&mail.subject, 255))
+        .execute(&mut *conn)
+        .await?;
+
+        let message = match self.build(mail) {
+            Ok(m) => m,
+            // A bad recipient address will not get better: record it, do not retry.
+            Err(e @ MailError::Address { .. }) => {
+                self.record_failure(conn, &message_id, &e.to_string())
+                    .await?;
+                return Ok(Delivery::Refused(e.to_string()));
+            }
+            Err(e) => return Err(e),
+        };
+        match self.transport.send(message).await {
+            Ok(_) => {
+                sqlx::query(
+                    "UPDATE email_log SET status = 'sent', sent_at = CURRENT_TIMESTAMP(6), last_error = NULL WHERE message_id = ?",
+                )
+                .bind(&message_id)
+                .execute(&mut *conn)
+                .await?;
+                Ok(Delivery::Sent)
+            }
+            Err(e) if e.is_permanent() => {
+                let reason = e.to_string();
+                self.record_failure(conn, &message_id, &reason).await?;
+                tracing::warn!(%message_id, %reason, "SMTP refused the e-mail for good");
+                Ok(Delivery::Refused(reason))
+            }
+            Err(e) => Err(MailError::Transient(e.to_string())),
+        }
+    }
+
+    async fn record_failure(
+        &self,
+        conn: &mut MySqlConnection,
+        message_id: &str,
+        reason: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE email_log SET status = 'failed', last_error = ? WHERE message_id = ?")
+            .bind(messages::truncate(reason, 500))
+            .bind(message_id)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,255 @@
+//! The notifications worker against a real SMTP sink (a private maildev per test, read back
+//! through its API): what customers and managers receive, once, and SMTP going away and back.
+
+use std::time::Duration;
+
+use mail::Mailer;
+use messages::broker::Shutdown;
+use messages::consumer::{self, Consumer, ConsumerConfig, HandlerError, Outcome};
+use messages::relay::{Relay, RelayConfig};
+use messages::{Envelope, OrderStatus, PaymentMode, topology};
+use ocpizza_tests::peers::Maildev;
+use ocpizza_tests::shop::{CUSTOMER, MANAGER, Shop};
+use ocpizza_tests::{TestEnv, wait_until};
+use order::Fulfilment;
+use workers::notifications::{CONSUMER, NotificationsWorker};
+use workers::stock::StockWorker;
+
+fn worker(maildev: &Maildev) -> NotificationsWorker {
+    NotificationsWorker {
+        mailer: Mailer::new(&maildev.smtp_url(), "OC Pizza <commandes@ocpizza.example>").unwrap(),
+        public_url: "http://pizza.example/".into(),
+    }
+}
+
+/// A confirmed order and the message announcing it.
+async fn confirmed_order(env: &TestEnv, shop: &Shop) -> (u64, Envelope) {
+    let order = env
+        .place(
+            shop,
+            &[(shop.regina, 2)],
+            PaymentMode::OnSite,
+            Fulfilment::Delivery,
+        )
+        .await;
+    let placed = env.outbox_for("order.placed", order.id).await;
+    consumer::process(&env.pool, "stock", &StockWorker, &placed)
+        .await
+        .unwrap();
+    let confirmed = env.outbox_for("order.status_changed", order.id).await;
+    (order.id, confirmed)
+}
+
+fn to_of(email: &serde_json::Value) -> Vec<String> {
+    email["to"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["address"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_customer_gets_one_confirmation_in_french_text_and_html() {
+    let env = TestEnv::new().await;
+    let shop = env.seed_shop(9, 9).await;
+    let maildev = Maildev::start().await;
+    let notifications = worker(&maildev);
+    // Two pizzas of 60 g of ham with 60 g in stock: make it fit.
+    sqlx::query("UPDATE stock SET quantity = 500")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    let (order_id, confirmed) = confirmed_order(&env, &shop).await;
+
+    let outcome = consumer::process(&env.pool, CONSUMER, &notifications, &confirmed)
+        .await
+        .unwrap();
+    assert_eq!(outcome, Outcome::Applied);
+    let emails = maildev.emails().await;
+    assert_eq!(emails.len(), 1);
+    let email = &emails[0];
+    assert_eq!(to_of(email), [CUSTOMER]);
+    assert_eq!(email["subject"], format!("Commande n°{order_id} confirmée"));
+    let text = email["text"].as_str().unwrap();
+    assert!(text.contains("Bonjour Claire,"), "{text}");
+    assert!(text.contains("2 x Regina : 24,00"), "{text}");
+    assert!(text.contains("À régler au livreur : 24,00"), "{text}");
+    assert!(
+        text.contains(&format!("http://pizza.example/commandes/{order_id}")),
+        "{text}"
+    );
+    assert!(
+        email["html"]
+            .as_str()
+            .unwrap()
+            .contains("Votre commande est confirmée")
+    );
+    assert_eq!(
+        email["headers"]["message-id"]
+            .as_str()
+            .unwrap()
+            .trim_matches(['<', '>']),
+        format!("order-{order_id}.confirmed@ocpizza.example")
+    );
+
+    // Redelivered: absorbed by the runtime.
+    assert_eq!(
+        consumer::process(&env.pool, CONSUMER, &notifications, &confirmed)
+            .await
+            .unwrap(),
+        Outcome::Duplicate
+    );
+    // Re-published under a new id (a dead letter replayed, a second relay): the e-mail log
+    // still knows this (order, template) went out.
+    let mut again = confirmed.clone();
+    again.message_id = uuid::Uuid::now_v7();
+    consumer::process(&env.pool, CONSUMER, &notifications, &again)
+        .await
+        .unwrap();
+    assert_eq!(maildev.emails().await.len(), 1);
+    let logged: (String, u32) =
+        sqlx::query_as("SELECT status, attempts FROM email_log WHERE order_id = ?")
+            .bind(order_id)
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(logged, ("sent".to_owned(), 1));
+}
+
+#[tokio::test]
+async fn the_manager_hears_about_low_stock_and_the_customer_about_a_rejection() {
+    let env = TestEnv::new().await;
+    let shop = env.seed_shop(9, 9).await;
+    let maildev = Maildev::start().await;
+    let notifications = worker(&maildev);
+    // One Regina takes the ham from 60 to 0 (threshold 30); a second one is rejected.
+    let first = env
+        .place(
+            &shop,
+            &[(shop.regina, 1)],
+            PaymentMode::OnSite,
+            Fulfilment::Pickup,
+        )
+        .await;
+    let second = env
+        .place(
+            &shop,
+            &[(shop.regina, 1)],
+            PaymentMode::OnSite,
+            Fulfilment::Pickup,
+        )
+        .await;
+    for o in [first.id, second.id] {
+        let placed = env.outbox_for("order.placed", o).await;
+        consumer::process(&env.pool, "stock", &StockWorker, &placed)
+            .await
+            .unwrap();
+    }
+    for message in env
+        .outbox("stock.low")
+        .await
+        .into_iter()
+        .chain(env.outbox("order.status_changed").await)
+    {
+        consumer::process(&env.pool, CONSUMER, &notifications, &message)
+            .await
+            .unwrap();
+    }
+    let emails = maildev.emails().await;
+    let low: Vec<_> = emails.iter().filter(|e| to_of(e) == [MANAGER]).collect();
+    assert_eq!(low.len(), 1, "one alert for the crossing");
+    assert_eq!(low[0]["subject"], "Stock bas : Jambon blanc");
+    assert!(
+        low[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Il reste 0 de « Jambon blanc » (seuil : 30)")
+    );
+    let rejected: Vec<_> = emails
+        .iter()
+        .filter(|e| {
+            e["subject"]
+                .as_str()
+                .unwrap()
+                .contains("nous ne pouvons pas la préparer")
+        })
+        .collect();
+    assert_eq!(rejected.len(), 1);
+    assert!(
+        rejected[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Ingrédients manquants : Jambon blanc")
+    );
+    assert_eq!(env.order(second.id).await.status, OrderStatus::Rejected);
+}
+
+#[tokio::test]
+async fn smtp_down_is_retried_and_the_email_goes_out_once_it_is_back() {
+    let env = TestEnv::new().await;
+    let shop = env.seed_shop(9, 9).await;
+    sqlx::query("UPDATE stock SET quantity = 500")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    let mut maildev = Maildev::start().await;
+    let notifications = worker(&maildev);
+    let (order_id, confirmed) = confirmed_order(&env, &shop).await;
+
+    // Down: a transient failure, nothing recorded as sent or processed.
+    maildev.stop();
+    let err = consumer::process(&env.pool, CONSUMER, &notifications, &confirmed)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HandlerError::Transient(_)), "{err:?}");
+    assert_eq!(env.count("email_log").await, 0);
+    assert_eq!(
+        env.count("processed_messages").await,
+        1,
+        "only the stock worker's"
+    );
+
+    // Through the real runtime and broker: the worker keeps retrying while SMTP is away, and
+    // delivers once it is back.
+    let (trigger, shutdown) = Shutdown::new();
+    let relay = Relay::new(env.pool.clone(), RelayConfig::new(&env.amqp_url()));
+    let spec = topology::workers()
+        .into_iter()
+        .find(|w| w.name == CONSUMER)
+        .unwrap();
+    let mut config = ConsumerConfig::new(&env.amqp_url());
+    config.min_retry_delay = Duration::from_millis(100);
+    config.max_retry_delay = Duration::from_millis(500);
+    config.attempts = 1000;
+    let consumer = Consumer::new(spec, config, env.pool.clone(), notifications);
+    let tasks = [
+        tokio::spawn(relay.run(shutdown.clone())),
+        tokio::spawn(consumer.run(shutdown)),
+    ];
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    maildev.resume().await;
+    wait_until(
+        Duration::from_secs(60),
+        "the confirmation arrives",
+        || async {
+            maildev
+                .emails()
+                .await
+                .iter()
+                .any(|e| e["subject"] == format!("Commande n°{order_id} confirmée"))
+        },
+    )
+    .await;
+    trigger.trigger();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let confirmations = maildev
+        .emails()
+        .await
+        .iter()
+        .filter(|e| e["subject"] == format!("Commande n°{order_id} confirmée"))
+        .count();
+    assert_eq!(confirmations, 1);
+}

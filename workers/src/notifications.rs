@@ -1,0 +1,46 @@
+//! Notifications worker: every event passes by; the mail crate decides which deserve an e-mail
+//! and sends each one once.
+
+use mail::{Delivery, MailError, Mailer};
+use messages::Envelope;
+use messages::consumer::{Handler, HandlerError};
+use sqlx::MySqlConnection;
+
+pub const CONSUMER: &str = "notifications";
+
+#[derive(Clone, Debug)]
+pub struct NotificationsWorker {
+    pub mailer: Mailer,
+    /// Prefix of the links in customer e-mails.
+    pub public_url: String,
+}
+
+fn mail_error(e: MailError) -> HandlerError {
+    match e {
+        MailError::Db(e) => e.into(),
+        MailError::Transient(reason) => HandlerError::Transient(reason),
+        other => HandlerError::Permanent(other.to_string()),
+    }
+}
+
+impl Handler for NotificationsWorker {
+    async fn handle(
+        &self,
+        conn: &mut MySqlConnection,
+        message: &Envelope,
+    ) -> Result<(), HandlerError> {
+        let outgoing = mail::compose::for_event(conn, message, &self.public_url)
+            .await
+            .map_err(mail_error)?;
+        for mail in &outgoing {
+            match self.mailer.deliver(conn, mail).await.map_err(mail_error)? {
+                Delivery::Sent => tracing::info!(key = %mail.key, "e-mail sent"),
+                Delivery::AlreadyHandled => tracing::info!(key = %mail.key, "e-mail already sent"),
+                Delivery::Refused(reason) => {
+                    tracing::warn!(key = %mail.key, %reason, "e-mail refused for good")
+                }
+            }
+        }
+        Ok(())
+    }
+}
