@@ -51,7 +51,7 @@ mariadb_up() {
     if ! listening 3306; then
         [ -x /usr/sbin/mariadbd ] || { log "installing MariaDB"; apt_install mariadb-server; }
         mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld
-        start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+        start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd 9>&-
         wait_port 3306 60 || fail MariaDB /var/log/mysql/error.log
     fi
     for _ in $(seq 1 50); do mariadb -uroot -e 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.2; done
@@ -75,7 +75,7 @@ SQL
 rabbitmq_up() {
     if ! listening 5672; then
         command -v rabbitmq-server >/dev/null || { log "installing RabbitMQ"; apt_install rabbitmq-server; }
-        rabbitmq-server -detached >/dev/null 2>&1 || true
+        rabbitmq-server -detached >/dev/null 2>&1 9>&- || true
         timeout 120 rabbitmqctl await_startup >/dev/null 2>&1 || fail RabbitMQ "$(ls -t /var/log/rabbitmq/*.log 2>/dev/null | head -n1)"
     fi
     if ! curl -fsS -u guest:guest http://127.0.0.1:15672/api/overview >/dev/null 2>&1; then
@@ -88,16 +88,26 @@ rabbitmq_up() {
 }
 
 localstripe_up() {
-    listening 8420 && return 0
+    # A localstripe started by an older launcher (other patches) is restarted, not reused.
+    local launcher="$root/tests/peers/localstripe_launcher.py" want
+    want=$(sha256sum "$launcher" | cut -c1-16)
+    if listening 8420; then
+        [ "$(cat "$state/localstripe.launcher" 2>/dev/null)" = "$want" ] && return 0
+        log "restarting localstripe (launcher changed)"
+        [ -f "$state/localstripe.pid" ] && kill "$(cat "$state/localstripe.pid")" 2>/dev/null || true
+        pkill -f 'localstripe_launcher.py --port 8420' 2>/dev/null || true
+        for _ in $(seq 1 50); do listening 8420 || break; sleep 0.1; done
+    fi
     local venv="$opt/venvs/localstripe"
     if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import localstripe' 2>/dev/null; then
         log "installing localstripe"
         python3 -m venv "$venv"
         "$venv/bin/pip" install -q localstripe==1.15.10
     fi
-    nohup "$venv/bin/python" "$root/tests/peers/localstripe_launcher.py" --port 8420 >"$state/localstripe.log" 2>&1 &
+    nohup "$venv/bin/python" "$launcher" --port 8420 >"$state/localstripe.log" 2>&1 9>&- &
     echo $! >"$state/localstripe.pid"
     wait_port 8420 30 || fail localstripe "$state/localstripe.log"
+    echo "$want" >"$state/localstripe.launcher"
 }
 
 maildev_up() {
@@ -108,7 +118,7 @@ maildev_up() {
         log "installing maildev"
         npm install --prefix "$opt/node" --no-audit --no-fund --silent maildev@3.0.0
     fi
-    nohup "$bin" --ip 127.0.0.1 --web-ip 127.0.0.1 --smtp 1025 --web 1080 >"$state/maildev.log" 2>&1 &
+    nohup "$bin" --ip 127.0.0.1 --web-ip 127.0.0.1 --smtp 1025 --web 1080 >"$state/maildev.log" 2>&1 9>&- &
     echo $! >"$state/maildev.pid"
     wait_port 1025 30 && wait_port 1080 30 || fail maildev "$state/maildev.log"
 }
@@ -146,7 +156,7 @@ emupos_up() {
             echo "    receipts_dir: $state/receipts/printer-$p"
         done
     } >"$state/emupos.yaml"
-    (cd "$state" && nohup "$venv/bin/emupos" run --config "$state/emupos.yaml" >"$state/emupos.log" 2>&1 &)
+    (cd "$state" && exec nohup "$venv/bin/emupos" run --config "$state/emupos.yaml" >"$state/emupos.log" 2>&1 9>&-) &
     wait_port 8765 30 || fail emupos "$state/emupos.log"
     for p in "${EMUPOS_PORTS[@]}"; do wait_port "$p" 10 || fail "emupos printer on $p" "$state/emupos.log"; done
 }
