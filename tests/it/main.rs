@@ -4,6 +4,7 @@ mod backbone;
 mod cli;
 mod feed;
 mod health;
+mod kitchen;
 mod migrations;
 mod notifications;
 mod stock;

@@ -6,6 +6,7 @@
 use messages::consumer::HandlerError;
 use order::OrderError;
 
+pub mod kitchen;
 pub mod notifications;
 pub mod stock;
 

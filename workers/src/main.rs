@@ -29,6 +29,8 @@ enum Command {
     Stock,
     /// E-mail customers at each step of their order and managers on alerts.
     Notifications,
+    /// Print kitchen tickets (and reprints) on the pizzerias' printers.
+    Kitchen,
 }
 
 fn main() -> ExitCode {
@@ -86,6 +88,24 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 shutdown,
             )
             .await
+        }
+        Command::Kitchen => {
+            let worker = workers::kitchen::KitchenWorker::default();
+            let retries = tokio::spawn(workers::kitchen::retry_loop(
+                pool.clone(),
+                worker.policy.clone(),
+                std::time::Duration::from_secs(15),
+                shutdown.clone(),
+            ));
+            consume(
+                &settings,
+                pool,
+                workers::kitchen::CONSUMER,
+                worker,
+                shutdown,
+            )
+            .await;
+            let _ = retries.await;
         }
         Command::Stock => {
             consume(

@@ -1,0 +1,119 @@
+//! What a kitchen ticket says, independent of how it is printed: the same content is encoded
+//! for the thermal printer and shown as text on screens and in tests.
+
+use catalog::Cents;
+use chrono::{DateTime, Utc};
+use chrono_tz::Europe::Paris;
+use messages::PaymentMode;
+use order::{Fulfilment, Order};
+
+/// Why this print exists, printed as a banner so the kitchen never cooks an order twice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Marks {
+    /// A copy asked for by staff.
+    pub reprint: bool,
+    /// Printed on the backup printer because the kitchen's own did not answer.
+    pub backup: bool,
+}
+
+/// One block of the ticket, with how it should stand out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Block {
+    /// Large, centred, bold.
+    Title(String),
+    /// White on black, centred: REPRINT, BACKUP.
+    Banner(String),
+    /// Bold.
+    Strong(String),
+    Text(String),
+    Rule,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ticket {
+    pub blocks: Vec<Block>,
+}
+
+fn paris(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Paris).format("%d/%m %H:%M").to_string()
+}
+
+impl Ticket {
+    /// The ticket of `order` for the shop called `shop_name`, printed at `now`.
+    pub fn for_order(order: &Order, shop_name: &str, marks: Marks, now: DateTime<Utc>) -> Ticket {
+        let mut b = vec![Block::Title(shop_name.to_owned())];
+        if marks.reprint {
+            b.push(Block::Banner("REPRINT - DUPLICATA".into()));
+        }
+        if marks.backup {
+            b.push(Block::Banner("BACKUP - IMPRIMANTE DE SECOURS".into()));
+        }
+        b.push(Block::Title(format!("Commande n°{}", order.id)));
+        let due = match order.desired_at {
+            Some(at) => format!("pour {}", paris(at)),
+            None => "dès que possible".into(),
+        };
+        b.push(Block::Strong(match order.fulfilment {
+            Fulfilment::Delivery => format!("À LIVRER {due}"),
+            Fulfilment::Pickup => format!("À EMPORTER {due}"),
+        }));
+        b.push(Block::Text(format!("Reçue le {}", paris(order.created_at))));
+        b.push(Block::Rule);
+        for line in &order.lines {
+            b.push(Block::Strong(format!(
+                "{} x {}",
+                line.quantity, line.pizza_name
+            )));
+            if !line.notes.is_empty() {
+                b.push(Block::Text(format!("   > {}", line.notes)));
+            }
+        }
+        if !order.notes.is_empty() {
+            b.push(Block::Text(format!("Remarque : {}", order.notes)));
+        }
+        b.push(Block::Rule);
+        let mut customer = format!("Client : {}", order.customer_name);
+        if !order.customer_phone.is_empty() {
+            customer.push_str(&format!(" - {}", order.customer_phone));
+        }
+        b.push(Block::Text(customer));
+        if let Some(a) = &order.delivery {
+            b.push(Block::Text(format!(
+                "{}, {} {}",
+                a.street, a.postal_code, a.city
+            )));
+            if !a.complement.is_empty() {
+                b.push(Block::Text(a.complement.clone()));
+            }
+            if !a.instructions.is_empty() {
+                b.push(Block::Text(format!("Instructions : {}", a.instructions)));
+            }
+        }
+        b.push(Block::Strong(match order.payment_mode {
+            PaymentMode::Online => format!("PAYÉE EN LIGNE ({})", order.total),
+            PaymentMode::OnSite => format!("À ENCAISSER : {}", order.total),
+        }));
+        b.push(Block::Text(format!("Imprimé le {}", paris(now))));
+        Ticket { blocks: b }
+    }
+
+    /// Plain text, one block per line (screens, logs, tests).
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for block in &self.blocks {
+            match block {
+                Block::Title(t) | Block::Banner(t) | Block::Strong(t) | Block::Text(t) => {
+                    out.push_str(t);
+                }
+                Block::Rule => out.push_str(&"-".repeat(32)),
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Amount left to collect, for callers that show it apart.
+    pub fn to_collect(order: &Order) -> Option<Cents> {
+        (order.payment_mode == PaymentMode::OnSite).then_some(order.total)
+    }
+}

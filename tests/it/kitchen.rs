@@ -1,0 +1,271 @@
+//! The kitchen worker against a real printer emulator (a private emupos per test, each ticket
+//! read back as text): what the ticket says, once; the backup printer and the offline alert;
+//! all printers gone and back; reprints.
+
+use std::time::Duration;
+
+use messages::consumer::{self, Outcome};
+use messages::event::TicketReprintRequested;
+use messages::{Envelope, Event, PaymentMode};
+use ocpizza_tests::TestEnv;
+use ocpizza_tests::peers::Emupos;
+use ocpizza_tests::shop::Shop;
+use order::Fulfilment;
+use ticket::Policy;
+use ticket::printer::Timeouts;
+use workers::kitchen::{CONSUMER, KitchenWorker};
+use workers::stock::StockWorker;
+
+fn worker() -> KitchenWorker {
+    KitchenWorker {
+        policy: Policy {
+            attempts: 2,
+            first_delay: Duration::from_millis(50),
+            timeouts: Timeouts {
+                connect: Duration::from_secs(2),
+                write: Duration::from_secs(2),
+                confirm: Duration::from_secs(3),
+            },
+        },
+    }
+}
+
+/// A shop whose main printer is emupos printer 0 and backup printer 1.
+async fn setup() -> (TestEnv, Shop, Emupos) {
+    let env = TestEnv::new().await;
+    let printers = Emupos::start(2).await;
+    let shop = env.seed_shop(printers.ports[0], printers.ports[1]).await;
+    sqlx::query("UPDATE stock SET quantity = 5000")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    (env, shop, printers)
+}
+
+/// Places and confirms an order; returns it with its `stock.reserved` message.
+async fn confirmed(
+    env: &TestEnv,
+    shop: &Shop,
+    payment: PaymentMode,
+    fulfilment: Fulfilment,
+) -> (u64, Envelope) {
+    let order = env
+        .place(
+            shop,
+            &[(shop.regina, 2), (shop.margherita, 1)],
+            payment,
+            fulfilment,
+        )
+        .await;
+    if payment == PaymentMode::Online {
+        // What the payment step does once Stripe authorised the amount.
+        let mut tx = env.pool.begin().await.unwrap();
+        order::transition::move_to(
+            &mut tx,
+            order.id,
+            messages::OrderStatus::Placed,
+            messages::Actor::System,
+            "",
+            None,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let placed = env.outbox_for("order.placed", order.id).await;
+    consumer::process(&env.pool, "stock", &StockWorker, &placed)
+        .await
+        .unwrap();
+    (order.id, env.outbox_for("stock.reserved", order.id).await)
+}
+
+async fn ticket_state(env: &TestEnv, order_id: u64) -> Vec<(String, String, bool)> {
+    sqlx::query_as("SELECT kind, status, via_backup FROM tickets WHERE order_id = ? ORDER BY id")
+        .bind(order_id)
+        .fetch_all(&env.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_confirmed_order_prints_one_complete_ticket() {
+    let (env, shop, printers) = setup().await;
+    let (order_id, reserved) =
+        confirmed(&env, &shop, PaymentMode::OnSite, Fulfilment::Delivery).await;
+
+    assert_eq!(
+        consumer::process(&env.pool, CONSUMER, &worker(), &reserved)
+            .await
+            .unwrap(),
+        Outcome::Applied
+    );
+    let receipts = printers.receipts(0).await;
+    assert_eq!(receipts.len(), 1);
+    let text = &receipts[0];
+    for expected in [
+        "OC Pizza Test",
+        &format!("Commande n°{order_id}"),
+        "À LIVRER dès que possible",
+        "2 x Regina",
+        "1 x Margherita",
+        "Client : Claire Cliente - +33 6 00 00 00 00",
+        "3 rue des Clients, 75011 Paris",
+        "Bâtiment B",
+        "Instructions : Code 1234",
+        "À ENCAISSER : 33,50\u{a0}€",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
+    }
+    assert!(!text.contains("BACKUP") && !text.contains("REPRINT"));
+    assert_eq!(
+        ticket_state(&env, order_id).await,
+        [("original".into(), "printed".into(), false)]
+    );
+    let printed = env.outbox_for("ticket.printed", order_id).await;
+    assert!(matches!(printed.event, Event::TicketPrinted(ref t) if !t.via_backup && !t.reprint));
+
+    // The same confirmation again, even under a new message id: no second ticket.
+    let mut again = reserved.clone();
+    again.message_id = uuid::Uuid::now_v7();
+    consumer::process(&env.pool, CONSUMER, &worker(), &reserved)
+        .await
+        .unwrap();
+    consumer::process(&env.pool, CONSUMER, &worker(), &again)
+        .await
+        .unwrap();
+    assert_eq!(printers.receipts(0).await.len(), 1);
+    assert_eq!(printers.receipts(1).await.len(), 0);
+}
+
+#[tokio::test]
+async fn an_offline_printer_sends_tickets_to_the_backup_and_alerts_once() {
+    let (env, shop, printers) = setup().await;
+    printers.fault(0, "offline", true).await;
+    let (first, reserved) = confirmed(&env, &shop, PaymentMode::Online, Fulfilment::Pickup).await;
+    consumer::process(&env.pool, CONSUMER, &worker(), &reserved)
+        .await
+        .unwrap();
+
+    let backup = printers.receipts(1).await;
+    assert_eq!(backup.len(), 1);
+    assert!(
+        backup[0].contains("BACKUP - IMPRIMANTE DE SECOURS"),
+        "{}",
+        backup[0]
+    );
+    assert!(backup[0].contains(&format!("Commande n°{first}")));
+    assert!(backup[0].contains("À EMPORTER"));
+    assert!(backup[0].contains("PAYÉE EN LIGNE"));
+    assert_eq!(
+        ticket_state(&env, first).await,
+        [("original".into(), "printed".into(), true)]
+    );
+    let offline = env.outbox("printer.offline").await;
+    assert_eq!(offline.len(), 1);
+    let Event::PrinterOffline(alert) = &offline[0].event else {
+        panic!()
+    };
+    assert_eq!(
+        (alert.printer_name.as_str(), alert.error.as_str()),
+        ("Cuisine", "hors ligne")
+    );
+
+    // Still offline: the next ticket goes to the backup too, without a second alert.
+    let (_, reserved) = confirmed(&env, &shop, PaymentMode::OnSite, Fulfilment::Pickup).await;
+    consumer::process(&env.pool, CONSUMER, &worker(), &reserved)
+        .await
+        .unwrap();
+    assert_eq!(printers.receipts(1).await.len(), 2);
+    assert_eq!(env.outbox("printer.offline").await.len(), 1);
+
+    // Back online: nothing the main printer refused prints late, and new tickets go there.
+    printers.fault(0, "offline", false).await;
+    let (_, reserved) = confirmed(&env, &shop, PaymentMode::OnSite, Fulfilment::Pickup).await;
+    consumer::process(&env.pool, CONSUMER, &worker(), &reserved)
+        .await
+        .unwrap();
+    assert_eq!(printers.receipts(0).await.len(), 1);
+    let last_error: Option<String> =
+        sqlx::query_scalar("SELECT last_error FROM printers WHERE name = 'Cuisine'")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(last_error, None);
+}
+
+#[tokio::test]
+async fn with_every_printer_gone_the_ticket_waits_and_prints_when_they_are_back() {
+    let (env, shop, mut printers) = setup().await;
+    let (order_id, reserved) =
+        confirmed(&env, &shop, PaymentMode::OnSite, Fulfilment::Pickup).await;
+    printers.stop();
+    consumer::process(&env.pool, CONSUMER, &worker(), &reserved)
+        .await
+        .unwrap();
+    assert_eq!(
+        ticket_state(&env, order_id).await,
+        [("original".into(), "failed".into(), false)]
+    );
+    assert_eq!(
+        env.outbox("printer.offline").await.len(),
+        2,
+        "main and backup each alert once"
+    );
+
+    // Still away: a retry round prints nothing and loses nothing.
+    assert_eq!(
+        ticket::print::retry_failed(&env.pool, &worker().policy)
+            .await
+            .unwrap(),
+        0
+    );
+    printers.resume().await;
+    assert_eq!(
+        ticket::print::retry_failed(&env.pool, &worker().policy)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        ticket_state(&env, order_id).await,
+        [("original".into(), "printed".into(), false)]
+    );
+    let receipts = printers.receipts(0).await;
+    assert_eq!(receipts.len(), 1);
+    assert!(receipts[0].contains(&format!("Commande n°{order_id}")));
+}
+
+#[tokio::test]
+async fn a_reprint_is_marked_and_each_request_prints_once() {
+    let (env, shop, printers) = setup().await;
+    let (order_id, reserved) =
+        confirmed(&env, &shop, PaymentMode::OnSite, Fulfilment::Pickup).await;
+    consumer::process(&env.pool, CONSUMER, &worker(), &reserved)
+        .await
+        .unwrap();
+    let request = Envelope::new(Event::TicketReprintRequested(TicketReprintRequested {
+        order_id,
+        pizzeria_id: shop.pizzeria_id,
+        requested_by: shop.manager_id,
+    }));
+    consumer::process(&env.pool, CONSUMER, &worker(), &request)
+        .await
+        .unwrap();
+    consumer::process(&env.pool, CONSUMER, &worker(), &request)
+        .await
+        .unwrap();
+    let receipts = printers.receipts(0).await;
+    assert_eq!(receipts.len(), 2, "the original and one copy");
+    assert!(receipts[1].contains("REPRINT - DUPLICATA"));
+    assert!(!receipts[0].contains("REPRINT"));
+    assert_eq!(
+        ticket_state(&env, order_id).await,
+        [
+            ("original".into(), "printed".into(), false),
+            ("reprint".into(), "printed".into(), false)
+        ]
+    );
+}

@@ -1,0 +1,78 @@
+//! Kitchen worker: prints the ticket of each order whose stock is reserved, and the copies staff
+//! ask for. A ticket no printer took is kept and retried by [`retry_loop`], so the message is
+//! done with either way.
+
+use std::time::Duration;
+
+use messages::broker::Shutdown;
+use messages::consumer::{Handler, HandlerError};
+use messages::{Envelope, Event, OrderStatus};
+use order::Order;
+use sqlx::{MySqlConnection, MySqlPool};
+use ticket::{Kind, Outcome, Policy, TicketError};
+
+use crate::order_error;
+
+pub const CONSUMER: &str = "kitchen";
+
+#[derive(Clone, Debug, Default)]
+pub struct KitchenWorker {
+    pub policy: Policy,
+}
+
+fn ticket_error(e: TicketError) -> HandlerError {
+    match e {
+        TicketError::Db(e) => e.into(),
+        TicketError::Messaging(e) => e.into(),
+        other => HandlerError::Permanent(other.to_string()),
+    }
+}
+
+impl Handler for KitchenWorker {
+    async fn handle(
+        &self,
+        conn: &mut MySqlConnection,
+        message: &Envelope,
+    ) -> Result<(), HandlerError> {
+        let (order_id, kind) = match &message.event {
+            Event::StockReserved(e) => (e.order_id, Kind::Original),
+            Event::TicketReprintRequested(e) => (
+                e.order_id,
+                Kind::Reprint {
+                    requested_by: e.requested_by,
+                },
+            ),
+            _ => return Ok(()),
+        };
+        let order = Order::load(conn, order_id).await.map_err(order_error)?;
+        if kind == Kind::Original && order.status != OrderStatus::Confirmed {
+            // Cancelled (or already further along) before the ticket could print.
+            tracing::info!(order_id, status = ?order.status, "no ticket for an order not confirmed");
+            return Ok(());
+        }
+        match ticket::print::print_order(conn, &order, kind, &self.policy, Some(message))
+            .await
+            .map_err(ticket_error)?
+        {
+            Outcome::Printed { via_backup, .. } => {
+                tracing::info!(order_id, via_backup, "ticket printed")
+            }
+            Outcome::AlreadyPrinted => tracing::info!(order_id, "ticket already printed"),
+            Outcome::Failed { error, .. } => {
+                tracing::error!(order_id, %error, "no printer took the ticket; will retry")
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Retries failed tickets every `every` until shutdown.
+pub async fn retry_loop(pool: MySqlPool, policy: Policy, every: Duration, mut shutdown: Shutdown) {
+    while shutdown.sleep(every).await {
+        match ticket::print::retry_failed(&pool, &policy).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(tickets = n, "failed tickets printed on retry"),
+            Err(e) => tracing::warn!(error = %e, "ticket retry round failed"),
+        }
+    }
+}
