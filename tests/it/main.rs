@@ -7,4 +7,5 @@ mod health;
 mod kitchen;
 mod migrations;
 mod notifications;
+mod payments;
 mod stock;

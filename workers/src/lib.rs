@@ -8,6 +8,7 @@ use order::OrderError;
 
 pub mod kitchen;
 pub mod notifications;
+pub mod payments;
 pub mod stock;
 
 /// Maps the order crate's errors onto what the runtime should do with the message.

@@ -31,6 +31,8 @@ enum Command {
     Notifications,
     /// Print kitchen tickets (and reprints) on the pizzerias' printers.
     Kitchen,
+    /// Capture, void and refund online payments with Stripe.
+    Payments,
 }
 
 fn main() -> ExitCode {
@@ -106,6 +108,22 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             )
             .await;
             let _ = retries.await;
+        }
+        Command::Payments => {
+            let gateway = payment::Gateway::new(
+                settings.stripe.secret_key.expose_secret(),
+                settings.stripe.api_base.as_str(),
+            )
+            .map_err(|e| anyhow::anyhow!("STRIPE settings: {e}"))?;
+            let worker = workers::payments::PaymentsWorker { gateway };
+            consume(
+                &settings,
+                pool,
+                workers::payments::CONSUMER,
+                worker,
+                shutdown,
+            )
+            .await
         }
         Command::Stock => {
             consume(

@@ -1,0 +1,29 @@
+//! Online payments with Stripe: authorised at checkout, captured when the kitchen starts,
+//! voided on cancel, refunded when a captured order is rejected.
+//!
+//! # Layout
+//! - [`gateway`]: the Stripe calls (async-stripe), idempotency keys, error classes;
+//! - [`rules`]: the `payments` rows and the order moves each Stripe outcome causes.
+//!
+//! async-stripe is large to build; this is the only crate that depends on it.
+#![forbid(unsafe_code)]
+
+pub mod gateway;
+pub mod rules;
+
+pub use gateway::{Gateway, Intent, IntentStatus, StripeFailure};
+pub use rules::{Finalised, Payment};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Messaging(#[from] messages::MessagingError),
+    #[error(transparent)]
+    Order(#[from] order::OrderError),
+    #[error(transparent)]
+    Stripe(#[from] StripeFailure),
+    #[error("no payment for this PaymentIntent")]
+    UnknownIntent,
+}

@@ -1,0 +1,538 @@
+//! What happens to the money along an order's life, written to `payments` with the messages
+//! announcing it, in the caller's transaction:
+//! - checkout opens a PaymentIntent (manual capture) and a `pending` row;
+//! - [`finalise`] (the customer's return and the webhook both call it) reads the intent: held
+//!   → `authorised` and the order is `placed`; declined → `failed` and the order `rejected`;
+//! - the kitchen starting the order → [`capture`] (at most what was authorised);
+//! - cancelled before that → [`release`] (void); rejected after a capture → refund.
+//!
+//! Each step reads the intent's state at Stripe first, so running it twice (a redelivery, a
+//! crash between Stripe's answer and our commit) never charges or refunds twice.
+
+use messages::event::{PaymentEvent, PaymentFailed};
+use messages::{Actor, Envelope, Event, OrderStatus, outbox};
+use order::{Order, transition};
+use sqlx::MySqlConnection;
+
+use crate::PaymentError;
+use crate::gateway::{Gateway, Intent, IntentStatus, StripeFailure};
+
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Payment {
+    pub id: u64,
+    pub order_id: u64,
+    pub method: String,
+    pub status: String,
+    pub amount_cents: u32,
+    pub captured_cents: u32,
+    pub refunded_cents: u32,
+    pub stripe_payment_intent_id: Option<String>,
+    pub failure_reason: Option<String>,
+}
+
+const COLUMNS: &str = "id, order_id, method, status, amount_cents, captured_cents, refunded_cents, stripe_payment_intent_id, failure_reason";
+
+impl Payment {
+    /// The order's Stripe payment (the latest), locked.
+    pub async fn lock_online(
+        conn: &mut MySqlConnection,
+        order_id: u64,
+    ) -> Result<Option<Payment>, sqlx::Error> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM payments WHERE order_id = ? AND method = 'stripe' ORDER BY id DESC LIMIT 1 FOR UPDATE"
+        )))
+        .bind(order_id)
+        .fetch_optional(conn)
+        .await
+    }
+
+    pub async fn lock_by_intent(
+        conn: &mut MySqlConnection,
+        intent_id: &str,
+    ) -> Result<Option<Payment>, sqlx::Error> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM payments WHERE stripe_payment_intent_id = ? FOR UPDATE"
+        )))
+        .bind(intent_id)
+        .fetch_optional(conn)
+        .await
+    }
+
+    pub async fn for_order(
+        conn: &mut MySqlConnection,
+        order_id: u64,
+    ) -> Result<Vec<Payment>, sqlx::Error> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM payments WHERE order_id = ? ORDER BY id"
+        )))
+        .bind(order_id)
+        .fetch_all(conn)
+        .await
+    }
+}
+
+async fn set(
+    conn: &mut MySqlConnection,
+    payment_id: u64,
+    status: &str,
+    captured: Option<u32>,
+    refunded: Option<u32>,
+    failure: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE payments SET status = ?, captured_cents = COALESCE(?, captured_cents),
+             refunded_cents = COALESCE(?, refunded_cents), failure_reason = COALESCE(?, failure_reason),
+             updated_at = CURRENT_TIMESTAMP(6)
+         WHERE id = ?",
+    )
+    .bind(status)
+    .bind(captured)
+    .bind(refunded)
+    .bind(failure.map(|f| messages::truncate(f, 500)))
+    .bind(payment_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn announce(
+    conn: &mut MySqlConnection,
+    event: Event,
+    cause: Option<&Envelope>,
+) -> Result<(), PaymentError> {
+    let envelope = match cause {
+        Some(c) => Envelope::caused_by(event, c),
+        None => Envelope::new(event),
+    };
+    outbox::enqueue(conn, &envelope).await?;
+    Ok(())
+}
+
+fn cents(amount: i64) -> u32 {
+    u32::try_from(amount.max(0)).unwrap_or(u32::MAX)
+}
+
+/// Opens the online payment of an order waiting for it: a PaymentIntent for its total and a
+/// `pending` row. Calling it again for the same order returns the same intent. With a
+/// `payment_method` it is confirmed at once (counter card terminals and tests); otherwise the
+/// customer's browser confirms it with the returned client secret.
+pub async fn open(
+    conn: &mut MySqlConnection,
+    gateway: &Gateway,
+    order: &Order,
+    payment_method: Option<&str>,
+) -> Result<Intent, PaymentError> {
+    if let Some(existing) = Payment::lock_online(conn, order.id).await?
+        && existing.status == "pending"
+        && let Some(id) = &existing.stripe_payment_intent_id
+    {
+        return Ok(gateway.retrieve(id).await?);
+    }
+    let attempt: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE order_id = ?")
+        .bind(order.id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let key = format!("order-{}-intent-{}", order.id, attempt + 1);
+    let intent = match gateway
+        .create(
+            order.id,
+            order.total.0,
+            payment_method,
+            payment_method.is_some(),
+            key,
+        )
+        .await
+    {
+        Ok(intent) => intent,
+        // Declined on the spot: the intent exists and says so; finalise records it.
+        Err(StripeFailure::Declined {
+            intent: Some(intent),
+            ..
+        }) => *intent,
+        Err(e) => return Err(e.into()),
+    };
+    sqlx::query(
+        "INSERT INTO payments (order_id, method, status, amount_cents, stripe_payment_intent_id) VALUES (?, 'stripe', 'pending', ?, ?)",
+    )
+    .bind(order.id)
+    .bind(order.total.0)
+    .bind(&intent.id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(intent)
+}
+
+/// What [`finalise`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Finalised {
+    /// The amount is held; the order is placed.
+    Authorised,
+    /// The card was refused; the order is rejected.
+    Declined(String),
+    /// The customer has not finished paying yet.
+    Pending,
+    /// Done before (a second webhook, a reload of the return page).
+    AlreadyDone,
+}
+
+/// The one step that turns a PaymentIntent's state into ours; the customer's return from the
+/// payment page and Stripe's webhook both call it, in either order, any number of times.
+pub async fn finalise(
+    conn: &mut MySqlConnection,
+    gateway: &Gateway,
+    intent_id: &str,
+) -> Result<Finalised, PaymentError> {
+    let payment = Payment::lock_by_intent(conn, intent_id)
+        .await?
+        .ok_or(PaymentError::UnknownIntent)?;
+    if payment.status != "pending" {
+        return Ok(Finalised::AlreadyDone);
+    }
+    let mut order = Order::lock(conn, payment.order_id).await?;
+    let intent = gateway.retrieve(intent_id).await?;
+    match intent.status {
+        IntentStatus::RequiresCapture | IntentStatus::Succeeded => {
+            let held = cents(intent.amount_capturable.max(intent.amount_received));
+            set(conn, payment.id, "authorised", None, None, None).await?;
+            sqlx::query("UPDATE payments SET amount_cents = ? WHERE id = ?")
+                .bind(held)
+                .bind(payment.id)
+                .execute(&mut *conn)
+                .await?;
+            if order.status == OrderStatus::AwaitingPayment {
+                transition::move_locked(
+                    conn,
+                    &mut order,
+                    OrderStatus::Placed,
+                    Actor::System,
+                    "paiement autorisé",
+                    None,
+                )
+                .await?;
+            }
+            announce(
+                conn,
+                Event::PaymentAuthorised(PaymentEvent {
+                    order_id: order.id,
+                    payment_id: payment.id,
+                    amount_cents: held,
+                }),
+                None,
+            )
+            .await?;
+            Ok(Finalised::Authorised)
+        }
+        IntentStatus::AwaitingCustomer if intent.failure.is_some() => {
+            let reason = intent.failure.unwrap_or_default();
+            set(conn, payment.id, "failed", None, None, Some(&reason)).await?;
+            if order.status == OrderStatus::AwaitingPayment {
+                transition::move_locked(
+                    conn,
+                    &mut order,
+                    OrderStatus::Rejected,
+                    Actor::System,
+                    &format!("Paiement refusé : {reason}"),
+                    None,
+                )
+                .await?;
+            }
+            announce(
+                conn,
+                Event::PaymentFailed(PaymentFailed {
+                    order_id: order.id,
+                    payment_id: Some(payment.id),
+                    pizzeria_id: order.pizzeria_id,
+                    reason: reason.clone(),
+                }),
+                None,
+            )
+            .await?;
+            Ok(Finalised::Declined(reason))
+        }
+        IntentStatus::Canceled => {
+            set(conn, payment.id, "voided", None, None, None).await?;
+            Ok(Finalised::AlreadyDone)
+        }
+        _ => Ok(Finalised::Pending),
+    }
+}
+
+/// Takes the money when the kitchen starts an online order: at most what was authorised.
+pub async fn capture(
+    conn: &mut MySqlConnection,
+    gateway: &Gateway,
+    order: &Order,
+    cause: Option<&Envelope>,
+) -> Result<(), PaymentError> {
+    let Some(payment) = Payment::lock_online(conn, order.id).await? else {
+        return Ok(());
+    };
+    if payment.status != "authorised" {
+        return Ok(());
+    }
+    let intent_id = payment
+        .stripe_payment_intent_id
+        .clone()
+        .ok_or(PaymentError::UnknownIntent)?;
+    let amount = order.total.0.min(payment.amount_cents);
+    let intent = gateway.retrieve(&intent_id).await?;
+    let captured = match intent.status {
+        // Captured already: our record of it did not commit last time.
+        IntentStatus::Succeeded => cents(intent.amount_received),
+        IntentStatus::RequiresCapture => {
+            match gateway
+                .capture(
+                    &intent_id,
+                    amount,
+                    format!("payment-{}-capture", payment.id),
+                )
+                .await
+            {
+                Ok(done) => cents(done.amount_received).max(amount.min(cents(done.amount))),
+                Err(e @ (StripeFailure::Declined { .. } | StripeFailure::Refused { .. })) => {
+                    return fail(conn, &payment, order, &e.to_string(), cause).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        other => {
+            return fail(
+                conn,
+                &payment,
+                order,
+                &format!("autorisation introuvable ({other:?})"),
+                cause,
+            )
+            .await;
+        }
+    };
+    set(conn, payment.id, "captured", Some(captured), None, None).await?;
+    announce(
+        conn,
+        Event::PaymentCaptured(PaymentEvent {
+            order_id: order.id,
+            payment_id: payment.id,
+            amount_cents: captured,
+        }),
+        cause,
+    )
+    .await
+}
+
+async fn fail(
+    conn: &mut MySqlConnection,
+    payment: &Payment,
+    order: &Order,
+    reason: &str,
+    cause: Option<&Envelope>,
+) -> Result<(), PaymentError> {
+    tracing::error!(order_id = order.id, %reason, "payment step failed");
+    set(conn, payment.id, "failed", None, None, Some(reason)).await?;
+    announce(
+        conn,
+        Event::PaymentFailed(PaymentFailed {
+            order_id: order.id,
+            payment_id: Some(payment.id),
+            pizzeria_id: order.pizzeria_id,
+            reason: reason.to_owned(),
+        }),
+        cause,
+    )
+    .await
+}
+
+/// Gives the customer's money back after a cancellation or rejection: voids what is only
+/// authorised, refunds what was captured.
+pub async fn release(
+    conn: &mut MySqlConnection,
+    gateway: &Gateway,
+    order: &Order,
+    cause: Option<&Envelope>,
+) -> Result<(), PaymentError> {
+    let Some(payment) = Payment::lock_online(conn, order.id).await? else {
+        return Ok(());
+    };
+    let Some(intent_id) = payment.stripe_payment_intent_id.clone() else {
+        return Ok(());
+    };
+    match payment.status.as_str() {
+        "authorised" | "pending" => {
+            let intent = gateway.retrieve(&intent_id).await?;
+            match intent.status {
+                IntentStatus::Canceled => {}
+                IntentStatus::Succeeded => {
+                    // Captured after all (a capture whose record was lost): refund it.
+                    let captured = cents(intent.amount_received);
+                    set(conn, payment.id, "captured", Some(captured), None, None).await?;
+                    return refund(
+                        conn,
+                        gateway,
+                        &Payment {
+                            captured_cents: captured,
+                            status: "captured".into(),
+                            ..payment
+                        },
+                        order,
+                        cause,
+                    )
+                    .await;
+                }
+                _ => {
+                    gateway
+                        .cancel(&intent_id, format!("payment-{}-cancel", payment.id))
+                        .await?;
+                }
+            }
+            set(conn, payment.id, "voided", None, None, None).await?;
+            announce(
+                conn,
+                Event::PaymentVoided(PaymentEvent {
+                    order_id: order.id,
+                    payment_id: payment.id,
+                    amount_cents: payment.amount_cents,
+                }),
+                cause,
+            )
+            .await
+        }
+        "captured" => refund(conn, gateway, &payment, order, cause).await,
+        _ => Ok(()),
+    }
+}
+
+async fn refund(
+    conn: &mut MySqlConnection,
+    gateway: &Gateway,
+    payment: &Payment,
+    order: &Order,
+    cause: Option<&Envelope>,
+) -> Result<(), PaymentError> {
+    let due = payment
+        .captured_cents
+        .saturating_sub(payment.refunded_cents);
+    if due == 0 {
+        return Ok(());
+    }
+    let intent_id = payment
+        .stripe_payment_intent_id
+        .clone()
+        .ok_or(PaymentError::UnknownIntent)?;
+    gateway
+        .refund(
+            &intent_id,
+            due,
+            format!("payment-{}-refund-{}", payment.id, payment.refunded_cents),
+        )
+        .await?;
+    set(
+        conn,
+        payment.id,
+        "refunded",
+        None,
+        Some(payment.refunded_cents + due),
+        None,
+    )
+    .await?;
+    announce(
+        conn,
+        Event::PaymentRefunded(PaymentEvent {
+            order_id: order.id,
+            payment_id: payment.id,
+            amount_cents: due,
+        }),
+        cause,
+    )
+    .await
+}
+
+/// A modification raised the total above what is held: authorise the new total on the same
+/// card and release the old hold. If the card refuses, the old authorisation stays, the kitchen
+/// will capture at most that, and the managers are told (`payment.failed`).
+pub async fn reauthorise(
+    conn: &mut MySqlConnection,
+    gateway: &Gateway,
+    order: &Order,
+    cause: Option<&Envelope>,
+) -> Result<(), PaymentError> {
+    let Some(payment) = Payment::lock_online(conn, order.id).await? else {
+        return Ok(());
+    };
+    if payment.status != "authorised" || order.total.0 <= payment.amount_cents {
+        return Ok(());
+    }
+    let old_id = payment
+        .stripe_payment_intent_id
+        .clone()
+        .ok_or(PaymentError::UnknownIntent)?;
+    let old = gateway.retrieve(&old_id).await?;
+    let Some(method) = old.payment_method.clone() else {
+        return fail(
+            conn,
+            &payment,
+            order,
+            "pas de carte enregistrée pour le complément",
+            cause,
+        )
+        .await;
+    };
+    let key = format!("payment-{}-reauthorise-{}", payment.id, order.version);
+    match gateway
+        .create(order.id, order.total.0, Some(&method), true, key)
+        .await
+    {
+        Ok(intent) if intent.status == IntentStatus::RequiresCapture => {
+            gateway
+                .cancel(&old_id, format!("payment-{}-cancel", payment.id))
+                .await?;
+            set(conn, payment.id, "voided", None, None, None).await?;
+            let done = sqlx::query(
+                "INSERT INTO payments (order_id, method, status, amount_cents, stripe_payment_intent_id) VALUES (?, 'stripe', 'authorised', ?, ?)",
+            )
+            .bind(order.id)
+            .bind(cents(intent.amount_capturable))
+            .bind(&intent.id)
+            .execute(&mut *conn)
+            .await?;
+            announce(
+                conn,
+                Event::PaymentAuthorised(PaymentEvent {
+                    order_id: order.id,
+                    payment_id: done.last_insert_id(),
+                    amount_cents: cents(intent.amount_capturable),
+                }),
+                cause,
+            )
+            .await
+        }
+        Ok(intent) => {
+            let reason = intent
+                .failure
+                .unwrap_or_else(|| "complément non autorisé".into());
+            announce(
+                conn,
+                Event::PaymentFailed(PaymentFailed {
+                    order_id: order.id,
+                    payment_id: Some(payment.id),
+                    pizzeria_id: order.pizzeria_id,
+                    reason,
+                }),
+                cause,
+            )
+            .await
+        }
+        Err(e @ (StripeFailure::Declined { .. } | StripeFailure::Refused { .. })) => {
+            announce(
+                conn,
+                Event::PaymentFailed(PaymentFailed {
+                    order_id: order.id,
+                    payment_id: Some(payment.id),
+                    pizzeria_id: order.pizzeria_id,
+                    reason: e.to_string(),
+                }),
+                cause,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,69 @@
+//! Payments worker: captures when the kitchen starts an online order, voids or refunds when it
+//! is cancelled or rejected, re-authorises when a modification raised its total. The rules and
+//! their safety against repeats are in the payment crate.
+
+use messages::consumer::{Handler, HandlerError};
+use messages::{Envelope, Event, OrderStatus, PaymentMode};
+use order::Order;
+use payment::{Gateway, PaymentError, StripeFailure};
+use sqlx::MySqlConnection;
+
+use crate::order_error;
+
+pub const CONSUMER: &str = "payments";
+
+#[derive(Clone, Debug)]
+pub struct PaymentsWorker {
+    pub gateway: Gateway,
+}
+
+fn payment_error(e: PaymentError) -> HandlerError {
+    match e {
+        PaymentError::Db(e) => e.into(),
+        PaymentError::Messaging(e) => e.into(),
+        PaymentError::Order(e) => order_error(e),
+        PaymentError::Stripe(StripeFailure::Transient(reason)) => HandlerError::Transient(reason),
+        other => HandlerError::Permanent(other.to_string()),
+    }
+}
+
+enum Step {
+    Capture,
+    Release,
+    Reauthorise,
+}
+
+impl Handler for PaymentsWorker {
+    async fn handle(
+        &self,
+        conn: &mut MySqlConnection,
+        message: &Envelope,
+    ) -> Result<(), HandlerError> {
+        let (order_id, step) = match &message.event {
+            Event::OrderStatusChanged(e) if e.to == OrderStatus::Preparing => {
+                (e.order_id, Step::Capture)
+            }
+            Event::OrderStatusChanged(e) if e.to == OrderStatus::Rejected => {
+                (e.order_id, Step::Release)
+            }
+            Event::OrderCancelled(e) => (e.order_id, Step::Release),
+            Event::OrderModified(e) if e.total_cents > e.previous_total_cents => {
+                (e.order_id, Step::Reauthorise)
+            }
+            _ => return Ok(()),
+        };
+        let order = Order::load(conn, order_id).await.map_err(order_error)?;
+        if order.payment_mode != PaymentMode::Online {
+            return Ok(());
+        }
+        let gateway = &self.gateway;
+        let done = match step {
+            Step::Capture => payment::rules::capture(conn, gateway, &order, Some(message)).await,
+            Step::Release => payment::rules::release(conn, gateway, &order, Some(message)).await,
+            Step::Reauthorise => {
+                payment::rules::reauthorise(conn, gateway, &order, Some(message)).await
+            }
+        };
+        done.map_err(payment_error)
+    }
+}
