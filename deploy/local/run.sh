@@ -11,7 +11,8 @@ root=$(pwd)
 run_dir="$root/.run"
 mkdir -p "$run_dir"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
-programs=("web:ocpizza serve" "relay:ocpizza-worker relay")
+programs=("web:ocpizza serve" "relay:ocpizza-worker relay" "stock:ocpizza-worker stock"
+          "payments:ocpizza-worker payments" "kitchen:ocpizza-worker kitchen" "notifications:ocpizza-worker notifications")
 
 stop_programs() {
     for entry in "${programs[@]}"; do
