@@ -1,6 +1,6 @@
 use ocpizza_tests::TestEnv;
 
-const TABLES: [&str; 20] = [
+const TABLES: [&str; 21] = [
     "addresses",
     "email_log",
     "ingredients",
@@ -16,6 +16,7 @@ const TABLES: [&str; 20] = [
     "processed_messages",
     "recipe_lines",
     "recipe_steps",
+    "sessions",
     "stock",
     "stock_ledger",
     "stripe_events",

@@ -14,6 +14,13 @@ starting the server this launcher patches localstripe's serialisation to add the
   Stripe does (localstripe says `invalid_request_error` and leaves the PaymentIntent out).
 - Event: `pending_webhooks` (0).
 
+Its mock Stripe.js (`/js.stripe.com/v3/`) is made to work like the real one for our checkout page:
+`stripe.confirmCardPayment(clientSecret, {payment_method: {card: cardElement}})` confirms the
+PaymentIntent from the browser (publishable key + client secret), accepting the card typed in the
+mock element; 3-D Secure cards still show the mock's authentication box; a declined
+PaymentIntent can be retried with another card. Without this the mock ignores the card, always
+shows the 3-D Secure box and cannot confirm an intent created without a payment method.
+
 It also binds 127.0.0.1 only (localstripe itself listens on every interface) and always starts
 from scratch (no state from a previous run).
 
@@ -22,6 +29,8 @@ Usage: python localstripe_launcher.py [--port 8420]
 
 import argparse
 import logging
+import os
+import re
 import socket
 
 from aiohttp import web
@@ -101,6 +110,124 @@ def _event_export_with_pending(self, expand=None):
 
 
 resources.Event._export = _event_export_with_pending
+
+
+# --- Browser-side confirmation (see the module docstring) ------------------------------------
+PaymentIntent, PaymentMethod, Token = (resources.PaymentIntent, resources.PaymentMethod,
+                                       resources.Token)
+
+_orig_confirm = PaymentIntent._api_confirm.__func__
+
+
+def _api_confirm(cls, id, payment_method=None, payment_method_data=None, client_secret=None,
+                 use_stripe_sdk=None, return_url=None, **kwargs):
+    obj = cls._api_retrieve(id)
+    if client_secret is not None and client_secret != obj.client_secret:
+        raise UserError(401, 'Unauthorized')
+    if payment_method is not None and payment_method_data is not None:
+        raise UserError(400, 'Bad request')
+    if payment_method_data is not None:
+        if not isinstance(payment_method_data, dict):
+            raise UserError(400, 'Bad request')
+        card = payment_method_data.get('card')
+        if isinstance(card, dict) and 'token' in card:
+            payment_method = Token._api_retrieve(card['token']).card.id
+        else:
+            payment_method = PaymentMethod(**payment_method_data).id
+    if payment_method is not None:
+        if obj.status not in ('requires_payment_method', 'requires_confirmation'):
+            raise UserError(400, 'Bad request')
+        PaymentMethod._api_retrieve(payment_method)  # 404 if unknown
+        obj.payment_method = payment_method
+        obj.latest_charge = None
+        obj._authentication_failed = False
+    return _orig_confirm(cls, id, **kwargs)
+
+
+PaymentIntent._api_confirm = classmethod(_api_confirm)
+# the route was registered with the old function object: rebind it
+for route in server.app.router.routes():
+    info = route.resource.get_info() if route.resource else {}
+    if route.method == 'POST' and info.get('formatter') == '/v1/payment_intents/{id}/confirm':
+        route._handler = server.api_extra(PaymentIntent._api_confirm, info['formatter'])
+
+_JS_OVERRIDE = r"""
+// ---- OC Pizza launcher: client-side confirmation with a card element, as Stripe.js does ----
+(function () {
+  const origStripe = Stripe;
+  async function post(url, payload) {
+    const response = await fetch(url, {method: 'POST', body: JSON.stringify(payload)});
+    const body = await response.json().catch(() => ({}));
+    return {ok: response.status === 200 && !body.error, body};
+  }
+  Stripe = function (apiKey) {
+    const s = origStripe(apiKey);
+    const handleNextAction = s.confirmCardPayment;  // original: 3DS modal + _authenticate
+    s.confirmCardPayment = async function (clientSecret, data) {
+      if (!data || !data.payment_method) {
+        return handleNextAction(clientSecret, data);
+      }
+            try {
+        const pi = clientSecret.match(/^(pi_\w+)_secret_/)[1];
+        const payload = {key: apiKey, client_secret: clientSecret, use_stripe_sdk: true};
+        if (typeof data.payment_method === 'string') {
+          payload.payment_method = data.payment_method;
+        } else {
+          const pm = Object.assign({}, data.payment_method);
+          if (pm.card instanceof Element) {
+            const el = pm.card;
+            if (!el.value) return {error: {type: 'validation_error', message: 'Your card number is incomplete.'}};
+            pm.card = el.value.card;
+            pm.billing_details = pm.billing_details || {};
+            pm.billing_details.address = pm.billing_details.address || {};
+            pm.billing_details.address.postal_code =
+              pm.billing_details.address.postal_code || el.value.postal_code;
+          }
+          payload.payment_method_data = Object.assign({type: 'card'}, pm);
+        }
+        let r = await post(`${LOCALSTRIPE_BASE_API}/v1/payment_intents/${pi}/confirm`, payload);
+        if (!r.ok) return {error: r.body.error};
+        if (r.body.status === 'requires_action') {
+          r = await handleNextAction(clientSecret);
+          if (r.error) return r;
+          if (r.paymentIntent.status === 'requires_payment_method') {
+            return {error: Object.assign({type: 'card_error', payment_intent: r.paymentIntent},
+                                         r.paymentIntent.last_payment_error)};
+          }
+          return r;
+        }
+        return {paymentIntent: r.body};
+      } catch (err) {
+        return {error: (typeof err === 'object' && err.error) ? err.error : err};
+      }
+    };
+    return s;
+  };
+})();
+"""
+
+_JS_PATH = os.path.join(os.path.dirname(resources.__file__), 'localstripe-v3.js')
+with open(_JS_PATH) as f:
+    PATCHED_JS = f.read() + _JS_OVERRIDE
+
+_orig_auth = server.auth_middleware
+_PK_CONFIRM = re.compile(r'^/v1/payment_intents/\w+/confirm$')
+
+
+@web.middleware
+async def auth_middleware(request, handler):
+    if request.method == 'GET' and request.path == '/js.stripe.com/v3/':
+        return web.Response(text=PATCHED_JS, content_type='application/javascript')
+    if request.method == 'POST' and _PK_CONFIRM.match(request.path):
+        data = await server.get_post_data(request, remove_auth=False) or {}
+        key = data.get('key')
+        if (isinstance(key, str) and key.startswith('pk_')
+                and isinstance(data.get('client_secret'), str)):
+            return await handler(request)  # client_secret is checked in _api_confirm
+    return await _orig_auth(request, handler)
+
+
+server.app.middlewares[server.app.middlewares.index(_orig_auth)] = auth_middleware
 
 
 def main():

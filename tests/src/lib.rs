@@ -9,6 +9,7 @@
 //! allowed to create `ocpt_%` databases) and `RABBITMQ_MANAGEMENT_URL`.
 #![forbid(unsafe_code)]
 
+pub mod browser;
 pub mod peers;
 pub mod shop;
 

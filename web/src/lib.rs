@@ -3,10 +3,79 @@
 //! # Layout
 //! - [`startup`]: builds the app from settings, binds, serves until a shutdown future resolves
 //!   (tests bind port 0 and run the very same code);
-//! - [`health`]: `/healthz` (process up) and `/readyz` (database and broker reachable).
+//! - [`health`]: `/healthz` (process up) and `/readyz` (database and broker reachable);
+//! - [`session`]: sessions in MariaDB, the logged-in user, CSRF, login throttling;
+//! - [`page`]: templates and what every page needs;
+//! - [`shops`], [`accounts`], [`cart`], [`orders`]: the customer's pages (French);
+//! - [`webhook`]: Stripe's webhook;
+//! - [`api`]: the JSON API and its OpenAPI document;
+//! - [`error`]: the one mapping from errors to responses.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
+pub mod api;
+pub mod cart;
+pub mod error;
 pub mod health;
+pub mod orders;
+pub mod page;
+pub mod session;
+pub mod shops;
 pub mod startup;
+pub mod webhook;
 
+use axum::Router;
+use axum::http::header;
+use axum::routing::{get, post};
+
+pub use error::{ApiError, WebError};
 pub use startup::{AppState, Application};
+
+const SITE_CSS: &str = include_str!("../static/site.css");
+
+/// The customer's pages (the JSON API lives in [`api`]).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(shops::index))
+        .route(
+            "/static/site.css",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+                        (header::CACHE_CONTROL, "public, max-age=3600"),
+                    ],
+                    SITE_CSS,
+                )
+            }),
+        )
+        .route("/pizzerias/{code}", get(shops::show))
+        .route("/pizzerias/{code}/carte", get(shops::menu_fragment))
+        .route(
+            "/inscription",
+            get(accounts::signup_page).post(accounts::signup),
+        )
+        .route(
+            "/connexion",
+            get(accounts::login_page).post(accounts::login),
+        )
+        .route("/deconnexion", post(accounts::logout))
+        .route("/compte", get(accounts::profile))
+        .route("/compte/adresses", post(accounts::add_address))
+        .route(
+            "/compte/adresses/{id}/supprimer",
+            post(accounts::delete_address),
+        )
+        .route("/panier", get(orders::cart_page))
+        .route("/panier/ajouter", post(orders::add_to_cart))
+        .route("/panier/modifier", post(orders::update_cart))
+        .route("/commander", post(orders::checkout))
+        .route("/commandes", get(orders::list))
+        .route("/commandes/{id}", get(orders::show))
+        .route("/commandes/{id}/flux", get(orders::stream))
+        .route("/commandes/{id}/annuler", post(orders::cancel))
+        .route("/commandes/{id}/modifier", post(orders::modify))
+        .route("/commandes/{id}/paiement", get(orders::pay_page))
+        .route("/commandes/{id}/paiement/retour", get(orders::pay_return))
+        .route("/stripe/webhook", post(webhook::stripe))
+}

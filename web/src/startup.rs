@@ -5,16 +5,24 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use settings::ExposeSecret;
 use settings::Settings;
 use sqlx::MySqlPool;
 use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::session::MySqlStore;
 
 /// What every handler can reach, passed through axum's `State`. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: MySqlPool,
     pub settings: Arc<Settings>,
+    pub gateway: payment::Gateway,
+    pub login_limiter: crate::session::LoginLimiter,
 }
 
 /// A bound, not yet running server.
@@ -27,9 +35,16 @@ impl Application {
     /// Binds `HOST:PORT` from the settings (port 0 picks a free port, for tests).
     pub async fn build(settings: Settings, pool: MySqlPool) -> std::io::Result<Self> {
         let listener = TcpListener::bind((settings.host, settings.port)).await?;
+        let gateway = payment::Gateway::new(
+            settings.stripe.secret_key.expose_secret(),
+            settings.stripe.api_base.as_str(),
+        )
+        .map_err(|e| std::io::Error::other(format!("STRIPE settings: {e}")))?;
         let state = AppState {
             pool,
             settings: Arc::new(settings),
+            gateway,
+            login_limiter: crate::session::LoginLimiter::default(),
         };
         Ok(Application {
             listener,
@@ -48,15 +63,30 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
     }
 }
 
 pub fn router(state: AppState) -> Router {
+    let sessions = SessionManagerLayer::new(MySqlStore::new(state.pool.clone()))
+        .with_name("ocpizza_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.settings.env.is_production())
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(14)));
     Router::new()
         .merge(crate::health::router())
+        .merge(crate::routes())
+        .merge(crate::api::router())
+        .layer(axum::middleware::from_fn(crate::session::csrf_guard))
+        .layer(sessions)
+        .layer(RequestBodyLimitLayer::new(256 * 1024))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -4,9 +4,11 @@
 //! - [`Role`]: what a user is, with the French label shown in the interface;
 //! - [`Email`], [`Password`]: parsed at the edge, so the rest of the code never sees raw input;
 //! - [`password`]: Argon2id hashing and verification;
-//! - [`user`]: the `users` table.
+//! - [`user`]: the `users` table;
+//! - [`address`]: saved delivery addresses.
 #![forbid(unsafe_code)]
 
+pub mod address;
 pub mod password;
 pub mod user;
 

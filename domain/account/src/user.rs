@@ -71,3 +71,23 @@ pub async fn upsert(conn: &mut MySqlConnection, u: &UpsertUser<'_>) -> Result<u6
         .await?;
     Ok(id)
 }
+
+/// Creates a customer account; `None` if the e-mail is taken (the caller must not say so).
+pub async fn create_customer(
+    conn: &mut MySqlConnection,
+    email: &Email,
+    full_name: &str,
+    phone: Option<&str>,
+    password_hash: &str,
+) -> Result<Option<u64>, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT IGNORE INTO users (email, full_name, phone, role, password_hash) VALUES (?, ?, ?, 'customer', ?)",
+    )
+    .bind(email.as_str())
+    .bind(full_name)
+    .bind(phone)
+    .bind(password_hash)
+    .execute(conn)
+    .await?;
+    Ok((done.rows_affected() == 1).then(|| done.last_insert_id()))
+}

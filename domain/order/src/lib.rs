@@ -6,10 +6,12 @@
 //! - [`record`]: an order as stored, loaded with its lines;
 //! - [`place`]: checking and writing a new order (prices and availability recomputed here, never
 //!   trusted from the client), idempotent per customer and key;
+//! - [`modify`]: changing lines, address or time before the kitchen starts;
 //! - [`transition`]: every status change, with its history row and its message in the same
 //!   transaction.
 #![forbid(unsafe_code)]
 
+pub mod modify;
 pub mod place;
 pub mod record;
 pub mod status;

@@ -2,6 +2,8 @@
 //! history row and (when it needs no online payment) its `order.placed` message, written in the
 //! caller's transaction. Nothing the client sends about prices or availability is trusted.
 
+use std::collections::BTreeMap;
+
 use catalog::{Cents, Pizzeria};
 use chrono::{DateTime, Duration, Utc};
 use messages::{Actor, Envelope, PaymentMode, outbox};
@@ -162,13 +164,18 @@ pub fn check_time(
     }
 }
 
+/// A line as sold: (pizza id, name, unit price, quantity, notes).
+pub(crate) type PricedLine = (u64, String, Cents, u32, String);
+
 /// The priced lines of an order for this shop: each pizza must be on its menu, and together
-/// they must fit the shop's stock now. Returns (pizza id, name, unit price, quantity, notes).
+/// they must fit the shop's stock now, counting `held` (what the order already reserved, by
+/// ingredient) as available to it.
 pub(crate) async fn price_lines(
     conn: &mut MySqlConnection,
     pizzeria_id: u64,
     lines: &[NewLine],
-) -> Result<(Vec<(u64, String, Cents, u32, String)>, Cents), OrderError> {
+    held: &BTreeMap<u64, i64>,
+) -> Result<(Vec<PricedLine>, Cents), OrderError> {
     let menu = catalog::menu::menu(conn, pizzeria_id).await?;
     let mut priced = Vec::with_capacity(lines.len());
     let mut total = Cents(0);
@@ -196,7 +203,11 @@ pub(crate) async fn price_lines(
         ));
     }
     let wanted: Vec<(u64, u32)> = lines.iter().map(|l| (l.pizza_id, l.quantity)).collect();
-    let short = stock::shortfall(conn, pizzeria_id, &wanted).await?;
+    let short: Vec<_> = stock::shortfall(conn, pizzeria_id, &wanted)
+        .await?
+        .into_iter()
+        .filter(|s| s.needed > s.available + held.get(&s.ingredient_id).copied().unwrap_or(0))
+        .collect();
     if !short.is_empty() {
         let names: Vec<&str> = short.iter().map(|s| s.name.as_str()).collect();
         return Err(invalid(format!(
@@ -210,7 +221,7 @@ pub(crate) async fn price_lines(
 pub(crate) async fn write_lines(
     conn: &mut MySqlConnection,
     order_id: u64,
-    priced: &[(u64, String, Cents, u32, String)],
+    priced: &[PricedLine],
 ) -> Result<(), sqlx::Error> {
     for (pizza_id, name, price, quantity, notes) in priced {
         sqlx::query(
@@ -273,7 +284,7 @@ pub async fn place(
         _ => {}
     }
     check_time(&shop, new.desired_at, now)?;
-    let (priced, total) = price_lines(conn, shop.id, &new.lines).await?;
+    let (priced, total) = price_lines(conn, shop.id, &new.lines, &BTreeMap::new()).await?;
 
     let status = match new.payment_mode {
         PaymentMode::Online => OrderStatus::AwaitingPayment,

@@ -1,0 +1,102 @@
+//! A cookie-keeping HTTP client that uses the site like a person with a browser would: it reads
+//! the CSRF token from the pages and sends it with every form, and does not follow redirects so
+//! tests can see them.
+
+use reqwest::redirect::Policy;
+use reqwest::{Client, Response, StatusCode};
+
+use crate::TestApp;
+
+pub struct Visitor {
+    pub client: Client,
+    base: String,
+}
+
+/// The `csrf` hidden field of a page.
+pub fn csrf_of(html: &str) -> Option<String> {
+    let at = html.find("name=\"csrf\" value=\"")? + "name=\"csrf\" value=\"".len();
+    Some(html[at..].split('"').next()?.to_owned())
+}
+
+impl Visitor {
+    pub fn new(app: &TestApp) -> Visitor {
+        Visitor {
+            client: Client::builder()
+                .cookie_store(true)
+                .redirect(Policy::none())
+                .build()
+                .expect("HTTP client"),
+            base: format!("http://{}", app.address),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("GET answers")
+    }
+
+    /// A page's HTML, asserting 200.
+    pub async fn page(&self, path: &str) -> String {
+        let r = self.get(path).await;
+        assert_eq!(r.status(), StatusCode::OK, "GET {path}");
+        r.text().await.expect("HTML body")
+    }
+
+    /// The session's CSRF token (from the home page).
+    pub async fn csrf(&self) -> String {
+        csrf_of(&self.page("/").await).expect("every page carries the CSRF token")
+    }
+
+    /// Submits a form with the session's CSRF token.
+    pub async fn submit(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let token = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = vec![("csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        self.client
+            .post(self.url(path))
+            .form(&all)
+            .send()
+            .await
+            .expect("POST answers")
+    }
+
+    pub async fn sign_up(&self, name: &str, email: &str, password: &str) {
+        let r = self
+            .submit(
+                "/inscription",
+                &[
+                    ("full_name", name),
+                    ("email", email),
+                    ("phone", "0600000000"),
+                    ("password", password),
+                ],
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::SEE_OTHER,
+            "sign-up redirects to the login page"
+        );
+    }
+
+    pub async fn log_in(&self, email: &str, password: &str) -> Response {
+        self.submit("/connexion", &[("email", email), ("password", password)])
+            .await
+    }
+}
+
+/// Where a redirect points.
+pub fn location(r: &Response) -> String {
+    r.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}

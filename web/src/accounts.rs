@@ -1,0 +1,215 @@
+//! Sign-up, log-in, log-out and the customer's profile with saved addresses.
+//!
+//! No user enumeration: sign-up answers the same whether or not the address already has an
+//! account, and log-in gives one message for an unknown address or a wrong password (and spends
+//! the same Argon2 time on both).
+
+use std::sync::OnceLock;
+
+use account::{Email, Password};
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use minijinja::context;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::page::{Page, flash};
+use crate::session::{ClientAddr, CurrentUser, log_in, log_out};
+use crate::{AppState, WebError};
+
+pub const LOGIN_FAILED: &str = "adresse e-mail ou mot de passe incorrect";
+pub const SIGNUP_DONE: &str = "Si cette adresse n'avait pas encore de compte, il est créé : connectez-vous avec votre mot de passe.";
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, WebError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))
+}
+
+/// A hash to verify against when the address is unknown, so both paths cost the same.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| {
+        let password = Password::parse("decoy-password-never-used").expect("long enough");
+        account::password::hash(&password).expect("hashing works")
+    })
+}
+
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
+pub struct SignupForm {
+    #[serde(default)]
+    pub full_name: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default, skip_serializing)]
+    pub password: String,
+}
+
+/// Checks and creates the account; the same `Ok` whether it was created or already existed.
+pub async fn sign_up(state: &AppState, form: &SignupForm) -> Result<(), WebError> {
+    let name = form.full_name.trim();
+    if name.is_empty() || name.chars().count() > 120 {
+        return Err(WebError::Invalid(
+            "indiquez votre nom (120 caractères au plus)".into(),
+        ));
+    }
+    let email = Email::parse(&form.email).map_err(|e| WebError::Invalid(e.to_string()))?;
+    let phone = form.phone.trim();
+    if phone.chars().count() > 30 {
+        return Err(WebError::Invalid("numéro de téléphone trop long".into()));
+    }
+    let password = Password::parse(&form.password).map_err(|e| WebError::Invalid(e.to_string()))?;
+    let hash = blocking(move || account::password::hash(&password))
+        .await?
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let mut conn = state.pool.acquire().await?;
+    let created = account::user::create_customer(
+        &mut conn,
+        &email,
+        name,
+        (!phone.is_empty()).then_some(phone),
+        &hash,
+    )
+    .await?;
+    tracing::info!(created = created.is_some(), "sign-up");
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub password: String,
+}
+
+/// The user whose credentials these are, within the rate limits.
+pub async fn authenticate(
+    state: &AppState,
+    client: ClientAddr,
+    form: &LoginForm,
+) -> Result<account::user::User, WebError> {
+    state.login_limiter.check(form.email.trim(), client.0)?;
+    let user = match Email::parse(&form.email) {
+        Ok(email) => {
+            let mut conn = state.pool.acquire().await?;
+            account::user::find_by_email(&mut conn, &email).await?
+        }
+        Err(_) => None,
+    };
+    let stored = user
+        .as_ref()
+        .and_then(|u| u.password_hash.clone())
+        .unwrap_or_else(|| decoy_hash().to_owned());
+    let candidate = form.password.clone();
+    let ok = blocking(move || account::password::verify(&candidate, &stored)).await?;
+    match user {
+        Some(u) if ok && u.active && u.password_hash.is_some() => Ok(u),
+        _ => Err(WebError::Invalid(LOGIN_FAILED.into())),
+    }
+}
+
+pub async fn signup_page(page: Page) -> Result<Html<String>, WebError> {
+    page.render("signup.html", context! { form => SignupForm::default() })
+}
+
+pub async fn signup(
+    State(state): State<AppState>,
+    page: Page,
+    Form(form): Form<SignupForm>,
+) -> Result<Response, WebError> {
+    match sign_up(&state, &form).await {
+        Ok(()) => {
+            flash(&page.session, SIGNUP_DONE).await?;
+            Ok(Redirect::to("/connexion").into_response())
+        }
+        Err(WebError::Invalid(message)) => {
+            let html = page.render("signup.html", context! { form => form, error => message })?;
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn login_page(page: Page) -> Result<Html<String>, WebError> {
+    page.render("login.html", context! { email => "" })
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    page: Page,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, WebError> {
+    match authenticate(&state, client, &form).await {
+        Ok(user) => {
+            log_in(&page.session, user.id).await?;
+            let cart = crate::cart::Cart::load(&page.session).await?;
+            let next = if cart.count() > 0 { "/panier" } else { "/" };
+            Ok(Redirect::to(next).into_response())
+        }
+        Err(e @ (WebError::Invalid(_) | WebError::TooManyRequests)) => {
+            let status = e.status();
+            let html = page.render(
+                "login.html",
+                context! { email => form.email, error => e.to_string() },
+            )?;
+            Ok((status, html).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn logout(session: Session) -> Result<Redirect, WebError> {
+    log_out(&session).await?;
+    Ok(Redirect::to("/"))
+}
+
+pub async fn profile(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    page: Page,
+) -> Result<Html<String>, WebError> {
+    let mut conn = state.pool.acquire().await?;
+    let addresses = account::address::list(&mut conn, user.id).await?;
+    page.render("account.html", context! { addresses => addresses })
+}
+
+pub async fn add_address(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    page: Page,
+    Form(form): Form<account::address::NewAddress>,
+) -> Result<Response, WebError> {
+    let mut conn = state.pool.acquire().await?;
+    if let Some(problem) = form.problem() {
+        let addresses = account::address::list(&mut conn, user.id).await?;
+        let html = page.render(
+            "account.html",
+            context! { addresses => addresses, error => problem },
+        )?;
+        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
+    }
+    account::address::add(&mut conn, user.id, &form).await?;
+    flash(&page.session, "Adresse enregistrée.").await?;
+    Ok(Redirect::to("/compte").into_response())
+}
+
+pub async fn delete_address(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<u64>,
+    session: Session,
+) -> Result<Redirect, WebError> {
+    let mut conn = state.pool.acquire().await?;
+    if !account::address::delete(&mut conn, user.id, id).await? {
+        return Err(WebError::NotFound);
+    }
+    flash(&session, "Adresse supprimée.").await?;
+    Ok(Redirect::to("/compte"))
+}

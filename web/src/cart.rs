@@ -1,0 +1,82 @@
+//! The cart, kept in the session until checkout: one pizzeria, pizza ids and quantities. Prices
+//! and availability are looked up again every time it is shown and when the order is placed.
+
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use crate::WebError;
+
+const KEY: &str = "cart";
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Cart {
+    pub pizzeria_id: Option<u64>,
+    pub lines: Vec<(u64, u32)>,
+}
+
+impl Cart {
+    pub async fn load(session: &Session) -> Result<Cart, WebError> {
+        Ok(session.get::<Cart>(KEY).await?.unwrap_or_default())
+    }
+
+    pub async fn save(&self, session: &Session) -> Result<(), WebError> {
+        session.insert(KEY, self).await?;
+        Ok(())
+    }
+
+    pub async fn clear(session: &Session) -> Result<(), WebError> {
+        session.remove::<Cart>(KEY).await?;
+        Ok(())
+    }
+
+    pub fn count(&self) -> u32 {
+        self.lines.iter().map(|(_, q)| q).sum()
+    }
+
+    /// Adds pizzas; a cart from another pizzeria is replaced (returns true then).
+    pub fn add(&mut self, pizzeria_id: u64, pizza_id: u64, quantity: u32) -> bool {
+        let replaced = self.pizzeria_id.is_some_and(|p| p != pizzeria_id) && !self.lines.is_empty();
+        if self.pizzeria_id != Some(pizzeria_id) {
+            self.lines.clear();
+            self.pizzeria_id = Some(pizzeria_id);
+        }
+        match self.lines.iter_mut().find(|(p, _)| *p == pizza_id) {
+            Some((_, q)) => *q = (*q + quantity).min(20),
+            None => self.lines.push((pizza_id, quantity.min(20))),
+        }
+        replaced
+    }
+
+    /// Sets a line's quantity; 0 removes it.
+    pub fn set(&mut self, pizza_id: u64, quantity: u32) {
+        if quantity == 0 {
+            self.lines.retain(|(p, _)| *p != pizza_id);
+        } else if let Some((_, q)) = self.lines.iter_mut().find(|(p, _)| *p == pizza_id) {
+            *q = quantity.min(20);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cart_holds_one_pizzeria_and_merges_lines() {
+        let mut cart = Cart::default();
+        assert!(!cart.add(1, 10, 2));
+        assert!(!cart.add(1, 10, 1));
+        assert!(!cart.add(1, 11, 1));
+        assert_eq!(cart.lines, [(10, 3), (11, 1)]);
+        assert_eq!(cart.count(), 4);
+        cart.set(10, 0);
+        assert_eq!(cart.lines, [(11, 1)]);
+        assert!(cart.add(2, 20, 1), "another pizzeria replaces the cart");
+        assert_eq!(
+            (cart.pizzeria_id, cart.lines.clone()),
+            (Some(2), vec![(20, 1)])
+        );
+        cart.add(2, 20, 50);
+        assert_eq!(cart.lines, [(20, 20)]);
+    }
+}

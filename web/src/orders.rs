@@ -1,0 +1,622 @@
+//! The cart page, checkout, online payment, and the customer's orders: status with live
+//! updates, history, modification and cancellation until the kitchen starts. A customer only
+//! ever sees their own orders; anyone else's id answers 404.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use catalog::{Cents, Pizzeria};
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Europe::Paris;
+use futures_util::Stream;
+use messages::{Actor, OrderStatus, PaymentMode};
+use minijinja::context;
+use order::{Channel, DeliveryAddress, Fulfilment, NewLine, NewOrder, Order, Placed};
+use serde::{Deserialize, Serialize};
+
+use crate::cart::Cart;
+use crate::page::{Page, flash};
+use crate::session::CurrentUser;
+use crate::shops::{ShopView, menu};
+use crate::{AppState, WebError};
+
+#[derive(Serialize)]
+struct CartLineView {
+    pizza_id: u64,
+    name: String,
+    quantity: u32,
+    amount: String,
+    available: bool,
+}
+
+pub async fn cart_page(State(state): State<AppState>, page: Page) -> Result<Response, WebError> {
+    render_cart(&state, &page, None).await
+}
+
+async fn render_cart(
+    state: &AppState,
+    page: &Page,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let cart = Cart::load(&page.session).await?;
+    let mut conn = state.pool.acquire().await?;
+    let shop = match cart.pizzeria_id {
+        Some(id) => Pizzeria::find(&mut conn, id).await?,
+        None => None,
+    };
+    let Some(shop) = shop.filter(|_| !cart.lines.is_empty()) else {
+        return Ok(page
+            .render("cart.html", context! { lines => Vec::<u8>::new() })?
+            .into_response());
+    };
+    let items = menu(&mut conn, shop.id).await?;
+    let mut total = Cents(0);
+    let mut lines = Vec::new();
+    for (pizza_id, quantity) in &cart.lines {
+        let Some(item) = items.iter().find(|i| i.pizza_id == *pizza_id) else {
+            continue;
+        };
+        let amount = Cents(item.price_cents * quantity);
+        total = Cents(total.0 + amount.0);
+        lines.push(CartLineView {
+            pizza_id: *pizza_id,
+            name: item.name.clone(),
+            quantity: *quantity,
+            amount: amount.to_string(),
+            available: item.available,
+        });
+    }
+    let addresses = match &page.user {
+        Some(u) => account::address::list(&mut conn, u.id).await?,
+        None => Vec::new(),
+    };
+    let status = if error.is_some() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    let html = page.render(
+        "cart.html",
+        context! {
+            shop => ShopView::from(&shop),
+            lines => lines,
+            total => total.to_string(),
+            addresses => addresses,
+            idempotency_key => uuid::Uuid::new_v4().simple().to_string(),
+            error => error,
+        },
+    )?;
+    Ok((status, html).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AddForm {
+    pizzeria: String,
+    pizza_id: u64,
+    #[serde(default = "one")]
+    quantity: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+pub async fn add_to_cart(
+    State(state): State<AppState>,
+    page: Page,
+    Form(form): Form<AddForm>,
+) -> Result<Redirect, WebError> {
+    let mut conn = state.pool.acquire().await?;
+    let shop = crate::shops::active_shop(&mut conn, &form.pizzeria).await?;
+    let on_menu = catalog::menu::menu(&mut conn, shop.id)
+        .await?
+        .iter()
+        .any(|m| m.pizza_id == form.pizza_id);
+    if !on_menu || !(1..=20).contains(&form.quantity) {
+        return Err(WebError::Invalid(
+            "cette pizza n'est pas à la carte, ou la quantité va de 1 à 20".into(),
+        ));
+    }
+    let mut cart = Cart::load(&page.session).await?;
+    let replaced = cart.add(shop.id, form.pizza_id, form.quantity);
+    cart.save(&page.session).await?;
+    let message = if replaced {
+        "Votre panier d'une autre pizzeria a été remplacé."
+    } else {
+        "Ajouté au panier."
+    };
+    flash(&page.session, message).await?;
+    Ok(Redirect::to(&format!("/pizzerias/{}", shop.code)))
+}
+
+#[derive(Deserialize)]
+pub struct SetForm {
+    pizza_id: u64,
+    quantity: u32,
+}
+
+pub async fn update_cart(page: Page, Form(form): Form<SetForm>) -> Result<Redirect, WebError> {
+    let mut cart = Cart::load(&page.session).await?;
+    cart.set(form.pizza_id, form.quantity);
+    cart.save(&page.session).await?;
+    Ok(Redirect::to("/panier"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CheckoutForm {
+    idempotency_key: String,
+    #[serde(default)]
+    fulfilment: String,
+    #[serde(default)]
+    address_id: String,
+    #[serde(default)]
+    street: String,
+    #[serde(default)]
+    complement: String,
+    #[serde(default)]
+    postal_code: String,
+    #[serde(default)]
+    city: String,
+    #[serde(default)]
+    instructions: String,
+    #[serde(default)]
+    when: String,
+    #[serde(default)]
+    slot: String,
+    #[serde(default)]
+    payment: String,
+    #[serde(default)]
+    notes: String,
+}
+
+/// A local (Paris) date and time from a form, in UTC.
+pub fn parse_local(raw: &str) -> Result<DateTime<Utc>, WebError> {
+    let naive = NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%dT%H:%M").map_err(|_| {
+        WebError::Invalid("créneau invalide : choisissez une date et une heure".into())
+    })?;
+    Paris
+        .from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| WebError::Invalid("cette heure n'existe pas (changement d'heure)".into()))
+}
+
+pub async fn checkout(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    page: Page,
+    Form(form): Form<CheckoutForm>,
+) -> Result<Response, WebError> {
+    match place_from_cart(&state, &user, &page, &form).await {
+        Ok(order) => {
+            Cart::clear(&page.session).await?;
+            let next = if order.status == OrderStatus::AwaitingPayment {
+                format!("/commandes/{}/paiement", order.id)
+            } else {
+                format!("/commandes/{}", order.id)
+            };
+            Ok(Redirect::to(&next).into_response())
+        }
+        Err(WebError::Invalid(message)) => render_cart(&state, &page, Some(message)).await,
+        Err(e) => Err(e),
+    }
+}
+
+async fn place_from_cart(
+    state: &AppState,
+    user: &account::user::User,
+    page: &Page,
+    form: &CheckoutForm,
+) -> Result<Order, WebError> {
+    let cart = Cart::load(&page.session).await?;
+    let pizzeria_id = cart
+        .pizzeria_id
+        .filter(|_| !cart.lines.is_empty())
+        .ok_or_else(|| WebError::Invalid("le panier est vide".into()))?;
+    let fulfilment = match form.fulfilment.as_str() {
+        "delivery" => Fulfilment::Delivery,
+        "pickup" => Fulfilment::Pickup,
+        _ => {
+            return Err(WebError::Invalid(
+                "choisissez la livraison ou le retrait".into(),
+            ));
+        }
+    };
+    let payment_mode = match form.payment.as_str() {
+        "online" => PaymentMode::Online,
+        "on_site" => PaymentMode::OnSite,
+        _ => return Err(WebError::Invalid("choisissez un mode de paiement".into())),
+    };
+    let desired_at = match form.when.as_str() {
+        "slot" => Some(parse_local(&form.slot)?),
+        _ => None,
+    };
+    let mut tx = state.pool.begin().await?;
+    let delivery = match (fulfilment, form.address_id.parse::<u64>()) {
+        (Fulfilment::Pickup, _) => None,
+        (Fulfilment::Delivery, Ok(id)) => {
+            let a = account::address::find(&mut tx, user.id, id)
+                .await?
+                .ok_or(WebError::NotFound)?;
+            Some(DeliveryAddress {
+                street: a.street,
+                complement: a.complement,
+                postal_code: a.postal_code,
+                city: a.city,
+                instructions: a.instructions,
+            })
+        }
+        (Fulfilment::Delivery, Err(_)) => Some(DeliveryAddress {
+            street: form.street.clone(),
+            complement: form.complement.clone(),
+            postal_code: form.postal_code.clone(),
+            city: form.city.clone(),
+            instructions: form.instructions.clone(),
+        }),
+    };
+    let new = NewOrder {
+        pizzeria_id,
+        customer_id: user.id,
+        channel: Channel::Web,
+        fulfilment,
+        payment_mode,
+        customer_name: user.full_name.clone(),
+        customer_phone: user.phone.clone().unwrap_or_default(),
+        delivery,
+        desired_at,
+        notes: form.notes.clone(),
+        lines: cart
+            .lines
+            .iter()
+            .map(|(pizza_id, quantity)| NewLine {
+                pizza_id: *pizza_id,
+                quantity: *quantity,
+                notes: String::new(),
+            })
+            .collect(),
+        idempotency_key: form.idempotency_key.clone(),
+    };
+    let placed = order::place::place(&mut tx, &new, Actor::Customer(user.id), Utc::now()).await?;
+    tx.commit().await?;
+    Ok(match placed {
+        Placed::Created(o) | Placed::AlreadyPlaced(o) => o,
+    })
+}
+
+/// The order if it belongs to `user`; 404 otherwise (whether it exists or not).
+pub async fn own_order(
+    state: &AppState,
+    user: &account::user::User,
+    id: u64,
+) -> Result<Order, WebError> {
+    let mut conn = state.pool.acquire().await?;
+    match Order::load(&mut conn, id).await {
+        Ok(o) if o.customer_id == user.id => Ok(o),
+        Ok(_) | Err(order::OrderError::NotFound) => Err(WebError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Serialize)]
+pub struct LineView {
+    pizza_id: u64,
+    name: String,
+    quantity: u32,
+    notes: String,
+    amount: String,
+}
+
+#[derive(Serialize)]
+pub struct OrderView {
+    id: u64,
+    version: u32,
+    status: &'static str,
+    status_label: &'static str,
+    rejection_reason: Option<String>,
+    fulfilment_label: &'static str,
+    when: String,
+    total: String,
+    payment_label: String,
+    address: Option<String>,
+    lines: Vec<LineView>,
+    modifiable: bool,
+    awaiting_payment: bool,
+    created: String,
+}
+
+pub fn paris(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Paris)
+        .format("%d/%m/%Y %H:%M")
+        .to_string()
+}
+
+pub fn order_view(o: &Order) -> OrderView {
+    OrderView {
+        id: o.id,
+        version: o.version,
+        status: order::status::as_str(o.status),
+        status_label: o.status_label(),
+        rejection_reason: o.rejection_reason.clone(),
+        fulfilment_label: match o.fulfilment {
+            Fulfilment::Delivery => "À livrer",
+            Fulfilment::Pickup => "À emporter",
+        },
+        when: o
+            .desired_at
+            .map(|t| format!("pour le {}", paris(t)))
+            .unwrap_or_else(|| "dès que possible".into()),
+        total: o.total.to_string(),
+        payment_label: match o.payment_mode {
+            PaymentMode::Online => "Paiement en ligne".into(),
+            PaymentMode::OnSite => format!("À régler sur place : {}", o.total),
+        },
+        address: o
+            .delivery
+            .as_ref()
+            .map(|a| format!("{}, {} {}", a.street, a.postal_code, a.city)),
+        lines: o
+            .lines
+            .iter()
+            .map(|l| LineView {
+                pizza_id: l.pizza_id,
+                name: l.pizza_name.clone(),
+                quantity: l.quantity,
+                notes: l.notes.clone(),
+                amount: Cents(l.unit_price.0 * l.quantity).to_string(),
+            })
+            .collect(),
+        modifiable: order::status::is_modifiable(o.status),
+        awaiting_payment: o.status == OrderStatus::AwaitingPayment,
+        created: paris(o.created_at),
+    }
+}
+
+#[derive(Serialize, sqlx::FromRow)]
+pub struct HistoryRow {
+    pub to_status: String,
+    pub created_at: DateTime<Utc>,
+    pub reason: String,
+}
+
+pub async fn history(state: &AppState, o: &Order) -> Result<Vec<HistoryRow>, WebError> {
+    Ok(sqlx::query_as("SELECT to_status, created_at, reason FROM order_status_history WHERE order_id = ? ORDER BY id")
+        .bind(o.id)
+        .fetch_all(&state.pool)
+        .await?)
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    page: Page,
+) -> Result<Html<String>, WebError> {
+    let mut conn = state.pool.acquire().await?;
+    let orders: Vec<OrderView> = Order::list_for_customer(&mut conn, user.id, 50)
+        .await?
+        .iter()
+        .map(order_view)
+        .collect();
+    page.render("orders.html", context! { orders => orders })
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<u64>,
+    page: Page,
+) -> Result<Html<String>, WebError> {
+    let o = own_order(&state, &user, id).await?;
+    let mut conn = state.pool.acquire().await?;
+    let shop = Pizzeria::find(&mut conn, o.pizzeria_id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let steps: Vec<_> = history(&state, &o)
+        .await?
+        .into_iter()
+        .map(|h| {
+            let label = order::status::parse(&h.to_status)
+                .map(|s| order::status::label_fr(s, o.fulfilment))
+                .unwrap_or("");
+            let label = if h.reason == "commande modifiée" {
+                "Commande modifiée"
+            } else {
+                label
+            };
+            context! { at => paris(h.created_at), label => label }
+        })
+        .collect();
+    page.render(
+        "order.html",
+        context! { order => order_view(&o), shop => ShopView::from(&shop), history => steps },
+    )
+}
+
+/// Server-sent events: one `order` event with the status and version now, and one each time
+/// they change. Polling the row keeps every web instance able to serve any customer.
+pub async fn stream(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<u64>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, WebError> {
+    own_order(&state, &user, id).await?;
+    let pool = state.pool.clone();
+    let events =
+        futures_util::stream::unfold((pool, None::<u32>), move |(pool, last)| async move {
+            loop {
+                if last.is_some() {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                let row: Option<(String, u32)> =
+                    sqlx::query_as("SELECT status, version FROM orders WHERE id = ?")
+                        .bind(id)
+                        .fetch_optional(&pool)
+                        .await
+                        .ok()
+                        .flatten();
+                let (status, version) = row?;
+                if last != Some(version) {
+                    let data =
+                        serde_json::json!({ "status": status, "version": version }).to_string();
+                    return Some((
+                        Ok(SseEvent::default().event("order").data(data)),
+                        (pool, Some(version)),
+                    ));
+                }
+            }
+        });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<u64>,
+    page: Page,
+) -> Result<Redirect, WebError> {
+    own_order(&state, &user, id).await?;
+    let mut tx = state.pool.begin().await?;
+    match order::transition::move_to(
+        &mut tx,
+        id,
+        OrderStatus::Cancelled,
+        Actor::Customer(user.id),
+        "annulée par le client",
+        None,
+    )
+    .await
+    {
+        Ok(_) => {
+            tx.commit().await?;
+            flash(&page.session, "Votre commande est annulée.").await?;
+        }
+        Err(order::OrderError::Transition(_)) => {
+            flash(&page.session, "La préparation a commencé : la commande ne peut plus être annulée. Appelez la pizzeria si besoin.").await?;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Redirect::to(&format!("/commandes/{id}")))
+}
+
+pub async fn modify(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<u64>,
+    page: Page,
+    Form(form): Form<std::collections::HashMap<String, String>>,
+) -> Result<Redirect, WebError> {
+    let o = own_order(&state, &user, id).await?;
+    let lines: Vec<NewLine> = o
+        .lines
+        .iter()
+        .filter_map(|l| {
+            let q = form
+                .get(&format!("qty_{}", l.pizza_id))?
+                .trim()
+                .parse::<u32>()
+                .ok()?;
+            (q > 0).then(|| NewLine {
+                pizza_id: l.pizza_id,
+                quantity: q,
+                notes: l.notes.clone(),
+            })
+        })
+        .collect();
+    let changes = order::modify::Changes {
+        lines: Some(lines),
+        expected_version: form.get("version").and_then(|v| v.parse().ok()),
+        ..Default::default()
+    };
+    let mut tx = state.pool.begin().await?;
+    match order::modify::modify(&mut tx, id, &changes, Actor::Customer(user.id), Utc::now()).await {
+        Ok(_) => {
+            tx.commit().await?;
+            flash(&page.session, "Commande modifiée.").await?;
+        }
+        Err(order::OrderError::Invalid(m)) => flash(&page.session, m).await?,
+        Err(order::OrderError::Conflict) => {
+            flash(&page.session, order::OrderError::Conflict.to_string()).await?
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Redirect::to(&format!("/commandes/{id}")))
+}
+
+/// The payment page: opens (or reopens) the order's PaymentIntent and shows Stripe's card form.
+pub async fn pay_page(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<u64>,
+    page: Page,
+) -> Result<Response, WebError> {
+    let o = own_order(&state, &user, id).await?;
+    if o.status != OrderStatus::AwaitingPayment {
+        return Ok(Redirect::to(&format!("/commandes/{id}")).into_response());
+    }
+    let mut tx = state.pool.begin().await?;
+    let intent = payment::rules::open(&mut tx, &state.gateway, &o, None).await?;
+    tx.commit().await?;
+    let client_secret = intent
+        .client_secret
+        .ok_or_else(|| WebError::Internal("PaymentIntent without client secret".into()))?;
+    let stripe = &state.settings.stripe;
+    let stripe_js = if stripe.api_base.host_str() == Some("api.stripe.com") {
+        "https://js.stripe.com/v3/".to_owned()
+    } else {
+        format!(
+            "{}/js.stripe.com/v3/",
+            stripe.api_base.as_str().trim_end_matches('/')
+        )
+    };
+    let return_url = format!(
+        "/commandes/{id}/paiement/retour?payment_intent={}",
+        intent.id
+    );
+    Ok(page
+        .render(
+            "pay.html",
+            context! {
+                order => order_view(&o),
+                publishable_key => stripe.publishable_key,
+                client_secret => client_secret,
+                stripe_js => stripe_js,
+                return_url => return_url,
+            },
+        )?
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ReturnQuery {
+    payment_intent: String,
+}
+
+/// Back from the card form: the same finalise step as the webhook, then the order page.
+pub async fn pay_return(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<u64>,
+    page: Page,
+    Query(q): Query<ReturnQuery>,
+) -> Result<Redirect, WebError> {
+    own_order(&state, &user, id).await?;
+    let mut tx = state.pool.begin().await?;
+    let payment = payment::Payment::lock_by_intent(&mut tx, &q.payment_intent).await?;
+    if payment.is_none_or(|p| p.order_id != id) {
+        return Err(WebError::NotFound);
+    }
+    let outcome = payment::rules::finalise(&mut tx, &state.gateway, &q.payment_intent).await?;
+    tx.commit().await?;
+    let message = match outcome {
+        payment::Finalised::Authorised | payment::Finalised::AlreadyDone => {
+            "Paiement accepté : votre commande est transmise à la pizzeria.".to_owned()
+        }
+        payment::Finalised::Declined(reason) => format!("Paiement refusé : {reason}"),
+        payment::Finalised::Pending => "Paiement en attente de confirmation.".to_owned(),
+    };
+    flash(&page.session, message).await?;
+    Ok(Redirect::to(&format!("/commandes/{id}")))
+}

@@ -1,0 +1,119 @@
+//! Server-rendered pages: the minijinja templates in `web/templates` (compiled into the binary,
+//! HTML auto-escaped), and [`Page`], what every page needs (user, CSRF token, flash message,
+//! cart size) taken from the request.
+
+use std::sync::OnceLock;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::Html;
+use minijinja::{Environment, Value, context};
+use tower_sessions::Session;
+
+use crate::session::{MaybeUser, csrf_token};
+use crate::{AppState, WebError};
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("index.html", include_str!("../templates/index.html")),
+    ("pizzeria.html", include_str!("../templates/pizzeria.html")),
+    ("menu.html", include_str!("../templates/menu.html")),
+    ("login.html", include_str!("../templates/login.html")),
+    ("signup.html", include_str!("../templates/signup.html")),
+    ("account.html", include_str!("../templates/account.html")),
+    ("cart.html", include_str!("../templates/cart.html")),
+    ("pay.html", include_str!("../templates/pay.html")),
+    ("order.html", include_str!("../templates/order.html")),
+    ("orders.html", include_str!("../templates/orders.html")),
+];
+
+fn env() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source).expect("templates parse");
+        }
+        env
+    })
+}
+
+const FLASH_KEY: &str = "flash";
+
+/// Leaves a message for the next page shown to this session.
+pub async fn flash(session: &Session, message: impl Into<String>) -> Result<(), WebError> {
+    session.insert(FLASH_KEY, message.into()).await?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct UserView {
+    pub id: u64,
+    pub full_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub role: String,
+}
+
+/// The parts of every page.
+pub struct Page {
+    pub session: Session,
+    pub user: Option<account::user::User>,
+    csrf: String,
+    flash: Option<String>,
+    cart_count: u32,
+}
+
+impl FromRequestParts<AppState> for Page {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        let MaybeUser(user) = MaybeUser::from_request_parts(parts, state).await?;
+        let session = parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or_else(|| WebError::Internal("session layer missing".into()))?;
+        let csrf = csrf_token(&session).await?;
+        let flash = session.remove::<String>(FLASH_KEY).await?;
+        let cart_count = crate::cart::Cart::load(&session).await?.count();
+        Ok(Page {
+            session,
+            user,
+            csrf,
+            flash,
+            cart_count,
+        })
+    }
+}
+
+impl Page {
+    pub fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
+    /// Renders `template` with `ctx` plus the page's common values.
+    pub fn render(&self, template: &str, ctx: Value) -> Result<Html<String>, WebError> {
+        let user = self.user.as_ref().map(|u| UserView {
+            id: u.id,
+            full_name: u.full_name.clone(),
+            email: u.email.clone(),
+            phone: u.phone.clone(),
+            role: u.role.as_str().to_owned(),
+        });
+        let all = context! {
+            user => user,
+            csrf => self.csrf,
+            flash => self.flash,
+            cart_count => self.cart_count,
+            ..ctx
+        };
+        Ok(Html(env().get_template(template)?.render(all)?))
+    }
+
+    /// A fragment (no layout) with the CSRF token available.
+    pub fn fragment(&self, template: &str, ctx: Value) -> Result<Html<String>, WebError> {
+        let all = context! { csrf => self.csrf, ..ctx };
+        Ok(Html(env().get_template(template)?.render(all)?))
+    }
+}
