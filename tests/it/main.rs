@@ -9,3 +9,4 @@ mod migrations;
 mod notifications;
 mod payments;
 mod stock;
+mod web;

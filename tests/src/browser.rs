@@ -49,9 +49,9 @@ impl Visitor {
         r.text().await.expect("HTML body")
     }
 
-    /// The session's CSRF token (from the home page).
+    /// The session's CSRF token (from the login page, which always has a form).
     pub async fn csrf(&self) -> String {
-        csrf_of(&self.page("/").await).expect("every page carries the CSRF token")
+        csrf_of(&self.page("/connexion").await).expect("the login form carries the CSRF token")
     }
 
     /// Submits a form with the session's CSRF token.

@@ -113,6 +113,7 @@ impl TestEnv {
 
     /// A fresh, empty database (no tables) and an empty vhost.
     pub async fn unmigrated() -> TestEnv {
+        log_once();
         sweep_once().await;
         let name = unique_name();
         let admin = admin_pool().await;
@@ -281,6 +282,19 @@ async fn delete_vhost(name: &str) {
         .basic_auth(&user, Some(&pass))
         .send()
         .await;
+}
+
+/// `TEST_LOG=debug` (any tracing filter) shows the code's logs in a failing test's output.
+fn log_once() {
+    static LOG: OnceLock<()> = OnceLock::new();
+    if LOG.set(()).is_ok()
+        && let Ok(filter) = std::env::var("TEST_LOG")
+    {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
 }
 
 /// Removes test databases and vhosts left by runs that crashed more than two hours ago.

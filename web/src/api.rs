@@ -120,12 +120,7 @@ async fn log_in_api(
     session: Session,
     ApiJson(form): ApiJson<LoginForm>,
 ) -> Result<Json<Me>, ApiError> {
-    let user = crate::accounts::authenticate(&state, client, &form)
-        .await
-        .map_err(|e| match e {
-            WebError::Invalid(m) => WebError::Invalid(m),
-            other => other,
-        })?;
+    let user = crate::accounts::authenticate(&state, client, &form).await?;
     log_in(&session, user.id).await?;
     Ok(Json(Me {
         id: user.id,

@@ -212,6 +212,16 @@ async fn place_from_cart(
     page: &Page,
     form: &CheckoutForm,
 ) -> Result<Order, WebError> {
+    // A second submit of the same form finds the order the first one placed (and emptied the
+    // cart for): the customer lands on that order instead of an error.
+    {
+        let mut conn = state.pool.acquire().await?;
+        if let Some(id) =
+            order::place::find_by_key(&mut conn, user.id, &form.idempotency_key).await?
+        {
+            return Ok(Order::load(&mut conn, id).await?);
+        }
+    }
     let cart = Cart::load(&page.session).await?;
     let pizzeria_id = cart
         .pizzeria_id

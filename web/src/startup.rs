@@ -84,9 +84,20 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::health::router())
         .merge(crate::routes())
         .merge(crate::api::router())
+        .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::session::csrf_guard))
         .layer(sessions)
         .layer(RequestBodyLimitLayer::new(256 * 1024))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Unknown paths: a JSON error under `/api/`, the French page elsewhere.
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if uri.path().starts_with("/api/") {
+        crate::ApiError(crate::WebError::NotFound).into_response()
+    } else {
+        crate::WebError::NotFound.into_response()
+    }
 }

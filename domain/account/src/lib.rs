@@ -105,6 +105,13 @@ impl FromStr for Role {
     }
 }
 
+impl TryFrom<String> for Role {
+    type Error = AccountError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
 /// A syntactically valid e-mail address, trimmed and lower-cased (logins are case-insensitive).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Email(String);

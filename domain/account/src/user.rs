@@ -10,6 +10,8 @@ pub struct User {
     pub email: String,
     pub full_name: String,
     pub phone: Option<String>,
+    // Read as text: sqlx's derived enum type does not match MariaDB's ENUM column metadata.
+    #[sqlx(try_from = "String")]
     pub role: Role,
     pub pizzeria_id: Option<u64>,
     pub password_hash: Option<String>,
@@ -18,7 +20,7 @@ pub struct User {
 
 macro_rules! select_user {
     ($where:literal) => {
-        concat!("SELECT id, email, full_name, phone, role, pizzeria_id, password_hash, active FROM users WHERE ", $where)
+        concat!("SELECT id, email, full_name, phone, CAST(role AS CHAR) AS role, pizzeria_id, password_hash, active FROM users WHERE ", $where)
     };
 }
 

@@ -240,7 +240,8 @@ pub(crate) async fn write_lines(
     Ok(())
 }
 
-async fn find_by_key(
+/// The customer's order placed with this idempotency key, if any.
+pub async fn find_by_key(
     conn: &mut MySqlConnection,
     customer_id: u64,
     key: &str,

@@ -1,0 +1,1102 @@
+//! The customer's web pages and JSON API against a real server, MariaDB and localstripe: the
+//! menu with availability, accounts and sessions, CSRF, login throttling, checkout with its
+//! idempotency key, the authorisation boundary, cancel and modify rules, online payment (return
+//! page and webhook), live updates and the API's error format.
+
+use std::time::Duration;
+
+use messages::{Actor, OrderStatus, PaymentMode};
+use ocpizza_tests::browser::{Visitor, location};
+use ocpizza_tests::shop::{CUSTOMER, PASSWORD, Shop};
+use ocpizza_tests::{TestApp, TestEnv};
+use order::{Fulfilment, transition};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use stripe_webhook::Webhook;
+
+const LOCALSTRIPE: &str = "http://127.0.0.1:8420";
+const WEBHOOK_SECRET: &str = "whsec_ocpizza_test";
+
+async fn setup() -> (TestEnv, Shop, TestApp) {
+    let env = TestEnv::new().await;
+    let shop = env.seed_shop(9, 9).await;
+    let app = env.spawn_web().await;
+    (env, shop, app)
+}
+
+/// The seeded customer, logged in.
+async fn customer(app: &TestApp) -> Visitor {
+    let v = Visitor::new(app);
+    let r = v.log_in(CUSTOMER, PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "the customer logs in");
+    v
+}
+
+/// Another customer, signed up and logged in through the pages.
+async fn stranger(app: &TestApp) -> Visitor {
+    let v = Visitor::new(app);
+    v.sign_up("Sam Autre", "autre@test.example", "un-autre-mot-de-passe")
+        .await;
+    let r = v
+        .log_in("autre@test.example", "un-autre-mot-de-passe")
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    v
+}
+
+async fn add(v: &Visitor, pizza_id: u64, quantity: u32) {
+    let r = v
+        .submit(
+            "/panier/ajouter",
+            &[
+                ("pizzeria", "test"),
+                ("pizza_id", &pizza_id.to_string()),
+                ("quantity", &quantity.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "added to the cart");
+}
+
+/// Submits the checkout form as the cart page renders it, with these choices.
+async fn checkout(v: &Visitor, fields: &[(&str, &str)]) -> reqwest::Response {
+    let cart = v.page("/panier").await;
+    let key = field_value(&cart, "idempotency_key").expect("the cart carries a key");
+    let mut all = vec![("idempotency_key", key.as_str())];
+    all.extend_from_slice(fields);
+    v.submit("/commander", &all).await
+}
+
+fn field_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = html.find(&marker)? + marker.len();
+    Some(html[at..].split('"').next()?.to_owned())
+}
+
+/// The order id a redirect to `/commandes/{id}[/…]` names.
+fn order_id_of(r: &reqwest::Response) -> u64 {
+    location(r)
+        .trim_start_matches("/commandes/")
+        .split('/')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("redirect to an order, got {:?}", location(r)))
+}
+
+async fn flash_after(v: &Visitor, r: reqwest::Response) -> String {
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    v.page(&location(&r)).await
+}
+
+async fn move_to(env: &TestEnv, shop: &Shop, id: u64, to: OrderStatus) {
+    let mut tx = env.pool.begin().await.unwrap();
+    transition::move_to(&mut tx, id, to, Actor::Staff(shop.manager_id), "", None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+fn set_cookie(r: &reqwest::Response) -> String {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("ocpizza_session="))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn session_id(cookie: &str) -> String {
+    cookie
+        .trim_start_matches("ocpizza_session=")
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A client that sends only the cookie given (no jar), for replaying an old session.
+async fn get_with_cookie(app: &TestApp, path: &str, id: &str) -> reqwest::Response {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url(path))
+        .header("cookie", format!("ocpizza_session={id}"))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_menu_shows_unavailable_pizzas_as_such() {
+    let (env, shop, app) = setup().await;
+    sqlx::query("UPDATE stock s JOIN ingredients i ON i.id = s.ingredient_id SET s.quantity = 59 WHERE i.code = 'jambon'")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    let v = Visitor::new(&app);
+
+    let home = v.page("/").await;
+    assert!(
+        home.contains("OC Pizza Test"),
+        "the list names the pizzeria"
+    );
+    let page = v.page("/pizzerias/test").await;
+    assert!(page.contains("1 rue du Test") && page.contains("00:00–12:00"));
+    assert!(
+        page.contains("9,50\u{a0}€") && page.contains("12,00\u{a0}€"),
+        "{page}"
+    );
+    let regina = page
+        .split("data-pizza=\"")
+        .find(|s| s.starts_with(&format!("{}\"", shop.regina)))
+        .expect("the regina is listed, not hidden");
+    assert!(regina.contains("Indisponible") && regina.contains("disabled"));
+    let margherita = page
+        .split("data-pizza=\"")
+        .find(|s| s.starts_with(&format!("{}\"", shop.margherita)))
+        .unwrap();
+    assert!(!margherita.contains("Indisponible"));
+
+    // The fragment the page refreshes follows the stock.
+    sqlx::query("UPDATE stock s JOIN ingredients i ON i.id = s.ingredient_id SET s.quantity = 600 WHERE i.code = 'jambon'")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    let fragment = v.page("/pizzerias/test/carte").await;
+    assert!(!fragment.contains("Indisponible"));
+
+    let menu: Vec<Value> = app
+        .client
+        .get(app.url("/api/pizzerias/test/menu"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(menu.len(), 2);
+    assert!(menu.iter().all(|m| m["available"] == true));
+    assert_eq!(
+        v.get("/pizzerias/nowhere").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn sign_up_log_in_and_log_out_with_safe_session_cookies() {
+    let (env, _shop, app) = setup().await;
+    let v = Visitor::new(&app);
+
+    // Password rules: too short is refused and nothing is created.
+    let short = v
+        .submit(
+            "/inscription",
+            &[
+                ("full_name", "Nina"),
+                ("email", "nina@test.example"),
+                ("password", "court"),
+            ],
+        )
+        .await;
+    assert_eq!(short.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(short.text().await.unwrap().contains("mot de passe"));
+    let users = env.count("users").await;
+
+    v.sign_up("Nina Nouvelle", "nina@test.example", "pizza-au-feu-de-bois")
+        .await;
+    assert_eq!(env.count("users").await, users + 1);
+    let hash: String =
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE email = 'nina@test.example'")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert!(hash.starts_with("$argon2id$"), "Argon2id, got {hash}");
+
+    // Signing up again with a taken address looks exactly like a new sign-up.
+    let again = Visitor::new(&app);
+    let r = again
+        .submit(
+            "/inscription",
+            &[
+                ("full_name", "Quelqu'un"),
+                ("email", "nina@test.example"),
+                ("password", "autre-mot-de-passe"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/connexion");
+    assert_eq!(env.count("users").await, users + 1);
+
+    // Before login the visitor has a session (for the CSRF token); login replaces its id.
+    let before = v.get("/").await;
+    let anonymous = set_cookie(&before);
+    let r = v.log_in("nina@test.example", "pizza-au-feu-de-bois").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cookie = set_cookie(&r);
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "not Secure outside production");
+    let logged_in = session_id(&cookie);
+    assert!(!logged_in.is_empty());
+    if !anonymous.is_empty() {
+        assert_ne!(session_id(&anonymous), logged_in, "a new id on login");
+    }
+    let profile = v.page("/compte").await;
+    assert!(profile.contains("Nina Nouvelle"));
+
+    // Saved delivery addresses.
+    let r = v
+        .submit(
+            "/compte/adresses",
+            &[
+                ("label", "Maison"),
+                ("street", "5 rue des Lilas"),
+                ("postal_code", "75011"),
+                ("city", "Paris"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(v.page("/compte").await.contains("5 rue des Lilas"));
+    let saved = || {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM addresses a JOIN users u ON u.id = a.user_id WHERE u.email = 'nina@test.example'",
+        )
+        .fetch_one(&env.pool)
+    };
+    assert_eq!(saved().await.unwrap(), 1);
+    let bad = v
+        .submit(
+            "/compte/adresses",
+            &[("street", "x"), ("postal_code", "ABCDE"), ("city", "Paris")],
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(saved().await.unwrap(), 1);
+
+    // Logout deletes the session: the old id no longer opens the account.
+    let out = v.submit("/deconnexion", &[]).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let replay = get_with_cookie(&app, "/compte", &logged_in).await;
+    assert_eq!(replay.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&replay), "/connexion");
+    assert_eq!(
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sessions WHERE id = ?")
+            .bind(&logged_in)
+            .fetch_one(&env.pool)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn production_cookies_are_secure() {
+    let env = TestEnv::new().await;
+    let settings = env.settings_with(&[
+        ("ENV", "production"),
+        (
+            "SECRET_KEY",
+            "a-production-secret-key-that-is-long-enough-0123456789",
+        ),
+    ]);
+    let app = env.spawn_web_with(settings, env.pool.clone()).await;
+    let r = Visitor::new(&app).get("/connexion").await;
+    let cookie = set_cookie(&r);
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+}
+
+#[tokio::test]
+async fn forms_without_the_csrf_token_are_refused_and_change_nothing() {
+    let (env, _shop, app) = setup().await;
+    let v = Visitor::new(&app);
+    let token = v.csrf().await;
+    let users = env.count("users").await;
+    let fields = [
+        ("full_name", "Eve"),
+        ("email", "eve@test.example"),
+        ("password", "mot-de-passe-eve"),
+    ];
+    let missing = v
+        .client
+        .post(v.url("/inscription"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::FORBIDDEN);
+    let mut wrong = fields.to_vec();
+    wrong.push((
+        "csrf",
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    ));
+    let wrong = v
+        .client
+        .post(v.url("/inscription"))
+        .form(&wrong)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    // Another visitor's valid token is worth nothing in this session.
+    let other = Visitor::new(&app);
+    let mut foreign = fields.to_vec();
+    foreign.push(("csrf", token.as_str()));
+    let foreign = other
+        .client
+        .post(other.url("/inscription"))
+        .form(&foreign)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    assert_eq!(env.count("users").await, users);
+
+    // A cross-site form aimed at the API (form content type, empty body) is refused too.
+    let c = customer(&app).await;
+    let form_post = c
+        .client
+        .post(c.url("/api/orders"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form_post.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(env.count("orders").await, 0);
+}
+
+#[tokio::test]
+async fn login_failures_say_the_same_thing_and_are_rate_limited() {
+    let (_env, _shop, app) = setup().await;
+    let v = Visitor::new(&app);
+    let unknown = v
+        .log_in("personne@test.example", "mauvais-mot-de-passe")
+        .await;
+    let wrong = v.log_in(CUSTOMER, "mauvais-mot-de-passe").await;
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (a, b) = (unknown.text().await.unwrap(), wrong.text().await.unwrap());
+    let message = "adresse e-mail ou mot de passe incorrect";
+    assert!(a.contains(message) && b.contains(message));
+
+    for _ in 0..4 {
+        v.log_in(CUSTOMER, "mauvais-mot-de-passe").await;
+    }
+    // Five failures in a minute: even the right password waits.
+    let limited = v.log_in(CUSTOMER, PASSWORD).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.text().await.unwrap().contains("trop de tentatives"));
+    let api = app
+        .client
+        .post(app.url("/api/session"))
+        .json(&json!({"email": CUSTOMER, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = api.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_requests");
+}
+
+#[tokio::test]
+async fn a_double_submitted_checkout_places_one_order_priced_by_the_server() {
+    let (env, shop, app) = setup().await;
+    let v = customer(&app).await;
+    add(&v, shop.margherita, 2).await;
+    add(&v, shop.regina, 1).await;
+    let cart = v.page("/panier").await;
+    assert!(cart.contains("31,00\u{a0}€"), "2 × 9,50 + 12,00");
+    let key = field_value(&cart, "idempotency_key").unwrap();
+    let fields = [
+        ("idempotency_key", key.as_str()),
+        ("fulfilment", "delivery"),
+        ("address_id", "new"),
+        ("street", "8 rue de la Roquette"),
+        ("postal_code", "75011"),
+        ("city", "Paris"),
+        ("instructions", "Interphone 12"),
+        ("when", "asap"),
+        ("payment", "on_site"),
+        ("notes", "Bien cuite"),
+    ];
+    let first = v.submit("/commander", &fields).await;
+    let id = order_id_of(&first);
+    assert_eq!(location(&first), format!("/commandes/{id}"));
+    let second = v.submit("/commander", &fields).await;
+    assert_eq!(
+        location(&second),
+        format!("/commandes/{id}"),
+        "the same order"
+    );
+    assert_eq!(env.count("orders").await, 1);
+
+    let order = env.order(id).await;
+    assert_eq!(order.total.0, 3100);
+    assert_eq!(order.status, OrderStatus::Placed);
+    assert_eq!(
+        order.delivery.as_ref().unwrap().instructions,
+        "Interphone 12"
+    );
+    assert_eq!(order.notes, "Bien cuite");
+    env.outbox_for("order.placed", id).await;
+
+    let page = v.page(&format!("/commandes/{id}")).await;
+    assert!(page.contains("31,00\u{a0}€") && page.contains("8 rue de la Roquette"));
+    assert!(v.page("/commandes").await.contains(&format!("n°{id}")));
+    assert!(
+        !v.page("/panier").await.contains("Margherita"),
+        "the cart is emptied"
+    );
+}
+
+#[tokio::test]
+async fn checkout_refuses_what_the_shop_cannot_do_and_places_nothing() {
+    let (env, shop, app) = setup().await;
+    let v = customer(&app).await;
+    add(&v, shop.regina, 2).await; // 120 g of ham, 60 in stock
+    let cases: [(&[(&str, &str)], &str); 3] = [
+        (&[("fulfilment", "pickup"), ("when", "asap")], "Regina"),
+        (
+            &[
+                ("fulfilment", "pickup"),
+                ("when", "slot"),
+                ("slot", "demain"),
+            ],
+            "créneau invalide",
+        ),
+        (
+            &[
+                ("fulfilment", "delivery"),
+                ("address_id", "new"),
+                ("when", "asap"),
+            ],
+            "adresse",
+        ),
+    ];
+    for (choices, message) in cases {
+        let mut fields = choices.to_vec();
+        fields.push(("payment", "on_site"));
+        let r = checkout(&v, &fields).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{choices:?}");
+        let page = r.text().await.unwrap();
+        assert!(page.contains(message), "{choices:?}: {page}");
+    }
+    assert_eq!(env.count("orders").await, 0);
+    assert_eq!(env.count("outbox").await, 0);
+}
+
+#[tokio::test]
+async fn a_customer_sees_and_touches_only_their_own_orders() {
+    let (env, shop, app) = setup().await;
+    let mine = env
+        .place(
+            &shop,
+            &[(shop.margherita, 1)],
+            PaymentMode::OnSite,
+            Fulfilment::Pickup,
+        )
+        .await;
+    let other = stranger(&app).await;
+    for path in [
+        format!("/commandes/{}", mine.id),
+        format!("/commandes/{}/flux", mine.id),
+        format!("/commandes/{}/paiement", mine.id),
+        "/commandes/999999".to_owned(),
+    ] {
+        assert_eq!(
+            other.get(&path).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    let cancel = other
+        .submit(&format!("/commandes/{}/annuler", mine.id), &[])
+        .await;
+    assert_eq!(cancel.status(), StatusCode::NOT_FOUND);
+    let modify = other
+        .submit(
+            &format!("/commandes/{}/modifier", mine.id),
+            &[(&format!("qty_{}", shop.margherita), "5")],
+        )
+        .await;
+    assert_eq!(modify.status(), StatusCode::NOT_FOUND);
+
+    let api = |method: reqwest::Method, path: String| {
+        other
+            .client
+            .request(method, other.url(&path))
+            .header("content-type", "application/json")
+            .body("{}")
+    };
+    for (method, path) in [
+        (reqwest::Method::GET, format!("/api/orders/{}", mine.id)),
+        (reqwest::Method::PATCH, format!("/api/orders/{}", mine.id)),
+        (
+            reqwest::Method::POST,
+            format!("/api/orders/{}/cancel", mine.id),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/orders/{}/payment", mine.id),
+        ),
+    ] {
+        let r = api(method.clone(), path.clone()).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{method} {path}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "not_found");
+    }
+    let listed: Vec<Value> = other
+        .client
+        .get(other.url("/api/orders"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(listed.is_empty());
+    assert!(
+        !other
+            .page("/commandes")
+            .await
+            .contains(&format!("n°{}", mine.id))
+    );
+    assert_eq!(env.order(mine.id).await.status, OrderStatus::Placed);
+    assert_eq!(env.order(mine.id).await.version, mine.version);
+
+    // Anonymous: the pages ask to log in, the API answers 401.
+    let anonymous = Visitor::new(&app);
+    let r = anonymous.get(&format!("/commandes/{}", mine.id)).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/connexion");
+    let r = anonymous.get(&format!("/api/orders/{}", mine.id)).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "login_required");
+}
+
+#[tokio::test]
+async fn cancel_and_modify_until_the_kitchen_starts_then_a_clear_refusal() {
+    let (env, shop, app) = setup().await;
+    let v = customer(&app).await;
+    let order = env
+        .place(
+            &shop,
+            &[(shop.margherita, 1)],
+            PaymentMode::OnSite,
+            Fulfilment::Pickup,
+        )
+        .await;
+    let path = format!("/commandes/{}", order.id);
+
+    // Modify: two margheritas and the server's price.
+    let page = v.page(&path).await;
+    let version = field_value(&page, "version").unwrap();
+    let qty = format!("qty_{}", shop.margherita);
+    let r = v
+        .submit(
+            &format!("{path}/modifier"),
+            &[("version", version.as_str()), (qty.as_str(), "2")],
+        )
+        .await;
+    assert!(flash_after(&v, r).await.contains("Commande modifiée"));
+    let modified = env.order(order.id).await;
+    assert_eq!(modified.total.0, 1900);
+    assert_eq!(modified.version, order.version + 1);
+    // A form based on the old version is refused rather than overwriting.
+    let stale = v
+        .submit(
+            &format!("{path}/modifier"),
+            &[("version", version.as_str()), (qty.as_str(), "3")],
+        )
+        .await;
+    let page = flash_after(&v, stale).await;
+    assert!(
+        page.contains("modifiée entre-temps") || page.contains("a changé"),
+        "{page}"
+    );
+    assert_eq!(env.order(order.id).await.total.0, 1900);
+
+    // The API changes the time and the address on an order to deliver.
+    let api = env
+        .place(
+            &shop,
+            &[(shop.margherita, 1)],
+            PaymentMode::OnSite,
+            Fulfilment::Delivery,
+        )
+        .await;
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
+        .date_naive()
+        .and_hms_opt(18, 30, 0)
+        .unwrap()
+        .and_utc();
+    let r = v
+        .client
+        .patch(v.url(&format!("/api/orders/{}", api.id)))
+        .json(&json!({
+            "delivery": {"street": "10 rue Neuve", "complement": "", "postal_code": "75012",
+                         "city": "Paris", "instructions": ""},
+            "desired_at": tomorrow,
+            "version": api.version,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let changed = env.order(api.id).await;
+    assert_eq!(changed.delivery.unwrap().street, "10 rue Neuve");
+    assert_eq!(changed.desired_at, Some(tomorrow));
+
+    // Once the kitchen has started, both are refused with a message and nothing changes.
+    move_to(&env, &shop, order.id, OrderStatus::Confirmed).await;
+    move_to(&env, &shop, order.id, OrderStatus::Preparing).await;
+    let r = v.submit(&format!("{path}/annuler"), &[]).await;
+    assert!(
+        flash_after(&v, r)
+            .await
+            .contains("La préparation a commencé")
+    );
+    let r = v
+        .submit(&format!("{path}/modifier"), &[(qty.as_str(), "5")])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let started = env.order(order.id).await;
+    assert_eq!(started.status, OrderStatus::Preparing);
+    assert_eq!(started.total.0, 1900);
+    let api_cancel = v
+        .client
+        .post(v.url(&format!("/api/orders/{}/cancel", order.id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api_cancel.status(), StatusCode::CONFLICT);
+    let body: Value = api_cancel.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "conflict");
+    assert!(!body["error"]["message"].as_str().unwrap().is_empty());
+
+    // Before that, cancelling works and says so.
+    let r = v
+        .submit(&format!("/commandes/{}/annuler", api.id), &[])
+        .await;
+    assert!(
+        flash_after(&v, r)
+            .await
+            .contains("Votre commande est annulée")
+    );
+    assert_eq!(env.order(api.id).await.status, OrderStatus::Cancelled);
+}
+
+/// Confirms a PaymentIntent as Stripe.js does in the customer's browser: publishable key,
+/// client secret and a test payment method.
+async fn confirm_in_browser(client_secret: &str, payment_method: &str) {
+    let intent = client_secret.split("_secret_").next().unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{LOCALSTRIPE}/v1/payment_intents/{intent}/confirm"))
+        .form(&[
+            ("key", "pk_test_ocpizza"),
+            ("client_secret", client_secret),
+            ("payment_method", payment_method),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let body = r.text().await.unwrap();
+    assert!(
+        status.is_success() || status == StatusCode::PAYMENT_REQUIRED,
+        "localstripe confirm: {status} {body}"
+    );
+}
+
+async fn online_checkout(v: &Visitor, shop: &Shop) -> u64 {
+    add(v, shop.margherita, 1).await;
+    add(v, shop.regina, 1).await;
+    let r = checkout(
+        v,
+        &[
+            ("fulfilment", "pickup"),
+            ("when", "asap"),
+            ("payment", "online"),
+        ],
+    )
+    .await;
+    let id = order_id_of(&r);
+    assert_eq!(location(&r), format!("/commandes/{id}/paiement"));
+    id
+}
+
+#[tokio::test]
+async fn online_payment_is_authorised_on_return_and_a_declined_card_is_reported() {
+    let (env, shop, app) = setup().await;
+    let v = customer(&app).await;
+    let id = online_checkout(&v, &shop).await;
+    assert_eq!(env.order(id).await.status, OrderStatus::AwaitingPayment);
+    assert!(
+        env.outbox("order.placed").await.is_empty(),
+        "not before payment"
+    );
+
+    let pay = v.page(&format!("/commandes/{id}/paiement")).await;
+    assert!(pay.contains("pk_test_ocpizza") && pay.contains("21,50\u{a0}€"));
+    let secret = field_after(&pay, "data-client-secret=\"").expect("the page carries the secret");
+    let intent = secret.split("_secret_").next().unwrap().to_owned();
+    // Reloading the payment page reuses the same PaymentIntent.
+    let again = v.page(&format!("/commandes/{id}/paiement")).await;
+    assert!(again.contains(&intent));
+
+    confirm_in_browser(&secret, "pm_card_visa").await;
+    let r = v
+        .get(&format!(
+            "/commandes/{id}/paiement/retour?payment_intent={intent}"
+        ))
+        .await;
+    let page = flash_after(&v, r).await;
+    assert!(page.contains("Paiement accepté"), "{page}");
+    let order = env.order(id).await;
+    assert_eq!(order.status, OrderStatus::Placed);
+    env.outbox_for("order.placed", id).await;
+    let (status, amount): (String, u32) =
+        sqlx::query_as("SELECT status, amount_cents FROM payments WHERE order_id = ?")
+            .bind(id)
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), amount), ("authorised", 2150));
+
+    // A second return (reload) changes nothing.
+    let r = v
+        .get(&format!(
+            "/commandes/{id}/paiement/retour?payment_intent={intent}"
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(env.outbox("order.placed").await.len(), 1);
+
+    // Declined: the order is refused with the card's reason and never reaches the kitchen.
+    let declined = online_checkout(&v, &shop).await;
+    let pay = v.page(&format!("/commandes/{declined}/paiement")).await;
+    let secret = field_after(&pay, "data-client-secret=\"").unwrap();
+    let intent = secret.split("_secret_").next().unwrap().to_owned();
+    confirm_in_browser(&secret, "pm_card_chargeCustomerFail").await;
+    let r = v
+        .get(&format!(
+            "/commandes/{declined}/paiement/retour?payment_intent={intent}"
+        ))
+        .await;
+    let page = flash_after(&v, r).await;
+    assert!(page.contains("Paiement refusé"), "{page}");
+    let refused = env.order(declined).await;
+    assert_ne!(refused.status, OrderStatus::Placed);
+    assert!(
+        env.outbox("order.placed")
+            .await
+            .iter()
+            .all(|m| m.correlation_id != Some(declined))
+    );
+    // Someone else's intent id cannot be used on this order.
+    let r = v
+        .get(&format!(
+            "/commandes/{declined}/paiement/retour?payment_intent=pi_unknown"
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+fn field_after(html: &str, marker: &str) -> Option<String> {
+    let at = html.find(marker)? + marker.len();
+    Some(html[at..].split('"').next()?.to_owned())
+}
+
+/// A Stripe event wrapping the PaymentIntent as localstripe holds it.
+async fn event_for(intent: &str, event_id: &str, event_type: &str) -> String {
+    let pi: Value = reqwest::Client::new()
+        .get(format!("{LOCALSTRIPE}/v1/payment_intents/{intent}"))
+        .bearer_auth("sk_test_ocpizza")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    json!({
+        "id": event_id,
+        "object": "event",
+        "api_version": "2025-03-31.basil",
+        "created": chrono::Utc::now().timestamp(),
+        "data": {"object": pi},
+        "livemode": false,
+        "pending_webhooks": 1,
+        "request": {"id": null, "idempotency_key": null},
+        "type": event_type,
+    })
+    .to_string()
+}
+
+async fn post_webhook(
+    app: &TestApp,
+    payload: &str,
+    signature: Option<String>,
+) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .post(app.url("/stripe/webhook"))
+        .header("content-type", "application/json")
+        .body(payload.to_owned());
+    if let Some(s) = signature {
+        request = request.header("stripe-signature", s);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_webhook_authorises_without_a_return_and_refuses_replayed_stale_and_forged_events() {
+    let (env, shop, app) = setup().await;
+    let v = customer(&app).await;
+    // The API flow: place, open the payment, confirm in the "browser", never come back.
+    let r = v
+        .client
+        .post(v.url("/api/orders"))
+        .json(&json!({
+            "pizzeria": "test",
+            "lines": [{"pizza_id": shop.margherita, "quantity": 2}],
+            "fulfilment": "pickup",
+            "payment": "online",
+            "idempotency_key": "api-key-1",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let placed: Value = r.json().await.unwrap();
+    let id = placed["order"]["id"].as_u64().unwrap();
+    assert_eq!(placed["order"]["status"], "awaiting_payment");
+    let start: Value = v
+        .client
+        .post(v.url(&format!("/api/orders/{id}/payment")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = start["client_secret"].as_str().unwrap();
+    let intent = start["payment_intent"].as_str().unwrap().to_owned();
+    assert_eq!(start["publishable_key"], "pk_test_ocpizza");
+    confirm_in_browser(secret, "pm_card_visa").await;
+
+    let payload = event_for(
+        &intent,
+        "evt_ocpizza_1",
+        "payment_intent.amount_capturable_updated",
+    )
+    .await;
+    // Forged, stale and unsigned events are refused and change nothing.
+    let forged = Webhook::generate_test_header(&payload, "whsec_someone_else", None);
+    assert_eq!(
+        post_webhook(&app, &payload, Some(forged)).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    let stale = Webhook::generate_test_header(
+        &payload,
+        WEBHOOK_SECRET,
+        Some(chrono::Utc::now().timestamp() - 3600),
+    );
+    assert_eq!(
+        post_webhook(&app, &payload, Some(stale)).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        post_webhook(&app, &payload, None).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    let tampered = payload.replace("\"pending_webhooks\":1", "\"pending_webhooks\":2");
+    let signed_original = Webhook::generate_test_header(&payload, WEBHOOK_SECRET, None);
+    assert_eq!(
+        post_webhook(&app, &tampered, Some(signed_original))
+            .await
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(env.order(id).await.status, OrderStatus::AwaitingPayment);
+    assert_eq!(env.count("stripe_events").await, 0);
+
+    // The genuine event authorises the order, once, even when Stripe sends it again.
+    let signed = Webhook::generate_test_header(&payload, WEBHOOK_SECRET, None);
+    let r = post_webhook(&app, &payload, Some(signed.clone())).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(env.order(id).await.status, OrderStatus::Placed);
+    let replay = post_webhook(&app, &payload, Some(signed)).await;
+    assert_eq!(replay.status(), StatusCode::OK);
+    assert_eq!(replay.text().await.unwrap(), "duplicate event ignored");
+    assert_eq!(env.count("stripe_events").await, 1);
+    env.outbox_for("order.placed", id).await;
+
+    // The customer's late return finds it done.
+    let view: Value = v
+        .client
+        .post(v.url(&format!("/api/orders/{id}/payment/finalise")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["status"], "placed");
+    assert_eq!(env.outbox("order.placed").await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_order_page_streams_status_changes() {
+    let (env, shop, app) = setup().await;
+    let v = customer(&app).await;
+    let order = env
+        .place(
+            &shop,
+            &[(shop.margherita, 1)],
+            PaymentMode::OnSite,
+            Fulfilment::Pickup,
+        )
+        .await;
+    let r = v.get(&format!("/commandes/{}/flux", order.id)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let mut r = r;
+    let mut seen = String::new();
+    let mut next_event = async || loop {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), r.chunk())
+            .await
+            .expect("an event within 10 s")
+            .unwrap()
+            .expect("the stream stays open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+        if let Some(end) = seen.find("\n\n") {
+            let event = seen[..end].to_owned();
+            seen.drain(..end + 2);
+            if event.contains("event: order") {
+                return event;
+            }
+        }
+    };
+    let first = next_event().await;
+    assert!(first.contains("\"status\":\"placed\""), "{first}");
+    move_to(&env, &shop, order.id, OrderStatus::Confirmed).await;
+    let second = next_event().await;
+    assert!(second.contains("\"status\":\"confirmed\""), "{second}");
+    assert!(
+        second.contains(&format!("\"version\":{}", order.version + 1)),
+        "{second}"
+    );
+}
+
+#[tokio::test]
+async fn api_errors_are_json_with_a_code_and_never_a_500() {
+    let (env, shop, app) = setup().await;
+    let client = &app.client;
+    let login = client
+        .post(app.url("/api/session"))
+        .json(&json!({"email": CUSTOMER, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    let me: Value = login.json().await.unwrap();
+    assert_eq!(me["email"], CUSTOMER);
+
+    let send = |body: &'static str| {
+        client
+            .post(app.url("/api/orders"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let cases: [(&str, StatusCode); 6] = [
+        ("{not json", StatusCode::BAD_REQUEST),
+        ("", StatusCode::BAD_REQUEST),
+        ("{\"pizzeria\": 5}", StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            "{\"pizzeria\":\"test\",\"lines\":[],\"fulfilment\":\"pickup\",\"payment\":\"on_site\",\"idempotency_key\":\"k\",\"extra\":1}",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "{\"pizzeria\":\"test\",\"lines\":[],\"fulfilment\":\"pickup\",\"payment\":\"on_site\",\"idempotency_key\":\"k\"}",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "{\"pizzeria\":\"nowhere\",\"lines\":[{\"pizza_id\":1,\"quantity\":1}],\"fulfilment\":\"pickup\",\"payment\":\"on_site\",\"idempotency_key\":\"k\"}",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    for (body, expected) in cases {
+        let r = send(body).await.unwrap();
+        assert_eq!(r.status(), expected, "{body}");
+        let error: Value = r.json().await.expect("a JSON error");
+        assert!(error["error"]["code"].is_string(), "{error}");
+        assert!(!error["error"]["message"].as_str().unwrap().is_empty());
+    }
+    let huge_quantity = format!(
+        "{{\"pizzeria\":\"test\",\"lines\":[{{\"pizza_id\":{},\"quantity\":99999999999}}],\"fulfilment\":\"pickup\",\"payment\":\"on_site\",\"idempotency_key\":\"k\"}}",
+        shop.margherita
+    );
+    let r = client
+        .post(app.url("/api/orders"))
+        .header("content-type", "application/json")
+        .body(huge_quantity)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    for path in [
+        "/api/orders/abc",
+        "/api/orders/99999999",
+        "/api/nothing-here",
+    ] {
+        let r = client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+        let error: Value = r.json().await.expect("a JSON error");
+        assert_eq!(error["error"]["code"], "not_found");
+    }
+    assert_eq!(env.count("orders").await, 0);
+
+    // The same key twice through the API: one order, the second answer says so.
+    let body = json!({
+        "pizzeria": "test",
+        "lines": [{"pizza_id": shop.margherita, "quantity": 1}],
+        "fulfilment": "pickup",
+        "payment": "on_site",
+        "idempotency_key": "same-key",
+    });
+    let first = client
+        .post(app.url("/api/orders"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let second = client
+        .post(app.url("/api/orders"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), StatusCode::OK);
+    let second: Value = second.json().await.unwrap();
+    assert_eq!(second["replayed"], true);
+    assert_eq!(env.count("orders").await, 1);
+
+    let out = client.delete(app.url("/api/session")).send().await.unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    let r = client.get(app.url("/api/orders")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
