@@ -9,7 +9,7 @@
 # Services and ports (all 127.0.0.1):
 #   MariaDB 3306 · RabbitMQ 5672 (+ management API 15672, guest/guest) · localstripe 8420 ·
 #   maildev SMTP 1025, web/API 1080 · emupos control API 8765, printers 9101-9105 (one per demo
-#   pizzeria) and 9109 (backup).
+#   pizzeria) and 9109 (backup). Also Chromium and playwright-core for the browser tests.
 # State: venvs and npm packages under /opt/ocpizza; logs, pid files and receipts under
 # ${OCPIZZA_STATE_DIR:-/var/tmp/ocpizza}.
 set -euo pipefail
@@ -161,6 +161,19 @@ emupos_up() {
     for p in "${EMUPOS_PORTS[@]}"; do wait_port "$p" 10 || fail "emupos printer on $p" "$state/emupos.log"; done
 }
 
+browser_up() {
+    # The browser tests: Debian's Chromium, and playwright-core from tests/browser/package-lock.json.
+    [ -x /usr/bin/chromium ] || { log "installing Chromium"; apt_install chromium; }
+    command -v npm >/dev/null || { log "installing Node.js"; apt_install nodejs npm; }
+    local dir="$root/tests/browser" want
+    want=$(sha256sum "$dir/package-lock.json" | cut -c1-16)
+    if [ "$(cat "$dir/node_modules/.ocpizza-lock" 2>/dev/null)" != "$want" ]; then
+        log "installing playwright-core for the browser tests"
+        (cd "$dir" && npm ci --no-audit --no-fund --silent)
+        echo "$want" >"$dir/node_modules/.ocpizza-lock"
+    fi
+}
+
 status() {
     for s in "MariaDB:3306" "RabbitMQ:5672" "RabbitMQ management:15672" "localstripe:8420" "maildev SMTP:1025" "maildev web:1080" \
              "emupos API:8765" "printer paris-11:9101" "printer paris-15:9102" "printer boulogne:9103" "printer montreuil:9104" \
@@ -180,6 +193,7 @@ case "${1:-up}" in
         localstripe_up
         maildev_up
         emupos_up
+        browser_up
         log "services ready:"
         status
         ;;

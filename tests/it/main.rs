@@ -1,6 +1,7 @@
 //! Integration tests against the real MariaDB and RabbitMQ (one binary, so it links once).
 
 mod backbone;
+mod browser;
 mod cli;
 mod feed;
 mod health;
