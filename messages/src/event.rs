@@ -28,7 +28,7 @@ pub enum OrderStatus {
 }
 
 /// How an order is paid.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMode {
     /// Stripe, authorised at checkout and captured when the kitchen starts.

@@ -654,6 +654,32 @@ async fn cancel_and_modify_until_the_kitchen_starts_then_a_clear_refusal() {
     let changed = env.order(api.id).await;
     assert_eq!(changed.delivery.unwrap().street, "10 rue Neuve");
     assert_eq!(changed.desired_at, Some(tomorrow));
+    // The order page offers the same: its form shows the address and slot, and changes them.
+    let page = v.page(&format!("/commandes/{}", api.id)).await;
+    assert!(page.contains("value=\"10 rue Neuve\""), "{page}");
+    let version = field_value(&page, "version").unwrap();
+    let r = v
+        .submit(
+            &format!("/commandes/{}/modifier", api.id),
+            &[
+                ("version", version.as_str()),
+                (qty.as_str(), "1"),
+                ("street", "12 rue Neuve"),
+                ("postal_code", "75012"),
+                ("city", "Paris"),
+                ("instructions", "2e étage"),
+                ("when", "asap"),
+            ],
+        )
+        .await;
+    assert!(flash_after(&v, r).await.contains("Commande modifiée"));
+    let changed = env.order(api.id).await;
+    let address = changed.delivery.unwrap();
+    assert_eq!(
+        (address.street.as_str(), address.instructions.as_str()),
+        ("12 rue Neuve", "2e étage")
+    );
+    assert_eq!(changed.desired_at, None);
 
     // Once the kitchen has started, both are refused with a message and nothing changes.
     move_to(&env, &shop, order.id, OrderStatus::Confirmed).await;
@@ -1099,4 +1125,106 @@ async fn api_errors_are_json_with_a_code_and_never_a_500() {
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
     let r = client.get(app.url("/api/orders")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_api_serves_its_openapi_document_covering_every_route() {
+    let (_env, _shop, app) = setup().await;
+    let r = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let doc: Value = r.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let mut operations: Vec<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |method| format!("{} {path}", method.to_uppercase()))
+        })
+        .collect();
+    operations.sort();
+    assert_eq!(
+        operations,
+        [
+            "DELETE /api/session",
+            "GET /api/orders",
+            "GET /api/orders/{id}",
+            "GET /api/pizzerias",
+            "GET /api/pizzerias/{code}/menu",
+            "PATCH /api/orders/{id}",
+            "POST /api/accounts",
+            "POST /api/orders",
+            "POST /api/orders/{id}/cancel",
+            "POST /api/orders/{id}/payment",
+            "POST /api/orders/{id}/payment/finalise",
+            "POST /api/session",
+        ]
+    );
+    // Every documented operation answers (not a 404 or 405 from the router).
+    let client = reqwest::Client::new();
+    for op in &operations {
+        let (method, path) = op.split_once(' ').unwrap();
+        let path = path.replace("{id}", "1").replace("{code}", "test");
+        let r = client
+            .request(method.parse().unwrap(), app.url(&path))
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(r.status(), StatusCode::METHOD_NOT_ALLOWED, "{op}");
+        if r.status() == StatusCode::NOT_FOUND {
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "not_found", "{op}: a handler's 404");
+        }
+    }
+    // The request and error shapes are described, not left as free-form objects.
+    let schemas = &doc["components"]["schemas"];
+    for name in [
+        "NewOrderRequest",
+        "NewLine",
+        "DeliveryAddress",
+        "OrderView",
+        "ErrorBody",
+    ] {
+        assert!(schemas[name].is_object(), "schema {name}");
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["session"]["in"],
+        "cookie"
+    );
+}
+
+#[tokio::test]
+async fn expired_sessions_are_swept_and_live_ones_kept() {
+    let env = TestEnv::new().await;
+    sqlx::query(
+        "INSERT INTO sessions (id, data, expires_at) VALUES
+         ('old', '{\"user_id\": 1}', UNIX_TIMESTAMP() - 10),
+         ('live', '{}', UNIX_TIMESTAMP() + 3600)",
+    )
+    .execute(&env.pool)
+    .await
+    .unwrap();
+    let store = web::session::MySqlStore::new(env.pool.clone());
+    assert_eq!(store.delete_expired().await.unwrap(), 1);
+    let left: Vec<String> = sqlx::query_scalar("SELECT id FROM sessions")
+        .fetch_all(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, ["live"]);
 }

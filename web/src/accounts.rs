@@ -38,7 +38,7 @@ fn decoy_hash() -> &'static str {
     })
 }
 
-#[derive(Debug, Default, Deserialize, serde::Serialize)]
+#[derive(Debug, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
 pub struct SignupForm {
     #[serde(default)]
     pub full_name: String,
@@ -80,7 +80,7 @@ pub async fn sign_up(state: &AppState, form: &SignupForm) -> Result<(), WebError
     Ok(())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginForm {
     #[serde(default)]
     pub email: String,

@@ -1,12 +1,17 @@
 //! The JSON API: the customer's flows (pizzerias and menus, account, orders, payment) for apps
 //! and integrations, with the same rules as the pages. Errors are `{"error": {"code",
-//! "message"}}`; bad input is 400 or 422, never 500. Described by `GET /api/openapi.json`.
+//! "message"}}`; bad input is 400 or 422, never 500.
+//!
+//! Described by `GET /api/openapi.json`, which utoipa builds from the handlers' annotations and
+//! the types they exchange: routes are registered through the same `routes!` calls that document
+//! them, so the document cannot leave a route out.
+
+use std::sync::Arc;
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use catalog::Pizzeria;
 use chrono::{DateTime, Utc};
@@ -14,9 +19,13 @@ use messages::{Actor, OrderStatus, PaymentMode};
 use order::{Channel, DeliveryAddress, Fulfilment, NewLine, NewOrder, Order, Placed};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::accounts::{LoginForm, SignupForm};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::orders::{OrderView, order_view, own_order};
 use crate::session::{ClientAddr, CurrentUser, log_in, log_out};
 use crate::shops::{MenuItemView, ShopView};
@@ -47,27 +56,67 @@ impl From<PathRejection> for WebError {
     }
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/openapi.json", get(openapi))
-        .route("/api/pizzerias", get(pizzerias))
-        .route("/api/pizzerias/{code}/menu", get(menu))
-        .route("/api/accounts", post(sign_up))
-        .route("/api/session", post(log_in_api).delete(log_out_api))
-        .route("/api/orders", get(list_orders).post(place_order))
-        .route("/api/orders/{id}", get(get_order).patch(modify_order))
-        .route("/api/orders/{id}/cancel", post(cancel_order))
-        .route("/api/orders/{id}/payment", post(pay_order))
-        .route("/api/orders/{id}/payment/finalise", post(finalise_payment))
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "OC Pizza API",
+        description = "Commander chez OC Pizza : pizzerias, cartes, compte, commandes et paiement. Authentification par le cookie de session `ocpizza_session` (POST /api/session). Erreurs : `{\"error\": {\"code\", \"message\"}}`."
+    ),
+    modifiers(&SessionCookie),
+    tags(
+        (name = "pizzerias", description = "Pizzerias and their menus"),
+        (name = "account", description = "Sign-up and session"),
+        (name = "orders", description = "The customer's orders and their payment"),
+    )
+)]
+struct ApiDoc;
+
+struct SessionCookie;
+
+impl Modify for SessionCookie {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("ocpizza_session"))),
+        );
+    }
 }
 
-async fn openapi() -> impl IntoResponse {
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        include_str!("../openapi.json"),
+/// The API routes and `GET /api/openapi.json`, the document they produce.
+pub fn router() -> Router<AppState> {
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(pizzerias))
+        .routes(routes!(menu))
+        .routes(routes!(sign_up))
+        .routes(routes!(log_in_api, log_out_api))
+        .routes(routes!(list_orders, place_order))
+        .routes(routes!(get_order, modify_order))
+        .routes(routes!(cancel_order))
+        .routes(routes!(pay_order))
+        .routes(routes!(finalise_payment))
+        .split_for_parts();
+    let json: Arc<str> = doc
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises")
+        .into();
+    router.route(
+        "/api/openapi.json",
+        get(move || {
+            let json = Arc::clone(&json);
+            async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    json.to_string(),
+                )
+            }
+        }),
     )
 }
 
+/// The pizzerias taking orders.
+#[utoipa::path(get, path = "/api/pizzerias", tag = "pizzerias",
+    responses((status = 200, body = Vec<ShopView>)))]
 async fn pizzerias(State(state): State<AppState>) -> Result<Json<Vec<ShopView>>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     Ok(Json(
@@ -79,6 +128,10 @@ async fn pizzerias(State(state): State<AppState>) -> Result<Json<Vec<ShopView>>,
     ))
 }
 
+/// A pizzeria's menu, each pizza with whether its stock can make one now.
+#[utoipa::path(get, path = "/api/pizzerias/{code}/menu", tag = "pizzerias",
+    params(("code" = String, Path, description = "The pizzeria's code")),
+    responses((status = 200, body = Vec<MenuItemView>), (status = 404, body = ErrorBody)))]
 async fn menu(
     State(state): State<AppState>,
     ApiPath(code): ApiPath<String>,
@@ -88,11 +141,15 @@ async fn menu(
     Ok(Json(crate::shops::menu(&mut conn, shop.id).await?))
 }
 
-#[derive(Serialize)]
-struct Message {
+#[derive(Serialize, ToSchema)]
+pub struct Message {
     message: &'static str,
 }
 
+/// Creates a customer account. The answer is the same whether or not the address already had
+/// one (no enumeration).
+#[utoipa::path(post, path = "/api/accounts", tag = "account", request_body = SignupForm,
+    responses((status = 202, body = Message), (status = 422, body = ErrorBody)))]
 async fn sign_up(
     State(state): State<AppState>,
     ApiJson(form): ApiJson<SignupForm>,
@@ -106,14 +163,18 @@ async fn sign_up(
     ))
 }
 
-#[derive(Serialize)]
-struct Me {
+#[derive(Serialize, ToSchema)]
+pub struct Me {
     id: u64,
     email: String,
     full_name: String,
     role: String,
 }
 
+/// Logs in: sets the session cookie. Five attempts a minute per address.
+#[utoipa::path(post, path = "/api/session", tag = "account", request_body = LoginForm,
+    responses((status = 200, body = Me), (status = 422, body = ErrorBody),
+              (status = 429, body = ErrorBody)))]
 async fn log_in_api(
     State(state): State<AppState>,
     client: ClientAddr,
@@ -130,6 +191,8 @@ async fn log_in_api(
     }))
 }
 
+/// Logs out: the session is deleted.
+#[utoipa::path(delete, path = "/api/session", tag = "account", responses((status = 204)))]
 async fn log_out_api(session: Session) -> Result<StatusCode, ApiError> {
     log_out(&session).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -152,6 +215,9 @@ impl FromRequestParts<AppState> for ApiUser {
     }
 }
 
+/// The customer's last 100 orders, newest first.
+#[utoipa::path(get, path = "/api/orders", tag = "orders", security(("session" = [])),
+    responses((status = 200, body = Vec<OrderView>), (status = 401, body = ErrorBody)))]
 async fn list_orders(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -166,7 +232,7 @@ async fn list_orders(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrderRequest {
     /// The pizzeria's code.
@@ -187,13 +253,20 @@ pub struct NewOrderRequest {
     idempotency_key: String,
 }
 
-#[derive(Serialize)]
-struct Placement {
+#[derive(Serialize, ToSchema)]
+pub struct Placement {
     order: OrderView,
     /// True when the same key had already placed this order.
     replayed: bool,
 }
 
+/// Places an order. Prices and availability come from the server; the same
+/// `idempotency_key` returns the order already placed (200, `replayed`).
+#[utoipa::path(post, path = "/api/orders", tag = "orders", security(("session" = [])),
+    request_body = NewOrderRequest,
+    responses((status = 201, body = Placement), (status = 200, body = Placement),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
 async fn place_order(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -253,6 +326,10 @@ async fn place_order(
     })
 }
 
+/// One of the customer's orders.
+#[utoipa::path(get, path = "/api/orders/{id}", tag = "orders", security(("session" = [])),
+    params(("id" = u64, Path)),
+    responses((status = 200, body = OrderView), (status = 404, body = ErrorBody)))]
 async fn get_order(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -261,6 +338,11 @@ async fn get_order(
     Ok(Json(order_view(&own_order(&state, &user, id).await?)))
 }
 
+/// Cancels the order; refused (409) once the kitchen has started it.
+#[utoipa::path(post, path = "/api/orders/{id}/cancel", tag = "orders", security(("session" = [])),
+    params(("id" = u64, Path)),
+    responses((status = 200, body = OrderView), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
 async fn cancel_order(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -281,7 +363,7 @@ async fn cancel_order(
     Ok(Json(order_view(&o)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModifyRequest {
     #[serde(default)]
@@ -308,6 +390,12 @@ mod double_option {
     }
 }
 
+/// Changes lines, address or time until the kitchen starts the order; `version` guards
+/// against overwriting a change made meanwhile (409).
+#[utoipa::path(patch, path = "/api/orders/{id}", tag = "orders", security(("session" = [])),
+    params(("id" = u64, Path)), request_body = ModifyRequest,
+    responses((status = 200, body = OrderView), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn modify_order(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -328,14 +416,18 @@ async fn modify_order(
     Ok(Json(order_view(&o)))
 }
 
-#[derive(Serialize)]
-struct PaymentStart {
+#[derive(Serialize, ToSchema)]
+pub struct PaymentStart {
     payment_intent: String,
     client_secret: Option<String>,
     publishable_key: String,
 }
 
-/// Opens the order's PaymentIntent; the client confirms it with Stripe.js and the secret.
+/// Opens the order's PaymentIntent; confirm it with Stripe.js, then call `finalise`.
+#[utoipa::path(post, path = "/api/orders/{id}/payment", tag = "orders", security(("session" = [])),
+    params(("id" = u64, Path)),
+    responses((status = 200, body = PaymentStart), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn pay_order(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -355,7 +447,11 @@ async fn pay_order(
     }))
 }
 
-/// After the client confirmed: reads the PaymentIntent and records the outcome.
+/// Reads the PaymentIntent from Stripe and records the outcome (the webhook does the same).
+#[utoipa::path(post, path = "/api/orders/{id}/payment/finalise", tag = "orders",
+    security(("session" = [])), params(("id" = u64, Path)),
+    responses((status = 200, body = OrderView), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
 async fn finalise_payment(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,

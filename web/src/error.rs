@@ -143,13 +143,16 @@ impl<E: Into<WebError>> From<E> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody {
+/// Every API error: a stable machine `code` and a French `message` for people.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
     error: ErrorDetail,
 }
 
-#[derive(Serialize)]
-struct ErrorDetail {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// `bad_request`, `invalid`, `not_found`, `login_required`, `forbidden`, `conflict`,
+    /// `too_many_requests`, `payment_unavailable` or `internal`.
     code: &'static str,
     message: String,
 }

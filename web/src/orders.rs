@@ -311,7 +311,7 @@ pub async fn own_order(
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct LineView {
     pizza_id: u64,
     name: String,
@@ -320,7 +320,7 @@ pub struct LineView {
     amount: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct OrderView {
     id: u64,
     version: u32,
@@ -439,9 +439,18 @@ pub async fn show(
             context! { at => paris(h.created_at), label => label }
         })
         .collect();
+    let slot = o
+        .desired_at
+        .map(|t| t.with_timezone(&Paris).format("%Y-%m-%dT%H:%M").to_string());
     page.render(
         "order.html",
-        context! { order => order_view(&o), shop => ShopView::from(&shop), history => steps },
+        context! {
+            order => order_view(&o),
+            shop => ShopView::from(&shop),
+            history => steps,
+            delivery => o.delivery,
+            slot => slot,
+        },
     )
 }
 
@@ -535,10 +544,34 @@ pub async fn modify(
             })
         })
         .collect();
+    let field = |name: &str| form.get(name).map(|v| v.trim().to_owned());
+    // The address and the time are part of the same form; absent fields keep what the order has.
+    let delivery = match (o.fulfilment, field("street")) {
+        (Fulfilment::Delivery, Some(street)) => Some(DeliveryAddress {
+            street,
+            complement: field("complement").unwrap_or_default(),
+            postal_code: field("postal_code").unwrap_or_default(),
+            city: field("city").unwrap_or_default(),
+            instructions: field("instructions").unwrap_or_default(),
+        }),
+        _ => None,
+    };
+    let desired_at = match field("when").as_deref() {
+        Some("asap") => Some(None),
+        Some("slot") => match parse_local(&field("slot").unwrap_or_default()) {
+            Ok(at) => Some(Some(at)),
+            Err(e) => {
+                flash(&page.session, e.to_string()).await?;
+                return Ok(Redirect::to(&format!("/commandes/{id}")));
+            }
+        },
+        _ => None,
+    };
     let changes = order::modify::Changes {
         lines: Some(lines),
+        delivery,
+        desired_at,
         expected_version: form.get("version").and_then(|v| v.parse().ok()),
-        ..Default::default()
     };
     let mut tx = state.pool.begin().await?;
     match order::modify::modify(&mut tx, id, &changes, Actor::Customer(user.id), Utc::now()).await {

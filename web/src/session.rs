@@ -113,6 +113,18 @@ impl SessionStore for MySqlStore {
     }
 }
 
+impl MySqlStore {
+    /// Deletes the sessions that expired (the web server runs this every hour).
+    pub async fn delete_expired(&self) -> Result<u64, sqlx::Error> {
+        Ok(
+            sqlx::query("DELETE FROM sessions WHERE expires_at <= UNIX_TIMESTAMP()")
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+}
+
 fn session_of(parts: &Parts) -> Result<Session, WebError> {
     parts
         .extensions

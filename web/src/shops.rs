@@ -11,7 +11,7 @@ use sqlx::MySqlConnection;
 use crate::page::Page;
 use crate::{AppState, WebError};
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ShopView {
     pub code: String,
     pub name: String,
@@ -55,7 +55,7 @@ impl From<&Pizzeria> for ShopView {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct MenuItemView {
     pub pizza_id: u64,
     pub code: String,

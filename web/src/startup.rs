@@ -29,6 +29,7 @@ pub struct AppState {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    pool: MySqlPool,
 }
 
 impl Application {
@@ -41,7 +42,7 @@ impl Application {
         )
         .map_err(|e| std::io::Error::other(format!("STRIPE settings: {e}")))?;
         let state = AppState {
-            pool,
+            pool: pool.clone(),
             settings: Arc::new(settings),
             gateway,
             login_limiter: crate::session::LoginLimiter::default(),
@@ -49,6 +50,7 @@ impl Application {
         Ok(Application {
             listener,
             router: router(state),
+            pool,
         })
     }
 
@@ -63,13 +65,25 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
+        let store = MySqlStore::new(self.pool.clone());
+        let sweeper = tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                every.tick().await;
+                if let Err(e) = store.delete_expired().await {
+                    tracing::warn!(error = %e, "deleting expired sessions failed");
+                }
+            }
+        });
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        sweeper.abort();
+        served
     }
 }
 

@@ -21,7 +21,7 @@ pub const MAX_PIZZAS: u32 = 40;
 pub const MIN_LEAD: Duration = Duration::minutes(15);
 pub const MAX_AHEAD: Duration = Duration::days(7);
 
-#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
 pub struct NewLine {
     pub pizza_id: u64,
     pub quantity: u32,

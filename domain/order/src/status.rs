@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::OrderStatus;
 
 /// Delivery or pickup (*à livrer* / *à emporter*).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Fulfilment {
     Delivery,
