@@ -13,6 +13,7 @@ use messages::event::{Event, StockReserved};
 use messages::relay::{Relay, RelayConfig};
 use messages::topology::{self, ConsumerSpec};
 use messages::{Envelope, dead_letter, outbox};
+use ocpizza_tests::peers::PrivateRabbit;
 use ocpizza_tests::{TestEnv, wait_until};
 use sqlx::MySqlConnection;
 use uuid::Uuid;
@@ -58,14 +59,14 @@ fn probe_spec() -> ConsumerSpec {
     ConsumerSpec::new("probe", &["#"])
 }
 
-fn fast_config(env: &TestEnv) -> ConsumerConfig {
+fn fast_config_at(url: &str) -> ConsumerConfig {
     ConsumerConfig {
         prefetch: 4,
         attempts: 2,
         min_retry_delay: Duration::from_millis(10),
         max_retry_delay: Duration::from_millis(50),
         shutdown_grace: Duration::from_secs(2),
-        ..ConsumerConfig::new(&env.amqp_url())
+        ..ConsumerConfig::new(url)
     }
 }
 
@@ -77,15 +78,19 @@ async fn setup() -> TestEnv {
     .execute(&env.pool)
     .await
     .unwrap();
-    // The probe's queue exists before anything is published, like the workers' queues.
-    let conn = broker::connect(&env.amqp_url()).await.unwrap();
+    declare_probe(&env.amqp_url()).await;
+    env
+}
+
+/// The probe's queue exists before anything is published, like the workers' queues.
+async fn declare_probe(url: &str) {
+    let conn = broker::connect(url).await.unwrap();
     let ch = conn.create_channel().await.unwrap();
     topology::declare_exchanges(&ch).await.unwrap();
     topology::declare_consumer(&ch, &probe_spec())
         .await
         .unwrap();
     conn.close(200, "setup".into()).await.unwrap();
-    env
 }
 
 fn message(order_id: u64) -> Envelope {
@@ -118,26 +123,28 @@ async fn distinct_effects(env: &TestEnv) -> (i64, i64) {
         .unwrap()
 }
 
-fn start_consumer(
-    env: &TestEnv,
-    probe: Probe,
-) -> (
+type Running = (
     messages::broker::ShutdownTrigger,
     tokio::task::JoinHandle<()>,
-) {
+);
+
+fn start_consumer(env: &TestEnv, probe: Probe) -> Running {
+    start_consumer_at(env, &env.amqp_url(), probe)
+}
+
+fn start_consumer_at(env: &TestEnv, url: &str, probe: Probe) -> Running {
     let (trigger, shutdown) = Shutdown::new();
-    let consumer = Consumer::new(probe_spec(), fast_config(env), env.pool.clone(), probe);
+    let consumer = Consumer::new(probe_spec(), fast_config_at(url), env.pool.clone(), probe);
     (trigger, tokio::spawn(consumer.run(shutdown)))
 }
 
-fn start_relay(
-    env: &TestEnv,
-) -> (
-    messages::broker::ShutdownTrigger,
-    tokio::task::JoinHandle<()>,
-) {
+fn start_relay(env: &TestEnv) -> Running {
+    start_relay_at(env, &env.amqp_url())
+}
+
+fn start_relay_at(env: &TestEnv, url: &str) -> Running {
     let (trigger, shutdown) = Shutdown::new();
-    let relay = Relay::new(env.pool.clone(), RelayConfig::new(&env.amqp_url()));
+    let relay = Relay::new(env.pool.clone(), RelayConfig::new(url));
     (trigger, tokio::spawn(relay.run(shutdown)))
 }
 
@@ -314,6 +321,53 @@ async fn nothing_is_lost_when_the_broker_drops_every_connection_mid_stream() {
         tokio::time::sleep(Duration::from_millis(30)).await;
     }
     wait_until(PATIENCE, "every message applied", || async {
+        distinct_effects(&env).await.1 == total
+    })
+    .await;
+    wait_until(PATIENCE, "outbox drained", || async {
+        messages::outbox::backlog(&env.pool).await.unwrap() == 0
+    })
+    .await;
+    relay_stop.trigger();
+    consumer_stop.trigger();
+    relay.await.unwrap();
+    consumer.await.unwrap();
+    assert_eq!(
+        distinct_effects(&env).await,
+        (total, total),
+        "each message applied exactly once"
+    );
+}
+
+#[tokio::test]
+async fn nothing_is_lost_when_rabbitmq_is_killed_and_restarted_mid_stream() {
+    let env = setup().await;
+    let mut rabbit = PrivateRabbit::start().await;
+    // Every queue the relay declares exists, and the node has been restarted since, as a broker
+    // running in production has (see PrivateRabbit::restart_cleanly).
+    declare_probe(&rabbit.url()).await;
+    let conn = broker::connect(&rabbit.url()).await.unwrap();
+    let ch = conn.create_channel().await.unwrap();
+    topology::declare_all(&ch).await.unwrap();
+    conn.close(200, "setup".into()).await.unwrap();
+    rabbit.restart_cleanly().await;
+    let (relay_stop, relay) = start_relay_at(&env, &rabbit.url());
+    let (consumer_stop, consumer) = start_consumer_at(&env, &rabbit.url(), Probe::default());
+
+    // A steady stream of messages; the broker is killed (SIGKILL) in the middle of it, stays
+    // down while more are written to the outbox, and comes back on the same data directory.
+    let total = 240;
+    for batch in 0..12u64 {
+        let msgs: Vec<Envelope> = (0..20).map(|i| message(batch * 100 + i)).collect();
+        enqueue(&env, &msgs).await;
+        match batch {
+            4 => rabbit.kill(),
+            8 => rabbit.resume().await,
+            _ => {}
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_until(Duration::from_secs(90), "every message applied", || async {
         distinct_effects(&env).await.1 == total
     })
     .await;

@@ -230,3 +230,136 @@ impl Drop for Emupos {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// A RabbitMQ node of this test's own (the installed server, its own port, data directory and
+/// Erlang node name), so a test can kill it with SIGKILL and start it again on the same data, as
+/// a crash or a reboot of the broker does, without touching the shared broker.
+pub struct PrivateRabbit {
+    pub port: u16,
+    dist_port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+const RABBITMQ_SERVER: &str = "/usr/lib/rabbitmq/bin/rabbitmq-server";
+
+impl PrivateRabbit {
+    pub async fn start() -> PrivateRabbit {
+        assert!(
+            std::path::Path::new(RABBITMQ_SERVER).exists(),
+            "RabbitMQ is not installed; {SERVICES_HINT}"
+        );
+        let dir =
+            std::env::temp_dir().join(format!("ocpt-rabbit-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("node directory");
+        std::fs::write(dir.join("env.conf"), "").expect("empty env file");
+        std::fs::write(dir.join("rabbitmq.conf"), "loopback_users = none\n").expect("config");
+        std::fs::write(dir.join("enabled_plugins"), "[].\n").expect("no plugins");
+        let mut node = PrivateRabbit {
+            port: free_port(),
+            dist_port: free_port(),
+            dir,
+            child: None,
+        };
+        node.resume().await;
+        node
+    }
+
+    /// The AMQP URL of the node's default vhost.
+    pub fn url(&self) -> String {
+        format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.port)
+    }
+
+    /// Starts the node on its data directory (durable queues and their messages come back).
+    pub async fn resume(&mut self) {
+        let d = |name: &str| self.dir.join(name);
+        let mut child = Command::new(RABBITMQ_SERVER)
+            .current_dir(&self.dir)
+            .env("HOME", &self.dir)
+            .env("RABBITMQ_CONF_ENV_FILE", d("env.conf"))
+            .env("RABBITMQ_CONFIG_FILE", d("rabbitmq.conf"))
+            .env("RABBITMQ_ENABLED_PLUGINS_FILE", d("enabled_plugins"))
+            .env("RABBITMQ_NODENAME", format!("ocpt{}@localhost", self.port))
+            .env("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1")
+            .env("RABBITMQ_NODE_PORT", self.port.to_string())
+            .env("RABBITMQ_DIST_PORT", self.dist_port.to_string())
+            .env(
+                "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS",
+                "-kernel inet_dist_use_interface {127,0,0,1}",
+            )
+            .env("RABBITMQ_MNESIA_BASE", d("mnesia"))
+            .env("RABBITMQ_LOG_BASE", d("log"))
+            .env("RABBITMQ_PID_FILE", d("pid"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start rabbitmq-server ({e}); {SERVICES_HINT}"));
+        for _ in 0..600 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
+                self.child = Some(child);
+                return;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "the private RabbitMQ node exited at start-up ({status}); see {}",
+                    self.dir.join("log").display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the private RabbitMQ node did not listen within 30 s");
+    }
+
+    /// A clean stop (SIGTERM, waiting for the node to exit) and a start. After declaring queues,
+    /// this makes the node what a broker running for a while is: RabbitMQ 3.10 writes a new
+    /// quorum queue's registration to disk lazily, and a node killed before that loses it.
+    pub async fn restart_cleanly(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(self.dir.join("pid")) {
+            let pid = pid.trim().to_owned();
+            let _ = Command::new("kill").args(["-TERM", &pid]).status();
+            for _ in 0..600 {
+                let alive = Command::new("kill")
+                    .args(["-0", &pid])
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success());
+                if !alive {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        if let Some(mut child) = self.child.take() {
+            let _ = child.wait();
+        }
+        self.resume().await;
+    }
+
+    /// SIGKILL: the broker vanishes mid-flight, no clean shutdown.
+    pub fn kill(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(self.dir.join("pid")) {
+            let _ = Command::new("kill").args(["-9", pid.trim()]).status();
+        }
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+}
+
+impl Drop for PrivateRabbit {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
