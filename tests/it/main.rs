@@ -9,5 +9,6 @@ mod kitchen;
 mod migrations;
 mod notifications;
 mod payments;
+mod staff;
 mod stock;
 mod web;

@@ -7,6 +7,7 @@
 //! - [`session`]: sessions in MariaDB, the logged-in user, CSRF, login throttling;
 //! - [`page`]: templates and what every page needs;
 //! - [`shops`], [`accounts`], [`cart`], [`orders`]: the customer's pages (French);
+//! - [`staff`]: the staff screens (kitchen, counter, delivery, manager, admin);
 //! - [`webhook`]: Stripe's webhook;
 //! - [`api`]: the JSON API and its OpenAPI document;
 //! - [`error`]: the one mapping from errors to responses.
@@ -21,6 +22,7 @@ pub mod orders;
 pub mod page;
 pub mod session;
 pub mod shops;
+pub mod staff;
 pub mod startup;
 pub mod webhook;
 
@@ -78,4 +80,43 @@ pub fn routes() -> Router<AppState> {
         .route("/commandes/{id}/paiement", get(orders::pay_page))
         .route("/commandes/{id}/paiement/retour", get(orders::pay_return))
         .route("/stripe/webhook", post(webhook::stripe))
+        .merge(staff_routes())
+}
+
+/// The staff screens (see [`staff`]).
+fn staff_routes() -> Router<AppState> {
+    use staff::{admin, counter, delivery, kitchen, manage};
+    Router::new()
+        .route("/equipe", get(staff::home))
+        .route("/equipe/{code}/flux", get(staff::stream))
+        .route(
+            "/equipe/{code}/commandes/{id}/statut",
+            post(staff::move_order),
+        )
+        .route("/equipe/{code}/cuisine", get(kitchen::page))
+        .route("/equipe/{code}/cuisine/tableau", get(kitchen::fragment))
+        .route(
+            "/equipe/{code}/commandes/{id}/reimprimer",
+            post(kitchen::reprint),
+        )
+        .route("/equipe/{code}/recettes/{pizza_id}", get(kitchen::recipe))
+        .route(
+            "/equipe/{code}/comptoir",
+            get(counter::page).post(counter::place),
+        )
+        .route("/equipe/{code}/livraisons", get(delivery::page))
+        .route("/equipe/{code}/gestion", get(manage::page))
+        .route("/equipe/{code}/stock/{ingredient_id}", post(manage::adjust))
+        .route("/admin", get(admin::page))
+        .route("/admin/pizzerias/{id}", post(admin::set_pizzeria))
+        .route("/admin/pizzas/{id}", post(admin::set_pizza))
+        .route(
+            "/admin/carte/{pizzeria_id}/{pizza_id}",
+            post(admin::set_served),
+        )
+        .route("/admin/imprimantes/{id}", post(admin::set_printer))
+        .route("/admin/imprimantes/{id}/test", post(admin::test_printer))
+        .route("/admin/personnel", post(admin::create_staff))
+        .route("/admin/personnel/{id}", post(admin::set_staff_active))
+        .route("/admin/import", post(admin::import))
 }

@@ -25,6 +25,17 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("pay.html", include_str!("../templates/pay.html")),
     ("order.html", include_str!("../templates/order.html")),
     ("orders.html", include_str!("../templates/orders.html")),
+    ("staff.html", include_str!("../templates/staff.html")),
+    ("kitchen.html", include_str!("../templates/kitchen.html")),
+    (
+        "kitchen_board.html",
+        include_str!("../templates/kitchen_board.html"),
+    ),
+    ("recipe.html", include_str!("../templates/recipe.html")),
+    ("counter.html", include_str!("../templates/counter.html")),
+    ("delivery.html", include_str!("../templates/delivery.html")),
+    ("manage.html", include_str!("../templates/manage.html")),
+    ("admin.html", include_str!("../templates/admin.html")),
 ];
 
 fn env() -> &'static Environment<'static> {

@@ -4,7 +4,7 @@
 //! this reservation cannot interleave.
 
 use messages::consumer::{Handler, HandlerError};
-use messages::event::{MissingIngredient, StockLow, StockReserved, StockShortage};
+use messages::event::{MissingIngredient, StockReserved, StockShortage};
 use messages::{Actor, Envelope, Event, OrderStatus, outbox};
 use order::{Order, transition};
 use sqlx::MySqlConnection;
@@ -77,13 +77,7 @@ async fn reserve(
                 outbox::enqueue(conn, &Envelope::caused_by(reserved, message)).await?;
             }
             for l in low {
-                let event = Event::StockLow(StockLow {
-                    pizzeria_id: order.pizzeria_id,
-                    ingredient_id: l.ingredient_id,
-                    name: l.name,
-                    quantity: l.quantity,
-                    low_threshold: l.low_threshold,
-                });
+                let event = l.event(order.pizzeria_id);
                 outbox::enqueue(conn, &Envelope::caused_by(event, message)).await?;
             }
         }

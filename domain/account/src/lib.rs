@@ -5,9 +5,11 @@
 //! - [`Email`], [`Password`]: parsed at the edge, so the rest of the code never sees raw input;
 //! - [`password`]: Argon2id hashing and verification;
 //! - [`user`]: the `users` table;
-//! - [`address`]: saved delivery addresses.
+//! - [`address`]: saved delivery addresses;
+//! - [`access`]: which staff screen each role may use, for which pizzeria.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod address;
 pub mod password;
 pub mod user;

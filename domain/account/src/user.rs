@@ -93,3 +93,152 @@ pub async fn create_customer(
     .await?;
     Ok((done.rows_affected() == 1).then(|| done.last_insert_id()))
 }
+
+/// The customer a counter or phone order is for: the account with this e-mail, else the
+/// customer with this phone number, else a new account without password. Without an e-mail the
+/// account gets a placeholder address under the reserved `.invalid` domain (nothing is sent to
+/// it); a staff account's e-mail is not taken over.
+pub async fn find_or_create_customer(
+    conn: &mut MySqlConnection,
+    email: Option<&Email>,
+    full_name: &str,
+    phone: &str,
+) -> Result<u64, sqlx::Error> {
+    if let Some(email) = email {
+        let found: Option<(u64, String)> =
+            sqlx::query_as("SELECT id, CAST(role AS CHAR) FROM users WHERE email = ?")
+                .bind(email.as_str())
+                .fetch_optional(&mut *conn)
+                .await?;
+        match found {
+            Some((id, role)) if role == "customer" => return Ok(id),
+            Some(_) => {}
+            None => {
+                let done = sqlx::query(
+                    "INSERT INTO users (email, full_name, phone, role) VALUES (?, ?, ?, 'customer')",
+                )
+                .bind(email.as_str())
+                .bind(full_name)
+                .bind(phone)
+                .execute(&mut *conn)
+                .await?;
+                return Ok(done.last_insert_id());
+            }
+        }
+    }
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    if !digits.is_empty() {
+        let by_phone: Option<u64> = sqlx::query_scalar(
+            "SELECT id FROM users WHERE role = 'customer' AND active
+               AND REPLACE(REPLACE(REPLACE(phone, ' ', ''), '.', ''), '+33', '0') = ?
+             ORDER BY id LIMIT 1",
+        )
+        .bind(french_digits(&digits))
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(id) = by_phone {
+            return Ok(id);
+        }
+    }
+    let placeholder = format!(
+        "tel-{}-{}@sans-email.invalid",
+        if digits.is_empty() {
+            "inconnu"
+        } else {
+            &digits
+        },
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let done = sqlx::query(
+        "INSERT INTO users (email, full_name, phone, role) VALUES (?, ?, ?, 'customer')",
+    )
+    .bind(placeholder)
+    .bind(full_name)
+    .bind(phone)
+    .execute(conn)
+    .await?;
+    Ok(done.last_insert_id())
+}
+
+/// `+33 6 12…` and `06 12…` are the same number.
+fn french_digits(digits: &str) -> String {
+    match digits.strip_prefix("33") {
+        Some(rest) if rest.len() == 9 => format!("0{rest}"),
+        _ => digits.to_owned(),
+    }
+}
+
+/// A staff account for the admin screen.
+#[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
+pub struct StaffRow {
+    pub id: u64,
+    pub email: String,
+    pub full_name: String,
+    pub role: String,
+    pub pizzeria_id: Option<u64>,
+    pub active: bool,
+}
+
+pub async fn staff(conn: &mut MySqlConnection) -> Result<Vec<StaffRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, email, full_name, CAST(role AS CHAR) AS role, pizzeria_id, active FROM users
+         WHERE role <> 'customer' ORDER BY pizzeria_id IS NULL, pizzeria_id, role, full_name",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Creates a staff account; `None` if the e-mail already has an account.
+pub async fn create_staff(
+    conn: &mut MySqlConnection,
+    email: &Email,
+    full_name: &str,
+    role: Role,
+    pizzeria_id: Option<u64>,
+    password_hash: &str,
+) -> Result<Option<u64>, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT IGNORE INTO users (email, full_name, role, pizzeria_id, password_hash) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(email.as_str())
+    .bind(full_name)
+    .bind(role.as_str())
+    .bind(pizzeria_id)
+    .bind(password_hash)
+    .execute(conn)
+    .await?;
+    Ok((done.rows_affected() == 1).then(|| done.last_insert_id()))
+}
+
+/// Turns a staff account off (it can no longer log in; its history stays) or on again.
+pub async fn set_staff_active(
+    conn: &mut MySqlConnection,
+    id: u64,
+    active: bool,
+) -> Result<bool, sqlx::Error> {
+    let exists: Option<u64> =
+        sqlx::query_scalar("SELECT id FROM users WHERE id = ? AND role <> 'customer'")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if exists.is_none() {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE users SET active = ? WHERE id = ?")
+        .bind(active)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::french_digits;
+
+    #[test]
+    fn international_french_numbers_match_national_ones() {
+        assert_eq!(french_digits("33612345678"), "0612345678");
+        assert_eq!(french_digits("0612345678"), "0612345678");
+    }
+}

@@ -4,14 +4,18 @@
 //! # Layout
 //! - [`money`]: [`Cents`], the only money type;
 //! - [`feed`]: the seed CSV format, parsed and loaded in one transaction;
-//! - [`pizzeria`], [`menu`]: what customers browse.
+//! - [`pizzeria`], [`menu`]: what customers browse;
+//! - [`recipe`]: what the kitchen reads;
+//! - [`admin`]: what the group admin changes from the admin screen.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod feed;
 pub mod hours;
 pub mod menu;
 pub mod money;
 pub mod pizzeria;
+pub mod recipe;
 
 pub use menu::MenuItem;
 pub use money::Cents;

@@ -382,8 +382,18 @@ pub async fn for_event(
         }
         _ => {}
     }
+    // Customers taken by phone without an e-mail have a placeholder under the reserved
+    // `.invalid` domain: nobody to write to.
+    for o in &mut out {
+        o.to.retain(|address| !is_placeholder(address));
+    }
     out.retain(|o| !o.to.is_empty());
     Ok(out)
+}
+
+/// An address that stands for "no e-mail" (RFC 2606 reserves `.invalid`).
+pub fn is_placeholder(address: &str) -> bool {
+    address.to_ascii_lowercase().ends_with(".invalid")
 }
 
 #[cfg(test)]

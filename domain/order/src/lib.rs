@@ -8,13 +8,15 @@
 //!   trusted from the client), idempotent per customer and key;
 //! - [`modify`]: changing lines, address or time before the kitchen starts;
 //! - [`transition`]: every status change, with its history row and its message in the same
-//!   transaction.
+//!   transaction;
+//! - [`timing`]: when an order in the kitchen counts as late.
 #![forbid(unsafe_code)]
 
 pub mod modify;
 pub mod place;
 pub mod record;
 pub mod status;
+pub mod timing;
 pub mod transition;
 
 pub use messages::{Actor, OrderStatus, PaymentMode};

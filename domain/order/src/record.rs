@@ -222,6 +222,28 @@ impl Order {
         Ok(orders)
     }
 
+    /// How many of the pizzeria's orders created since `from` are in each status.
+    pub async fn count_by_status(
+        conn: &mut MySqlConnection,
+        pizzeria_id: u64,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<(OrderStatus, i64)>, OrderError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT CAST(status AS CHAR), COUNT(*) FROM orders
+             WHERE pizzeria_id = ? AND created_at >= ? GROUP BY status",
+        )
+        .bind(pizzeria_id)
+        .bind(from)
+        .fetch_all(conn)
+        .await?;
+        let mut counts: Vec<(OrderStatus, i64)> = rows
+            .into_iter()
+            .filter_map(|(s, n)| status::parse(&s).map(|s| (s, n)))
+            .collect();
+        counts.sort_by_key(|(s, _)| status::ALL.iter().position(|x| x == s));
+        Ok(counts)
+    }
+
     pub fn status_label(&self) -> &'static str {
         status::label_fr(self.status, self.fulfilment)
     }

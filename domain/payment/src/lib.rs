@@ -3,11 +3,13 @@
 //!
 //! # Layout
 //! - [`gateway`]: the Stripe calls (async-stripe), idempotency keys, error classes;
-//! - [`rules`]: the `payments` rows and the order moves each Stripe outcome causes.
+//! - [`rules`]: the `payments` rows and the order moves each Stripe outcome causes;
+//! - [`counter`]: on-site payments collected by staff, and the takings by method.
 //!
 //! async-stripe is large to build; this is the only crate that depends on it.
 #![forbid(unsafe_code)]
 
+pub mod counter;
 pub mod gateway;
 pub mod rules;
 

@@ -41,6 +41,19 @@ pub struct LowStock {
     pub low_threshold: i64,
 }
 
+impl LowStock {
+    /// The `stock.low` message that tells the manager.
+    pub fn event(self, pizzeria_id: u64) -> messages::Event {
+        messages::Event::StockLow(messages::event::StockLow {
+            pizzeria_id,
+            ingredient_id: self.ingredient_id,
+            name: self.name,
+            quantity: self.quantity,
+            low_threshold: self.low_threshold,
+        })
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reservation {
     /// Everything fits and is now held for the order; `low` lists thresholds just crossed.
@@ -380,4 +393,37 @@ pub async fn shortfall(
         .into_values()
         .filter(|s| s.needed > s.available)
         .collect())
+}
+
+/// One ingredient's stock in a pizzeria, for the manager's screen.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct Level {
+    pub ingredient_id: u64,
+    pub code: String,
+    pub name: String,
+    pub unit: String,
+    pub quantity: i64,
+    pub low_threshold: i64,
+}
+
+impl Level {
+    pub fn is_low(&self) -> bool {
+        self.quantity <= self.low_threshold
+    }
+}
+
+/// Every ingredient the pizzeria stocks, low ones first, then by name.
+pub async fn levels(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+) -> Result<Vec<Level>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT i.id AS ingredient_id, i.code, i.name, CAST(i.unit AS CHAR) AS unit, s.quantity, s.low_threshold
+         FROM stock s JOIN ingredients i ON i.id = s.ingredient_id
+         WHERE s.pizzeria_id = ?
+         ORDER BY s.quantity > s.low_threshold, i.name",
+    )
+    .bind(pizzeria_id)
+    .fetch_all(conn)
+    .await
 }

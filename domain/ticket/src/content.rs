@@ -39,6 +39,20 @@ fn paris(at: DateTime<Utc>) -> String {
 }
 
 impl Ticket {
+    /// The page an admin prints to check a printer is set up right.
+    pub fn test_page(printer_name: &str, shop_name: &str, now: DateTime<Utc>) -> Ticket {
+        Ticket {
+            blocks: vec![
+                Block::Title(shop_name.to_owned()),
+                Block::Banner("TEST D'IMPRESSION".into()),
+                Block::Text(format!("Imprimante : {printer_name}")),
+                Block::Text(format!("Le {}", paris(now))),
+                Block::Text("Accents : é è à ç ô — 12,50 €".into()),
+                Block::Rule,
+            ],
+        }
+    }
+
     /// The ticket of `order` for the shop called `shop_name`, printed at `now`.
     pub fn for_order(order: &Order, shop_name: &str, marks: Marks, now: DateTime<Utc>) -> Ticket {
         let mut b = vec![Block::Title(shop_name.to_owned())];

@@ -1,0 +1,784 @@
+//! The staff screens over HTTP: every staff route refused to the other roles and to another
+//! pizzeria's staff; the kitchen's moves; counter and phone orders through the same pipeline;
+//! handing over with the payment collected; the manager's stock and figures; the group admin.
+
+use messages::consumer;
+use messages::{Event, OrderStatus, PaymentMode};
+use ocpizza_tests::browser::{Visitor, location};
+use ocpizza_tests::peers::Emupos;
+use ocpizza_tests::shop::{CUSTOMER, MANAGER, PASSWORD, Shop};
+use ocpizza_tests::{TestApp, TestEnv};
+use order::Fulfilment;
+use reqwest::StatusCode;
+use workers::stock::StockWorker;
+
+const PIZZAIOLO: &str = "pizzaiolo@test.example";
+const COUNTER: &str = "comptoir@test.example";
+const RIDER: &str = "livreur@test.example";
+const ADMIN: &str = "admin@test.example";
+const OTHER_MANAGER: &str = "gerant@autre.example";
+
+/// The test shop, the rest of its staff, and a second pizzeria with its own manager.
+async fn setup() -> (TestEnv, Shop, TestApp) {
+    let env = TestEnv::new().await;
+    let shop = env.seed_shop(9, 9).await;
+    let more = format!(
+        "pizzeria,autre,OC Pizza Autre,2 rue Autre,75012,Paris,+33 1 11 11 11 11,autre@ocpizza.example,00:00-12:00 12:00-00:00,,delivery pickup
+staff,{PIZZAIOLO},Paul Pizzaïolo,pizzaiolo,test,{PASSWORD}
+staff,{COUNTER},Chloé Comptoir,counter,test,{PASSWORD}
+staff,{RIDER},Louis Livreur,delivery,test,{PASSWORD}
+staff,{ADMIN},Anne Admin,admin,,{PASSWORD}
+staff,{OTHER_MANAGER},Odile Autre,manager,autre,{PASSWORD}
+"
+    );
+    catalog::feed::feed(&env.pool, more.as_bytes())
+        .await
+        .expect("the extra staff load");
+    let app = env.spawn_web().await;
+    (env, shop, app)
+}
+
+async fn logged_in(app: &TestApp, email: &str) -> Visitor {
+    let v = Visitor::new(app);
+    let r = v.log_in(email, PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{email} logs in");
+    v
+}
+
+/// Confirms an order through the stock worker, as the broker would deliver it.
+async fn confirm(env: &TestEnv, order_id: u64) {
+    let placed = env.outbox_for("order.placed", order_id).await;
+    consumer::process(&env.pool, "stock", &StockWorker, &placed)
+        .await
+        .unwrap();
+    assert_eq!(env.order(order_id).await.status, OrderStatus::Confirmed);
+}
+
+async fn ingredient(env: &TestEnv, code: &str) -> u64 {
+    sqlx::query_scalar("SELECT id FROM ingredients WHERE code = ?")
+        .bind(code)
+        .fetch_one(&env.pool)
+        .await
+        .unwrap()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Who {
+    Pizzaiolo,
+    Counter,
+    Rider,
+    Manager,
+    Admin,
+    OtherManager,
+    Customer,
+}
+
+impl Who {
+    fn email(self) -> &'static str {
+        match self {
+            Who::Pizzaiolo => PIZZAIOLO,
+            Who::Counter => COUNTER,
+            Who::Rider => RIDER,
+            Who::Manager => MANAGER,
+            Who::Admin => ADMIN,
+            Who::OtherManager => OTHER_MANAGER,
+            Who::Customer => CUSTOMER,
+        }
+    }
+}
+
+/// (method, path, form fields, who may use it)
+type Route<'a> = (&'a str, String, Vec<(&'a str, String)>, &'a [Who]);
+
+#[tokio::test]
+async fn every_staff_route_is_refused_to_other_roles_and_other_pizzerias() {
+    let (env, shop, app) = setup().await;
+    let order = env
+        .place(
+            &shop,
+            &[(shop.margherita, 1)],
+            PaymentMode::OnSite,
+            Fulfilment::Pickup,
+        )
+        .await;
+    let (o, z, ing) = (order.id, shop.margherita, ingredient(&env, "mozza").await);
+    let p = shop.pizzeria_id;
+    use Who::*;
+    let kitchen: &[Who] = &[Pizzaiolo, Manager, Admin];
+    let counter: &[Who] = &[Counter, Manager, Admin];
+    let delivery: &[Who] = &[Rider, Manager, Admin];
+    let manage: &[Who] = &[Manager, Admin];
+    let admin: &[Who] = &[Admin];
+    let any_staff: &[Who] = &[Pizzaiolo, Counter, Rider, Manager, Admin];
+    // (method, path, form, who may)
+    let routes: Vec<Route> = vec![
+        ("GET", "/equipe/test/cuisine".into(), vec![], kitchen),
+        (
+            "GET",
+            "/equipe/test/cuisine/tableau".into(),
+            vec![],
+            kitchen,
+        ),
+        ("GET", format!("/equipe/test/recettes/{z}"), vec![], kitchen),
+        (
+            "POST",
+            format!("/equipe/test/commandes/{o}/reimprimer"),
+            vec![],
+            kitchen,
+        ),
+        // Moves the order cannot make yet (it is only placed): refused by the lifecycle, after
+        // the permission check.
+        (
+            "POST",
+            format!("/equipe/test/commandes/{o}/statut"),
+            vec![("to", "ready".into())],
+            kitchen,
+        ),
+        (
+            "POST",
+            format!("/equipe/test/commandes/{o}/statut"),
+            vec![("to", "delivered".into())],
+            delivery,
+        ),
+        (
+            "POST",
+            format!("/equipe/test/commandes/{o}/statut"),
+            vec![("to", "picked_up".into()), ("tender", "cash".into())],
+            counter,
+        ),
+        ("GET", "/equipe/test/comptoir".into(), vec![], counter),
+        ("POST", "/equipe/test/comptoir".into(), vec![], counter),
+        ("GET", "/equipe/test/livraisons".into(), vec![], delivery),
+        ("GET", "/equipe/test/gestion".into(), vec![], manage),
+        (
+            "POST",
+            format!("/equipe/test/stock/{ing}"),
+            vec![("kind", "restock".into()), ("quantity", "x".into())],
+            manage,
+        ),
+        ("GET", "/equipe/test/flux".into(), vec![], any_staff),
+        ("GET", "/admin".into(), vec![], admin),
+        (
+            "POST",
+            format!("/admin/pizzerias/{p}"),
+            vec![("opening_hours", "n'importe quoi".into())],
+            admin,
+        ),
+        (
+            "POST",
+            format!("/admin/pizzas/{z}"),
+            vec![("price", "zéro".into())],
+            admin,
+        ),
+        (
+            "POST",
+            format!("/admin/carte/{p}/{z}"),
+            vec![("on", "on".into())],
+            admin,
+        ),
+        (
+            "POST",
+            "/admin/imprimantes/1".into(),
+            vec![("host", "".into())],
+            admin,
+        ),
+        (
+            "POST",
+            "/admin/personnel".into(),
+            vec![
+                ("email", "x".into()),
+                ("full_name", "".into()),
+                ("role", "pizzaiolo".into()),
+                ("password", "".into()),
+            ],
+            admin,
+        ),
+        (
+            "POST",
+            format!("/admin/personnel/{}", shop.manager_id),
+            vec![("active", "on".into())],
+            admin,
+        ),
+        (
+            "POST",
+            "/admin/import".into(),
+            vec![("csv", "nimporte,quoi".into())],
+            admin,
+        ),
+    ];
+    let everyone = [
+        Pizzaiolo,
+        Counter,
+        Rider,
+        Manager,
+        Admin,
+        OtherManager,
+        Customer,
+    ];
+    let mut visitors = Vec::new();
+    for who in everyone {
+        visitors.push((who, logged_in(&app, who.email()).await));
+    }
+    let anonymous = Visitor::new(&app);
+    for (method, path, form, allowed) in &routes {
+        for (who, v) in &visitors {
+            let r = if *method == "GET" {
+                if path.ends_with("/flux") {
+                    // The stream never ends: only the status matters.
+                    v.client.get(v.url(path)).send().await.unwrap()
+                } else {
+                    v.get(path).await
+                }
+            } else {
+                let fields: Vec<(&str, &str)> =
+                    form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                v.submit(path, &fields).await
+            };
+            let status = r.status();
+            if allowed.contains(who) {
+                assert!(
+                    !matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND)
+                        && location(&r) != "/connexion",
+                    "{who:?} may {method} {path}: got {status}"
+                );
+            } else {
+                let expected = match who {
+                    // Another pizzeria's staff and customers are told it does not exist.
+                    OtherManager | Customer => StatusCode::NOT_FOUND,
+                    _ => StatusCode::FORBIDDEN,
+                };
+                let expected = if *who == OtherManager && path.starts_with("/admin") {
+                    StatusCode::FORBIDDEN
+                } else {
+                    expected
+                };
+                assert_eq!(status, expected, "{who:?} must not {method} {path}");
+            }
+        }
+        if *method == "GET" && !path.ends_with("/flux") {
+            let r = anonymous.get(path).await;
+            assert_eq!(location(&r), "/connexion", "anonymous {path}");
+        }
+    }
+    // Nothing the refused requests asked for happened.
+    let after = env.order(o).await;
+    assert_eq!(after.status, OrderStatus::Placed);
+    assert_eq!(
+        env.outbox("ticket.reprint_requested").await.len(),
+        3,
+        "one per allowed role"
+    );
+    assert_eq!(env.count("payments").await, 0);
+}
+
+#[tokio::test]
+async fn the_kitchen_starts_and_finishes_and_the_counter_hands_over_with_the_payment() {
+    let (env, shop, app) = setup().await;
+    let order = env
+        .place(
+            &shop,
+            &[(shop.margherita, 2), (shop.regina, 1)],
+            PaymentMode::OnSite,
+            Fulfilment::Pickup,
+        )
+        .await;
+    let cook = logged_in(&app, PIZZAIOLO).await;
+    assert!(
+        !cook
+            .page("/equipe/test/cuisine")
+            .await
+            .contains(&format!("data-order=\"{}\"", order.id)),
+        "not before the stock is confirmed"
+    );
+    confirm(&env, order.id).await;
+    let board = cook.page("/equipe/test/cuisine/tableau").await;
+    assert!(
+        board.contains(&format!("data-order=\"{}\"", order.id)),
+        "{board}"
+    );
+    assert!(board.contains("2 × ") && board.contains("Margherita") && board.contains("Regina"));
+    assert!(board.contains(&format!("/equipe/test/recettes/{}", shop.margherita)));
+    let recipe = cook
+        .page(&format!("/equipe/test/recettes/{}", shop.regina))
+        .await;
+    assert!(
+        recipe.contains("Jambon blanc")
+            && recipe.contains("60 g")
+            && recipe.contains("après cuisson")
+    );
+
+    let step = |to: &'static str| {
+        let cook = &cook;
+        async move {
+            let r = cook
+                .submit(
+                    &format!("/equipe/test/commandes/{}/statut", order.id),
+                    &[("to", to)],
+                )
+                .await;
+            assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        }
+    };
+    step("preparing").await;
+    assert_eq!(env.order(order.id).await.status, OrderStatus::Preparing);
+    let started = env
+        .outbox("order.status_changed")
+        .await
+        .into_iter()
+        .filter(|m| matches!(&m.event, Event::OrderStatusChanged(c) if c.order_id == order.id && c.to == OrderStatus::Preparing))
+        .count();
+    assert_eq!(started, 1, "the payments worker hears of it");
+    step("ready").await;
+    assert_eq!(env.order(order.id).await.status, OrderStatus::Ready);
+    assert!(
+        !cook
+            .page("/equipe/test/cuisine/tableau")
+            .await
+            .contains(&format!("data-order=\"{}\"", order.id))
+    );
+
+    // Reprint: a message for the kitchen worker, marked as asked by this pizzaiolo.
+    let r = cook
+        .submit(
+            &format!("/equipe/test/commandes/{}/reimprimer", order.id),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let reprint = env.outbox_for("ticket.reprint_requested", order.id).await;
+    assert!(matches!(reprint.event, Event::TicketReprintRequested(ref r) if r.requested_by != 0));
+
+    // The customer's page says it is ready to collect.
+    let customer = logged_in(&app, CUSTOMER).await;
+    assert!(
+        customer
+            .page(&format!("/commandes/{}", order.id))
+            .await
+            .contains("En attente de retrait")
+    );
+
+    // The counter hands it over: the means of payment is required, then recorded once.
+    let desk = logged_in(&app, COUNTER).await;
+    let counter_page = desk.page("/equipe/test/comptoir").await;
+    assert!(counter_page.contains(&format!("data-order=\"{}\"", order.id)));
+    assert!(counter_page.contains("À encaisser : 31,00\u{a0}€"));
+    let path = format!("/equipe/test/commandes/{}/statut", order.id);
+    desk.submit(&path, &[("to", "picked_up"), ("back", "comptoir")])
+        .await;
+    assert_eq!(
+        env.order(order.id).await.status,
+        OrderStatus::Ready,
+        "no tender, no hand-over"
+    );
+    desk.submit(
+        &path,
+        &[
+            ("to", "picked_up"),
+            ("tender", "meal_voucher"),
+            ("back", "comptoir"),
+        ],
+    )
+    .await;
+    assert_eq!(env.order(order.id).await.status, OrderStatus::PickedUp);
+    desk.submit(
+        &path,
+        &[
+            ("to", "picked_up"),
+            ("tender", "cash"),
+            ("back", "comptoir"),
+        ],
+    )
+    .await;
+    let rows: Vec<(String, String, u32)> = sqlx::query_as(
+        "SELECT CAST(method AS CHAR), CAST(status AS CHAR), amount_cents FROM payments WHERE order_id = ?",
+    )
+    .bind(order.id)
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        [("meal_voucher".to_owned(), "collected".to_owned(), 3100)]
+    );
+
+    // The manager sees it in today's takings.
+    let manager = logged_in(&app, MANAGER).await;
+    let dashboard = manager.page("/equipe/test/gestion").await;
+    assert!(
+        dashboard.contains("Titre-restaurant") && dashboard.contains("31,00\u{a0}€"),
+        "{dashboard}"
+    );
+}
+
+#[tokio::test]
+async fn deliveries_go_out_and_are_delivered_with_the_money_collected() {
+    let (env, shop, app) = setup().await;
+    let order = env
+        .place(
+            &shop,
+            &[(shop.margherita, 1)],
+            PaymentMode::OnSite,
+            Fulfilment::Delivery,
+        )
+        .await;
+    confirm(&env, order.id).await;
+    let cook = logged_in(&app, PIZZAIOLO).await;
+    for to in ["preparing", "ready"] {
+        cook.submit(
+            &format!("/equipe/test/commandes/{}/statut", order.id),
+            &[("to", to)],
+        )
+        .await;
+    }
+    let rider = logged_in(&app, RIDER).await;
+    let page = rider.page("/equipe/test/livraisons").await;
+    assert!(
+        page.contains("3 rue des Clients") && page.contains("Code 1234"),
+        "{page}"
+    );
+    assert!(page.contains("À encaisser : 9,50\u{a0}€"));
+    let path = format!("/equipe/test/commandes/{}/statut", order.id);
+    rider
+        .submit(&path, &[("to", "out_for_delivery"), ("back", "livraisons")])
+        .await;
+    assert_eq!(
+        env.order(order.id).await.status,
+        OrderStatus::OutForDelivery
+    );
+    let r = rider
+        .submit(
+            &path,
+            &[
+                ("to", "delivered"),
+                ("tender", "card"),
+                ("back", "livraisons"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&r), "/equipe/test/livraisons");
+    assert_eq!(env.order(order.id).await.status, OrderStatus::Delivered);
+    let method: String = sqlx::query_scalar(
+        "SELECT CAST(method AS CHAR) FROM payments WHERE order_id = ? AND status = 'collected'",
+    )
+    .bind(order.id)
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(method, "card");
+    // A rider cannot move kitchen steps.
+    let other = env
+        .place(
+            &shop,
+            &[(shop.margherita, 1)],
+            PaymentMode::OnSite,
+            Fulfilment::Delivery,
+        )
+        .await;
+    confirm(&env, other.id).await;
+    let r = rider
+        .submit(
+            &format!("/equipe/test/commandes/{}/statut", other.id),
+            &[("to", "preparing")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(env.order(other.id).await.status, OrderStatus::Confirmed);
+}
+
+#[tokio::test]
+async fn counter_and_phone_orders_use_the_same_pipeline_and_find_known_customers() {
+    let (env, shop, app) = setup().await;
+    let desk = logged_in(&app, COUNTER).await;
+    let page = desk.page("/equipe/test/comptoir").await;
+    let key = page
+        .split("name=\"idempotency_key\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    let margherita = format!("qty_{}", shop.margherita);
+    let note = format!("note_{}", shop.margherita);
+    let fields = [
+        ("idempotency_key", key.as_str()),
+        ("channel", "phone"),
+        ("customer_name", "Marc Téléphone"),
+        ("customer_phone", "06 98 76 54 32"),
+        (margherita.as_str(), "2"),
+        (note.as_str(), "sans basilic"),
+        ("fulfilment", "pickup"),
+        ("when", "asap"),
+    ];
+    let r = desk.submit("/equipe/test/comptoir", &fields).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // A double submit is the same order.
+    desk.submit("/equipe/test/comptoir", &fields).await;
+    let orders: Vec<(u64, String, String, u64)> = sqlx::query_as(
+        "SELECT id, CAST(channel AS CHAR), CAST(payment_mode AS CHAR), customer_id FROM orders",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(orders.len(), 1);
+    let (id, channel, payment, customer) = orders[0].clone();
+    assert_eq!((channel.as_str(), payment.as_str()), ("phone", "on_site"));
+    let placed = env.order(id).await;
+    assert_eq!(placed.total.0, 1900);
+    assert_eq!(placed.lines[0].notes, "sans basilic");
+    env.outbox_for("order.placed", id).await;
+    let email: String = sqlx::query_scalar("SELECT email FROM users WHERE id = ?")
+        .bind(customer)
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert!(email.ends_with(".invalid"), "no e-mail given: {email}");
+
+    // The same phone number another day finds the same customer; a known customer by e-mail too.
+    let again = [
+        ("idempotency_key", "second"),
+        ("customer_name", "Marc T."),
+        ("customer_phone", "+33 6 98 76 54 32"),
+        (margherita.as_str(), "1"),
+        ("fulfilment", "pickup"),
+    ];
+    desk.submit("/equipe/test/comptoir", &again).await;
+    let by_email = [
+        ("idempotency_key", "third"),
+        ("customer_name", "Claire"),
+        ("customer_phone", "0100000000"),
+        ("customer_email", CUSTOMER),
+        (margherita.as_str(), "1"),
+        ("fulfilment", "pickup"),
+    ];
+    desk.submit("/equipe/test/comptoir", &by_email).await;
+    let customers: Vec<u64> = sqlx::query_scalar("SELECT customer_id FROM orders ORDER BY id")
+        .fetch_all(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(customers, [customer, customer, shop.customer_id]);
+
+    // Refused with the reason and nothing placed: no pizza, an unknown delivery address.
+    let before = env.count("orders").await;
+    for bad in [
+        vec![
+            ("idempotency_key", "b1"),
+            ("customer_name", "X"),
+            ("customer_phone", "01"),
+        ],
+        vec![
+            ("idempotency_key", "b2"),
+            ("customer_name", "X"),
+            ("customer_phone", "01"),
+            (margherita.as_str(), "1"),
+            ("fulfilment", "delivery"),
+        ],
+    ] {
+        let r = desk.submit("/equipe/test/comptoir", &bad).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    assert_eq!(env.count("orders").await, before);
+}
+
+#[tokio::test]
+async fn the_manager_restocks_and_corrects_with_who_and_why_in_the_ledger() {
+    let (env, shop, app) = setup().await;
+    let manager = logged_in(&app, MANAGER).await;
+    let page = manager.page("/equipe/test/gestion").await;
+    assert!(page.contains("Stock bas") || !page.contains("low-stock"));
+    let jambon = ingredient(&env, "jambon").await;
+    let path = format!("/equipe/test/stock/{jambon}");
+    manager
+        .submit(
+            &path,
+            &[
+                ("kind", "restock"),
+                ("quantity", "500"),
+                ("note", "livraison du jour"),
+            ],
+        )
+        .await;
+    assert_eq!(env.stock_of(&shop, "jambon").await, 560);
+    // A correction needs a reason; it may not take the stock below zero.
+    manager
+        .submit(&path, &[("kind", "correction"), ("quantity", "-10")])
+        .await;
+    assert_eq!(env.stock_of(&shop, "jambon").await, 560);
+    let r = manager
+        .submit(
+            &path,
+            &[
+                ("kind", "correction"),
+                ("quantity", "-1000"),
+                ("note", "inventaire"),
+            ],
+        )
+        .await;
+    assert!(
+        manager
+            .page(&location(&r))
+            .await
+            .contains("ne peut pas devenir négatif")
+    );
+    manager
+        .submit(
+            &path,
+            &[
+                ("kind", "correction"),
+                ("quantity", "-20"),
+                ("note", "jambon abîmé"),
+            ],
+        )
+        .await;
+    assert_eq!(env.stock_of(&shop, "jambon").await, 540);
+    let ledger: Vec<(i64, String, Option<u64>, String)> = sqlx::query_as(
+        "SELECT delta, CAST(reason AS CHAR), user_id, note FROM stock_ledger
+         WHERE ingredient_id = ? AND reason IN ('restock', 'correction') ORDER BY id",
+    )
+    .bind(jambon)
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        ledger,
+        [
+            (
+                500,
+                "restock".into(),
+                Some(shop.manager_id),
+                "livraison du jour".into()
+            ),
+            (
+                -20,
+                "correction".into(),
+                Some(shop.manager_id),
+                "jambon abîmé".into()
+            ),
+        ]
+    );
+    // Going under the threshold by a correction warns once.
+    manager
+        .submit(
+            &path,
+            &[
+                ("kind", "correction"),
+                ("quantity", "-520"),
+                ("note", "inventaire"),
+            ],
+        )
+        .await;
+    assert_eq!(env.outbox("stock.low").await.len(), 1);
+    assert!(
+        manager
+            .page("/equipe/test/gestion")
+            .await
+            .contains("Stock bas")
+    );
+}
+
+#[tokio::test]
+async fn the_group_admin_runs_the_menu_printers_and_staff() {
+    let (env, shop, app) = setup().await;
+    let printers = Emupos::start(1).await;
+    sqlx::query("UPDATE printers SET port = ? WHERE name = 'Cuisine'")
+        .bind(printers.ports[0])
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    let printer_id: u64 = sqlx::query_scalar("SELECT id FROM printers WHERE name = 'Cuisine'")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    let admin = logged_in(&app, ADMIN).await;
+    assert!(admin.page("/admin").await.contains("OC Pizza Autre"));
+
+    // Prices and menus: what customers see changes.
+    admin
+        .submit(
+            &format!("/admin/pizzas/{}", shop.margherita),
+            &[("price", "10,20"), ("active", "on")],
+        )
+        .await;
+    let visitor = Visitor::new(&app);
+    assert!(
+        visitor
+            .page("/pizzerias/test")
+            .await
+            .contains("10,20\u{a0}€")
+    );
+    admin
+        .submit(
+            &format!("/admin/carte/{}/{}", shop.pizzeria_id, shop.regina),
+            &[],
+        )
+        .await;
+    assert!(!visitor.page("/pizzerias/test").await.contains("Regina"));
+    let r = admin
+        .submit(
+            &format!("/admin/pizzas/{}", shop.margherita),
+            &[("price", "gratuit")],
+        )
+        .await;
+    assert!(admin.page(&location(&r)).await.contains("prix invalide"));
+
+    // Printers: the test page reaches the printer.
+    admin
+        .submit(&format!("/admin/imprimantes/{printer_id}/test"), &[])
+        .await;
+    let receipts = printers.receipts(0).await;
+    assert!(
+        receipts.iter().any(|r| r.contains("TEST D'IMPRESSION")),
+        "{receipts:?}"
+    );
+
+    // Staff: a new pizzaiolo can log in and lands on the kitchen; deactivated, they cannot.
+    let r = admin
+        .submit(
+            "/admin/personnel",
+            &[
+                ("email", "nouveau@test.example"),
+                ("full_name", "Nino Nouveau"),
+                ("role", "pizzaiolo"),
+                ("pizzeria_id", &shop.pizzeria_id.to_string()),
+                ("password", "mot-de-passe-provisoire"),
+            ],
+        )
+        .await;
+    assert!(admin.page(&location(&r)).await.contains("Compte créé"));
+    let nino = Visitor::new(&app);
+    nino.log_in("nouveau@test.example", "mot-de-passe-provisoire")
+        .await;
+    let home = nino.get("/equipe").await;
+    assert_eq!(location(&home), "/equipe/test/cuisine");
+    let id: u64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'nouveau@test.example'")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    admin.submit(&format!("/admin/personnel/{id}"), &[]).await;
+    assert_eq!(
+        location(&nino.get("/equipe/test/cuisine").await),
+        "/connexion"
+    );
+
+    // The seed CSV: a bad file changes nothing and says where.
+    let users = env.count("users").await;
+    let r = admin
+        .submit(
+            "/admin/import",
+            &[(
+                "csv",
+                "ingredient,basilic,Basilic,piece\npizza,pesto,Pesto,,pas-un-prix\n",
+            )],
+        )
+        .await;
+    let page = admin.page(&location(&r)).await;
+    assert!(
+        page.contains("Import refusé") && page.contains("ligne 2"),
+        "{page}"
+    );
+    assert_eq!(env.count("users").await, users);
+    let basilic: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM ingredients WHERE code = 'basilic'")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(basilic, 0);
+}

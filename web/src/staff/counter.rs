@@ -1,0 +1,167 @@
+//! The counter: orders taken face to face or by phone, through the same pipeline and rules as web
+//! orders (prices and stock from the server, idempotency key, outbox), paid at the counter or on
+//! delivery; and the ready pickups to hand over, with the payment collected.
+
+use std::collections::HashMap;
+
+use account::Email;
+use account::access::Screen;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use messages::{Actor, OrderStatus, PaymentMode};
+use minijinja::context;
+use order::{Channel, DeliveryAddress, Fulfilment, NewLine, NewOrder, Placed};
+
+use super::{board, render, shop_for, tenders};
+use crate::orders::parse_local;
+use crate::page::{Page, flash};
+use crate::session::CurrentUser;
+use crate::{AppState, WebError};
+
+async fn show(
+    state: &AppState,
+    user: &account::user::User,
+    code: &str,
+    page: &Page,
+    form: HashMap<String, String>,
+    error: Option<String>,
+) -> Result<Response, WebError> {
+    let shop = shop_for(state, user, code, Screen::Counter).await?;
+    let mut conn = state.pool.acquire().await?;
+    let menu = crate::shops::menu(&mut conn, shop.id).await?;
+    let pickups: Vec<_> = board(state, &shop, &[OrderStatus::Ready])
+        .await?
+        .into_iter()
+        .filter(|o| !o.is_delivery())
+        .collect();
+    let status = if error.is_some() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    let html = render(
+        page,
+        user,
+        &shop,
+        "counter.html",
+        context! {
+            menu => menu,
+            pickups => pickups,
+            tenders => tenders(),
+            form => form,
+            error => error,
+            idempotency_key => uuid::Uuid::new_v4().simple().to_string(),
+        },
+    )?;
+    Ok((status, html).into_response())
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(code): Path<String>,
+    page: Page,
+) -> Result<Response, WebError> {
+    show(&state, &user, &code, &page, HashMap::new(), None).await
+}
+
+pub async fn place(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(code): Path<String>,
+    page: Page,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, WebError> {
+    let shop = shop_for(&state, &user, &code, Screen::Counter).await?;
+    match place_order(&state, &user, shop.id, &form).await {
+        Ok(id) => {
+            flash(
+                &page.session,
+                format!(
+                    "Commande n°{id} enregistrée : elle part en cuisine dès confirmation du stock."
+                ),
+            )
+            .await?;
+            Ok(Redirect::to(&format!("/equipe/{code}/comptoir")).into_response())
+        }
+        Err(WebError::Invalid(message)) => {
+            show(&state, &user, &code, &page, form, Some(message)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn place_order(
+    state: &AppState,
+    user: &account::user::User,
+    pizzeria_id: u64,
+    form: &HashMap<String, String>,
+) -> Result<u64, WebError> {
+    let field = |name: &str| form.get(name).map(|v| v.trim()).unwrap_or("");
+    let name = field("customer_name");
+    let phone = field("customer_phone");
+    if name.is_empty() || phone.is_empty() {
+        return Err(WebError::Invalid(
+            "indiquez le nom et le téléphone du client".into(),
+        ));
+    }
+    let email = match field("customer_email") {
+        "" => None,
+        raw => Some(Email::parse(raw).map_err(|e| WebError::Invalid(e.to_string()))?),
+    };
+    let channel = match field("channel") {
+        "phone" => Channel::Phone,
+        _ => Channel::Counter,
+    };
+    let fulfilment = match field("fulfilment") {
+        "delivery" => Fulfilment::Delivery,
+        _ => Fulfilment::Pickup,
+    };
+    let desired_at = match field("when") {
+        "slot" => Some(parse_local(field("slot"))?),
+        _ => None,
+    };
+    let mut lines: Vec<NewLine> = form
+        .iter()
+        .filter_map(|(k, v)| {
+            let pizza_id = k.strip_prefix("qty_")?.parse::<u64>().ok()?;
+            let quantity = v.trim().parse::<u32>().ok().filter(|q| *q > 0)?;
+            Some(NewLine {
+                pizza_id,
+                quantity,
+                notes: field(&format!("note_{pizza_id}")).to_owned(),
+            })
+        })
+        .collect();
+    lines.sort_by_key(|l| l.pizza_id);
+    let mut tx = state.pool.begin().await?;
+    let customer_id =
+        account::user::find_or_create_customer(&mut tx, email.as_ref(), name, phone).await?;
+    let new = NewOrder {
+        pizzeria_id,
+        customer_id,
+        channel,
+        fulfilment,
+        payment_mode: PaymentMode::OnSite,
+        customer_name: name.to_owned(),
+        customer_phone: phone.to_owned(),
+        delivery: (fulfilment == Fulfilment::Delivery).then(|| DeliveryAddress {
+            street: field("street").to_owned(),
+            complement: field("complement").to_owned(),
+            postal_code: field("postal_code").to_owned(),
+            city: field("city").to_owned(),
+            instructions: field("instructions").to_owned(),
+        }),
+        desired_at,
+        notes: field("notes").to_owned(),
+        lines,
+        idempotency_key: format!("staff-{}-{}", user.id, field("idempotency_key")),
+    };
+    let placed = order::place::place(&mut tx, &new, Actor::Staff(user.id), Utc::now()).await?;
+    tx.commit().await?;
+    Ok(match placed {
+        Placed::Created(o) | Placed::AlreadyPlaced(o) => o.id,
+    })
+}

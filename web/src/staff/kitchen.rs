@@ -1,0 +1,101 @@
+//! The kitchen screen: confirmed and started orders, oldest first, live; start, finish, reprint;
+//! every pizza's recipe one tap away. Made for a tablet on the wall.
+
+use account::access::Screen;
+use axum::extract::{Path, State};
+use axum::response::{Html, Redirect};
+use messages::event::TicketReprintRequested;
+use messages::{Envelope, Event, OrderStatus, outbox};
+use minijinja::context;
+
+use super::{board, order_of, render, shop_for};
+use crate::page::{Page, flash};
+use crate::session::CurrentUser;
+use crate::{AppState, WebError};
+
+const STATUSES: [OrderStatus; 2] = [OrderStatus::Confirmed, OrderStatus::Preparing];
+
+pub async fn page(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(code): Path<String>,
+    page: Page,
+) -> Result<Html<String>, WebError> {
+    let shop = shop_for(&state, &user, &code, Screen::Kitchen).await?;
+    let orders = board(&state, &shop, &STATUSES).await?;
+    render(
+        &page,
+        &user,
+        &shop,
+        "kitchen.html",
+        context! { orders => orders },
+    )
+}
+
+/// The board alone, refetched by the page on each server-sent event.
+pub async fn fragment(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(code): Path<String>,
+    page: Page,
+) -> Result<Html<String>, WebError> {
+    let shop = shop_for(&state, &user, &code, Screen::Kitchen).await?;
+    let orders = board(&state, &shop, &STATUSES).await?;
+    page.fragment(
+        "kitchen_board.html",
+        context! { orders => orders, shop => crate::shops::ShopView::from(&shop) },
+    )
+}
+
+/// Asks the kitchen worker to print the ticket again, marked REPRINT.
+pub async fn reprint(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path((code, id)): Path<(String, u64)>,
+    page: Page,
+) -> Result<Redirect, WebError> {
+    let shop = shop_for(&state, &user, &code, Screen::Kitchen).await?;
+    let o = order_of(&state, &shop, id).await?;
+    let mut tx = state.pool.begin().await?;
+    outbox::enqueue(
+        &mut tx,
+        &Envelope::new(Event::TicketReprintRequested(TicketReprintRequested {
+            order_id: o.id,
+            pizzeria_id: shop.id,
+            requested_by: user.id,
+        })),
+    )
+    .await?;
+    tx.commit().await?;
+    flash(
+        &page.session,
+        format!("Ticket n°{id} envoyé à l'imprimante."),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/equipe/{code}/cuisine")))
+}
+
+pub async fn recipe(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path((code, pizza_id)): Path<(String, u64)>,
+    page: Page,
+) -> Result<Html<String>, WebError> {
+    let shop = shop_for(&state, &user, &code, Screen::Kitchen).await?;
+    let mut conn = state.pool.acquire().await?;
+    let recipe = catalog::recipe::recipe(&mut conn, pizza_id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let pizzas = catalog::menu::menu(&mut conn, shop.id).await?;
+    let pizzas: Vec<_> = pizzas
+        .iter()
+        .map(|p| context! { id => p.pizza_id, name => p.name })
+        .collect();
+    render(
+        &page,
+        &user,
+        &shop,
+        "recipe.html",
+        context! { recipe => recipe, pizzas => pizzas },
+    )
+}

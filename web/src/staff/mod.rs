@@ -1,0 +1,343 @@
+//! The staff screens. Staff log in like customers; every request checks the user's role and
+//! pizzeria against the screen ([`account::access`]) on the server: a wrong role is refused
+//! (403), another pizzeria's screen does not exist for them (404).
+//!
+//! - [`kitchen`]: orders to prepare, live; start, finish, reprint; recipes;
+//! - [`counter`]: orders taken at the counter or by phone; pickups handed over;
+//! - [`delivery`]: deliveries to take out and the money collected at the door;
+//! - [`manage`]: the manager's board, stock and figures;
+//! - [`admin`]: the group's pizzerias, menu, printers and staff.
+
+pub mod admin;
+pub mod counter;
+pub mod delivery;
+pub mod kitchen;
+pub mod manage;
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use account::access::{Access, Screen, check};
+use account::user::User;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{Html, Redirect};
+use catalog::Pizzeria;
+use chrono::Utc;
+use futures_util::Stream;
+use messages::{Actor, OrderStatus};
+use minijinja::{Value, context};
+use order::Order;
+use serde::{Deserialize, Serialize};
+
+use crate::orders::{order_view, paris};
+use crate::page::{Page, flash};
+use crate::session::CurrentUser;
+use crate::{AppState, WebError};
+
+/// The pizzeria named in the path, if `user` may use `screen` there.
+pub async fn shop_for(
+    state: &AppState,
+    user: &User,
+    code: &str,
+    screen: Screen,
+) -> Result<Pizzeria, WebError> {
+    let mut conn = state.pool.acquire().await?;
+    let shop = Pizzeria::find_by_code(&mut conn, code).await?;
+    let pizzeria_id = shop.as_ref().map(|s| s.id);
+    match (
+        check(user.role, user.pizzeria_id, screen, pizzeria_id),
+        shop,
+    ) {
+        (Access::Granted, Some(shop)) => Ok(shop),
+        (Access::WrongRole, _) if user.role.is_staff() => Err(WebError::Forbidden),
+        _ => Err(WebError::NotFound),
+    }
+}
+
+/// Group-wide screens (admin).
+pub fn group(user: &User, screen: Screen) -> Result<(), WebError> {
+    match check(user.role, user.pizzeria_id, screen, None) {
+        Access::Granted => Ok(()),
+        _ if user.role.is_staff() => Err(WebError::Forbidden),
+        _ => Err(WebError::NotFound),
+    }
+}
+
+/// One of the pizzeria's orders (another pizzeria's is "not found").
+pub async fn order_of(state: &AppState, shop: &Pizzeria, id: u64) -> Result<Order, WebError> {
+    let mut conn = state.pool.acquire().await?;
+    match Order::load(&mut conn, id).await {
+        Ok(o) if o.pizzeria_id == shop.id => Ok(o),
+        Ok(_) | Err(order::OrderError::NotFound) => Err(WebError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Serialize)]
+pub struct ScreenLink {
+    label: &'static str,
+    href: String,
+}
+
+/// The screens this user may open, for the staff navigation bar.
+pub fn screens(user: &User, code: &str) -> Vec<ScreenLink> {
+    let own = user.pizzeria_id;
+    let mut links: Vec<ScreenLink> = [
+        (Screen::Kitchen, "Cuisine", "cuisine"),
+        (Screen::Counter, "Comptoir", "comptoir"),
+        (Screen::Delivery, "Livraisons", "livraisons"),
+        (Screen::Management, "Gestion", "gestion"),
+    ]
+    .into_iter()
+    .filter(|(screen, _, _)| check(user.role, own, *screen, own.or(Some(0))) == Access::Granted)
+    .map(|(_, label, path)| ScreenLink {
+        label,
+        href: format!("/equipe/{code}/{path}"),
+    })
+    .collect();
+    if group(user, Screen::Admin).is_ok() {
+        links.push(ScreenLink {
+            label: "Administration",
+            href: "/admin".into(),
+        });
+    }
+    links
+}
+
+/// Renders a staff page: the screen's template with the navigation and the shop.
+pub fn render(
+    page: &Page,
+    user: &User,
+    shop: &Pizzeria,
+    template: &str,
+    ctx: Value,
+) -> Result<Html<String>, WebError> {
+    page.render(
+        template,
+        context! {
+            screens => screens(user, &shop.code),
+            shop => crate::shops::ShopView::from(shop),
+            ..ctx
+        },
+    )
+}
+
+/// `/equipe`: each staff member lands on their own screen.
+pub async fn home(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Redirect, WebError> {
+    use account::Role;
+    let screen = match user.role {
+        Role::Admin => return Ok(Redirect::to("/admin")),
+        Role::Customer => return Err(WebError::NotFound),
+        Role::Pizzaiolo => "cuisine",
+        Role::Counter => "comptoir",
+        Role::Delivery => "livraisons",
+        Role::Manager => "gestion",
+    };
+    let mut conn = state.pool.acquire().await?;
+    let shop = match user.pizzeria_id {
+        Some(id) => Pizzeria::find(&mut conn, id).await?,
+        None => None,
+    }
+    .ok_or(WebError::NotFound)?;
+    Ok(Redirect::to(&format!("/equipe/{}/{screen}", shop.code)))
+}
+
+/// Server-sent events for the staff screens: a `board` event now and whenever one of the
+/// pizzeria's orders changes (or every 30 s, so ages stay fresh). The page then refetches its
+/// board fragment.
+pub async fn stream(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(code): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, WebError> {
+    // Any staff member of this pizzeria (or the group admin) may listen.
+    let mut conn = state.pool.acquire().await?;
+    let shop = Pizzeria::find_by_code(&mut conn, &code)
+        .await?
+        .filter(|s| {
+            user.role == account::Role::Admin
+                || (user.role.is_staff() && user.pizzeria_id == Some(s.id))
+        })
+        .ok_or(WebError::NotFound)?;
+    drop(conn);
+    let pool = state.pool.clone();
+    let pizzeria_id = shop.id;
+    type Stamp = Option<chrono::NaiveDateTime>;
+    let events = futures_util::stream::unfold(
+        (pool, None::<Stamp>, 0u32),
+        move |(pool, last, quiet)| async move {
+            let mut quiet = quiet;
+            loop {
+                if last.is_some() {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                let stamp: Stamp =
+                    sqlx::query_scalar("SELECT MAX(updated_at) FROM orders WHERE pizzeria_id = ?")
+                        .bind(pizzeria_id)
+                        .fetch_one(&pool)
+                        .await
+                        .ok()?;
+                quiet += 1;
+                if last != Some(stamp) || quiet >= 30 {
+                    let data = stamp
+                        .map(|s| s.and_utc().timestamp_micros())
+                        .unwrap_or(0)
+                        .to_string();
+                    return Some((
+                        Ok(SseEvent::default().event("board").data(data)),
+                        (pool, Some(stamp), 0),
+                    ));
+                }
+            }
+        },
+    );
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+#[derive(Deserialize)]
+pub struct MoveForm {
+    to: String,
+    #[serde(default)]
+    tender: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// The screen allowed to make each move.
+fn screen_for(to: OrderStatus) -> Option<Screen> {
+    match to {
+        OrderStatus::Preparing | OrderStatus::Ready => Some(Screen::Kitchen),
+        OrderStatus::OutForDelivery | OrderStatus::Delivered => Some(Screen::Delivery),
+        OrderStatus::PickedUp => Some(Screen::Counter),
+        _ => None,
+    }
+}
+
+/// A status change from a staff screen; handing over an order paid on site records the money.
+pub async fn move_order(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path((code, id)): Path<(String, u64)>,
+    page: Page,
+    Form(form): Form<MoveForm>,
+) -> Result<Redirect, WebError> {
+    let to = order::status::parse(&form.to)
+        .ok_or_else(|| WebError::BadRequest("statut inconnu".into()))?;
+    let screen = screen_for(to).ok_or(WebError::Forbidden)?;
+    let shop = shop_for(&state, &user, &code, screen).await?;
+    let o = order_of(&state, &shop, id).await?;
+    let back = match form.back.as_str() {
+        "comptoir" | "livraisons" | "gestion" => format!("/equipe/{code}/{}", form.back),
+        _ => format!("/equipe/{code}/cuisine"),
+    };
+    let handing_over = matches!(to, OrderStatus::Delivered | OrderStatus::PickedUp);
+    let tender = if handing_over && o.payment_mode == messages::PaymentMode::OnSite {
+        match payment::counter::Tender::parse(&form.tender) {
+            Some(t) => Some(t),
+            None => {
+                flash(&page.session, "Indiquez comment la commande a été payée.").await?;
+                return Ok(Redirect::to(&back));
+            }
+        }
+    } else {
+        None
+    };
+    let mut tx = state.pool.begin().await?;
+    let moved = order::transition::move_to(&mut tx, id, to, Actor::Staff(user.id), "", None).await;
+    match moved {
+        Ok(_) => {
+            if let Some(t) = tender {
+                payment::counter::record_collected(&mut tx, &o, t, user.id).await?;
+            }
+            tx.commit().await?;
+        }
+        Err(order::OrderError::Transition(e)) => {
+            flash(&page.session, format!("Commande n°{id} : {e}")).await?;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Redirect::to(&back))
+}
+
+/// What the staff screens show of an order.
+#[derive(Serialize)]
+pub struct StaffOrder {
+    #[serde(flatten)]
+    view: crate::orders::OrderView,
+    customer: String,
+    phone: String,
+    notes: String,
+    instructions: String,
+    age: i64,
+    late: bool,
+    due: String,
+    to_collect: bool,
+    delivery: bool,
+    channel: &'static str,
+}
+
+impl StaffOrder {
+    pub fn is_delivery(&self) -> bool {
+        self.delivery
+    }
+}
+
+pub fn staff_view(o: &Order) -> StaffOrder {
+    let now = Utc::now();
+    StaffOrder {
+        view: order_view(o),
+        customer: o.customer_name.clone(),
+        phone: o.customer_phone.clone(),
+        notes: o.notes.clone(),
+        instructions: o
+            .delivery
+            .as_ref()
+            .map(|d| {
+                let mut s = d.instructions.clone();
+                if !d.complement.is_empty() {
+                    s = format!("{} {s}", d.complement);
+                }
+                s.trim().to_owned()
+            })
+            .unwrap_or_default(),
+        age: order::timing::age_minutes(o, now),
+        late: order::timing::is_late(o, now),
+        due: o
+            .desired_at
+            .map(|t| format!("pour {}", paris(t)))
+            .unwrap_or_else(|| "dès que possible".into()),
+        to_collect: o.payment_mode == messages::PaymentMode::OnSite,
+        delivery: o.fulfilment == order::Fulfilment::Delivery,
+        channel: match o.channel {
+            order::Channel::Web => "web",
+            order::Channel::Counter => "comptoir",
+            order::Channel::Phone => "téléphone",
+        },
+    }
+}
+
+/// The pizzeria's orders in these statuses, oldest first, as the screens show them.
+pub async fn board(
+    state: &AppState,
+    shop: &Pizzeria,
+    statuses: &[OrderStatus],
+) -> Result<Vec<StaffOrder>, WebError> {
+    let mut conn = state.pool.acquire().await?;
+    Ok(Order::list_for_pizzeria(&mut conn, shop.id, statuses)
+        .await?
+        .iter()
+        .map(staff_view)
+        .collect())
+}
+
+pub fn tenders() -> Vec<Value> {
+    payment::counter::Tender::ALL
+        .iter()
+        .map(|t| context! { value => t.as_str(), label => t.label_fr() })
+        .collect()
+}
