@@ -1,44 +1,62 @@
-//! One customer journey in headless Chromium (Debian's package, driven by playwright-core from
-//! npm): sign up, two pizzas, online payment with a test card in the Stripe card form served by
-//! localstripe, and the order page updating itself to « Confirmée » once the stock worker has
-//! confirmed the order through the broker.
+//! Journeys in headless Chromium (Debian's package, driven by playwright-core from npm, scripts in
+//! `tests/browser`), against the real web server, the relay and the workers through RabbitMQ,
+//! and localstripe's card form:
+//! - a customer signs up, orders two pizzas, pays online and sees « Confirmée » appear;
+//! - a pizzaiolo's kitchen screen shows a new web order without a reload, starts it (the payment
+//!   is captured) and finishes it, and the customer's page shows it ready.
 
 use std::process::Stdio;
+use std::time::Duration;
 
-use messages::broker::Shutdown;
-use messages::consumer::{Consumer, ConsumerConfig};
+use messages::broker::{Shutdown, ShutdownTrigger};
+use messages::consumer::{Consumer, ConsumerConfig, Handler};
 use messages::relay::{Relay, RelayConfig};
 use messages::{OrderStatus, topology};
-use ocpizza_tests::{SERVICES_HINT, TestEnv, project_root};
-use workers::stock::{CONSUMER, StockWorker};
+use ocpizza_tests::shop::PASSWORD;
+use ocpizza_tests::{SERVICES_HINT, TestEnv, project_root, wait_until};
+use tokio::task::JoinHandle;
+use workers::payments::PaymentsWorker;
+use workers::stock::StockWorker;
 
-const EMAIL: &str = "camille@test.example";
+/// The relay and the given workers on this test's vhost.
+struct Running {
+    trigger: ShutdownTrigger,
+    tasks: Vec<JoinHandle<()>>,
+}
 
-#[tokio::test]
-async fn a_customer_orders_two_pizzas_pays_online_and_sees_the_order_confirmed() {
-    let env = TestEnv::new().await;
-    let shop = env.seed_shop(9, 9).await;
-    let app = env.spawn_web().await;
-    let (trigger, shutdown) = Shutdown::new();
-    let spec = topology::workers()
-        .into_iter()
-        .find(|w| w.name == CONSUMER)
-        .unwrap();
-    let tasks = [
-        tokio::spawn(
-            Relay::new(env.pool.clone(), RelayConfig::new(&env.amqp_url())).run(shutdown.clone()),
-        ),
-        tokio::spawn(
-            Consumer::new(
-                spec,
-                ConsumerConfig::new(&env.amqp_url()),
-                env.pool.clone(),
-                StockWorker,
-            )
-            .run(shutdown),
-        ),
-    ];
+impl Running {
+    fn start(env: &TestEnv) -> (Running, Shutdown) {
+        let (trigger, shutdown) = Shutdown::new();
+        let relay = Relay::new(env.pool.clone(), RelayConfig::new(&env.amqp_url()));
+        let tasks = vec![tokio::spawn(relay.run(shutdown.clone()))];
+        (Running { trigger, tasks }, shutdown)
+    }
 
+    fn with<H: Handler>(&mut self, env: &TestEnv, shutdown: &Shutdown, name: &str, handler: H) {
+        let spec = topology::workers()
+            .into_iter()
+            .find(|w| w.name == name)
+            .expect("a declared worker");
+        let consumer = Consumer::new(
+            spec,
+            ConsumerConfig::new(&env.amqp_url()),
+            env.pool.clone(),
+            handler,
+        );
+        self.tasks
+            .push(tokio::spawn(consumer.run(shutdown.clone())));
+    }
+
+    async fn stop(self) {
+        self.trigger.trigger();
+        for t in self.tasks {
+            t.await.unwrap();
+        }
+    }
+}
+
+/// Runs a scenario script; its standard output, or a failure with everything it printed.
+async fn scenario(script: &str, args: &[String]) -> String {
     let dir = project_root().join("tests/browser");
     assert!(
         dir.join("node_modules/playwright-core").exists(),
@@ -46,47 +64,107 @@ async fn a_customer_orders_two_pizzas_pays_online_and_sees_the_order_confirmed()
     );
     let run = tokio::process::Command::new("node")
         .current_dir(&dir)
-        .arg("order_online.mjs")
-        .arg(format!("http://{}", app.address))
-        .arg("test")
-        .arg(EMAIL)
+        .arg(script)
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .output()
         .await
         .unwrap_or_else(|e| panic!("node cannot run ({e}); {SERVICES_HINT}"));
-    let out = String::from_utf8_lossy(&run.stdout);
+    let out = String::from_utf8_lossy(&run.stdout).into_owned();
     let err = String::from_utf8_lossy(&run.stderr);
-    assert!(
-        run.status.success(),
-        "browser scenario failed:\n{out}\n{err}"
-    );
+    assert!(run.status.success(), "{script} failed:\n{out}\n{err}");
+    out
+}
 
-    // What the browser saw is what the database holds.
-    let (id, total, status): (u64, u32, String) = sqlx::query_as(
-        "SELECT o.id, o.total_cents, o.status FROM orders o JOIN users u ON u.id = o.customer_id
-         WHERE u.email = ?",
+async fn order_of(env: &TestEnv, email: &str) -> (u64, u32, String) {
+    sqlx::query_as(
+        "SELECT o.id, o.total_cents, CAST(o.status AS CHAR) FROM orders o
+         JOIN users u ON u.id = o.customer_id WHERE u.email = ?",
     )
-    .bind(EMAIL)
+    .bind(email)
     .fetch_one(&env.pool)
     .await
-    .expect("exactly one order by the browser's customer");
+    .expect("exactly one order by the browser's customer")
+}
+
+async fn payment_of(env: &TestEnv, order_id: u64) -> (String, u32, u32) {
+    sqlx::query_as(
+        "SELECT CAST(status AS CHAR), amount_cents, captured_cents FROM payments WHERE order_id = ?",
+    )
+    .bind(order_id)
+    .fetch_one(&env.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_customer_orders_two_pizzas_pays_online_and_sees_the_order_confirmed() {
+    const EMAIL: &str = "camille@test.example";
+    let env = TestEnv::new().await;
+    let shop = env.seed_shop(9, 9).await;
+    let app = env.spawn_web().await;
+    let (mut running, shutdown) = Running::start(&env);
+    running.with(&env, &shutdown, workers::stock::CONSUMER, StockWorker);
+
+    let base = format!("http://{}", app.address);
+    let out = scenario("order_online.mjs", &[base, "test".into(), EMAIL.into()]).await;
+
+    // What the browser saw is what the database holds.
+    let (id, total, status) = order_of(&env, EMAIL).await;
     assert!(out.contains(&format!("\"order\":{id}")), "{out}");
     assert_eq!(total, 950 + 1200);
     assert_eq!(status, "confirmed");
-    assert_eq!(env.order(id).await.status, OrderStatus::Confirmed);
     assert_eq!(env.order(id).await.pizzeria_id, shop.pizzeria_id);
-    let (payment, amount): (String, u32) =
-        sqlx::query_as("SELECT status, amount_cents FROM payments WHERE order_id = ?")
-            .bind(id)
-            .fetch_one(&env.pool)
-            .await
-            .unwrap();
-    assert_eq!((payment.as_str(), amount), ("authorised", 2150));
+    assert_eq!(payment_of(&env, id).await, ("authorised".into(), 2150, 0));
+    running.stop().await;
+}
 
-    trigger.trigger();
-    for t in tasks {
-        t.await.unwrap();
-    }
+#[tokio::test]
+async fn a_web_order_reaches_the_kitchen_screen_live_and_the_customer_sees_it_ready() {
+    const EMAIL: &str = "dominique@test.example";
+    const COOK: &str = "pizzaiolo@test.example";
+    let env = TestEnv::new().await;
+    env.seed_shop(9, 9).await;
+    catalog::feed::feed(
+        &env.pool,
+        format!("staff,{COOK},Paul Pizzaïolo,pizzaiolo,test,{PASSWORD}\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let app = env.spawn_web().await;
+    let (mut running, shutdown) = Running::start(&env);
+    running.with(&env, &shutdown, workers::stock::CONSUMER, StockWorker);
+    let gateway = payment::Gateway::new("sk_test_ocpizza", "http://127.0.0.1:8420/").unwrap();
+    running.with(
+        &env,
+        &shutdown,
+        workers::payments::CONSUMER,
+        PaymentsWorker { gateway },
+    );
+
+    let base = format!("http://{}", app.address);
+    let out = scenario(
+        "kitchen_flow.mjs",
+        &[
+            base,
+            "test".into(),
+            EMAIL.into(),
+            COOK.into(),
+            PASSWORD.into(),
+        ],
+    )
+    .await;
+    let (id, _, status) = order_of(&env, EMAIL).await;
+    assert!(out.contains(&format!("\"order\":{id}")), "{out}");
+    assert_eq!(status, "ready");
+    assert_eq!(env.order(id).await.status, OrderStatus::Ready);
+    // Starting the order captured the authorised amount, once.
+    wait_until(Duration::from_secs(30), "the payment captured", || async {
+        payment_of(&env, id).await.0 == "captured"
+    })
+    .await;
+    assert_eq!(payment_of(&env, id).await, ("captured".into(), 2150, 2150));
+    running.stop().await;
 }
