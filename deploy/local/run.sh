@@ -89,6 +89,7 @@ cat <<MSG
 
 OC Pizza is running: open $url/
   readiness: $url/readyz
+  staff screens: $url/equipe (log in as one of the staff below)
   mail sink (maildev): http://127.0.0.1:1080/
 Demo logins (password: ocpizza-demo)
   customer: client1@example.fr
