@@ -11,37 +11,14 @@ root=$(pwd)
 run_dir="$root/.run"
 mkdir -p "$run_dir"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
-programs=("web:ocpizza serve" "relay:ocpizza-worker relay" "stock:ocpizza-worker stock"
-          "payments:ocpizza-worker payments" "kitchen:ocpizza-worker kitchen" "notifications:ocpizza-worker notifications")
-
-stop_programs() {
-    for entry in "${programs[@]}"; do
-        name=${entry%%:*}
-        pid_file="$run_dir/$name.pid"
-        if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
-            kill -TERM "$(cat "$pid_file")"
-            for _ in $(seq 1 50); do kill -0 "$(cat "$pid_file")" 2>/dev/null || break; sleep 0.2; done
-            echo "stopped $name"
-        fi
-        rm -f "$pid_file"
-    done
-}
-
-status() {
-    for entry in "${programs[@]}"; do
-        name=${entry%%:*}
-        pid_file="$run_dir/$name.pid"
-        if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
-            echo "$name: running (pid $(cat "$pid_file"), log $run_dir/$name.log)"
-        else
-            echo "$name: stopped"
-        fi
-    done
-}
+# The programs run under a private supervisord with the production program definitions
+# (supervisor/supervisord.conf, rendered by deploy/local/supervise.sh).
+export OCPIZZA_RUN="$run_dir" OCPIZZA_BIN="$target_dir/debug" OCPIZZA_WORKDIR="$root"
+supervise() { bash deploy/local/supervise.sh "$@"; }
 
 case "${1:-start}" in
-    stop) stop_programs; exit 0 ;;
-    status) status; exit 0 ;;
+    stop) supervise stop; exit 0 ;;
+    status) supervise ctl status 'ocpizza:*' || true; exit 0 ;;
     start) ;;
     *) echo "usage: $0 [start|stop|status]" >&2; exit 2 ;;
 esac
@@ -65,14 +42,7 @@ bin="$target_dir/debug"
 "$bin/ocpizza" migrate
 "$bin/ocpizza" feed-db -d deploy/demo/db_seed.csv
 
-stop_programs
-for entry in "${programs[@]}"; do
-    name=${entry%%:*}
-    cmd=${entry#*:}
-    # shellcheck disable=SC2086
-    nohup "$bin"/$cmd >>"$run_dir/$name.log" 2>&1 &
-    echo $! >"$run_dir/$name.pid"
-done
+supervise start
 
 url="http://${HOST}:${PORT}"
 for _ in $(seq 1 100); do
@@ -84,11 +54,12 @@ if ! curl -fsS "$url/readyz" >/dev/null 2>&1; then
     tail -n 20 "$run_dir/web.log" >&2
     exit 1
 fi
-status
 cat <<MSG
 
 OC Pizza is running: open $url/
-  readiness: $url/readyz
+  readiness: $url/readyz   metrics: $url/metrics
+  programs: bash deploy/local/run.sh status (logs in $run_dir/*.log; supervisorctl through
+            bash deploy/local/supervise.sh ctl …)
   staff screens: $url/equipe (log in as one of the staff below)
   mail sink (maildev): http://127.0.0.1:1080/
 Demo logins (password: ocpizza-demo)

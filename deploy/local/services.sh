@@ -9,7 +9,8 @@
 # Services and ports (all 127.0.0.1):
 #   MariaDB 3306 · RabbitMQ 5672 (+ management API 15672, guest/guest) · localstripe 8420 ·
 #   maildev SMTP 1025, web/API 1080 · emupos control API 8765, printers 9101-9105 (one per demo
-#   pizzeria) and 9109 (backup). Also Chromium and playwright-core for the browser tests.
+#   pizzeria) and 9109 (backup). Also Chromium and playwright-core for the browser tests, and
+#   Supervisor, nginx, openssl, curl and the MariaDB client tools for the operations tests.
 # State: venvs and npm packages under /opt/ocpizza; logs, pid files and receipts under
 # ${OCPIZZA_STATE_DIR:-/var/tmp/ocpizza}.
 set -euo pipefail
@@ -174,6 +175,22 @@ browser_up() {
     fi
 }
 
+ops_tools_up() {
+    # Supervisor runs the programs (deploy/local/supervise.sh); nginx, openssl and curl serve the
+    # proxy tests; the MariaDB client tools make and restore backups. Only the binaries are used:
+    # the packages' own system services are not needed.
+    local missing=()
+    command -v supervisord >/dev/null || missing+=(supervisor)
+    [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || missing+=(nginx)
+    command -v openssl >/dev/null || missing+=(openssl)
+    command -v curl >/dev/null || missing+=(curl)
+    command -v mysqldump >/dev/null || command -v mariadb-dump >/dev/null || missing+=(mariadb-client)
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "installing ${missing[*]}"
+        apt_install "${missing[@]}"
+    fi
+}
+
 status() {
     for s in "MariaDB:3306" "RabbitMQ:5672" "RabbitMQ management:15672" "localstripe:8420" "maildev SMTP:1025" "maildev web:1080" \
              "emupos API:8765" "printer paris-11:9101" "printer paris-15:9102" "printer boulogne:9103" "printer montreuil:9104" \
@@ -194,6 +211,7 @@ case "${1:-up}" in
         maildev_up
         emupos_up
         browser_up
+        ops_tools_up
         log "services ready:"
         status
         ;;

@@ -52,6 +52,14 @@ pub enum HandlerError {
     Permanent(String),
 }
 
+/// Messages each consumer has handled since the database was created (the claims in
+/// `processed_messages`, which are kept), whichever process handled them.
+pub async fn handled_counts(pool: &MySqlPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT consumer, COUNT(*) FROM processed_messages GROUP BY consumer")
+        .fetch_all(pool)
+        .await
+}
+
 impl From<sqlx::Error> for HandlerError {
     fn from(e: sqlx::Error) -> Self {
         if db::is_transient(&e) {
@@ -314,7 +322,7 @@ impl<H: Handler> Job<H> {
                 }
             }
             Err(HandlerError::Transient(reason)) => {
-                tracing::warn!(consumer = %self.spec.name, %message_id, %reason, "still failing; returning the message to the queue");
+                tracing::warn!(consumer = %self.spec.name, %message_id, order_id = ?envelope.correlation_id, %reason, "still failing; returning the message to the queue");
                 let _ = delivery
                     .nack(BasicNackOptions {
                         requeue: true,
@@ -323,7 +331,7 @@ impl<H: Handler> Job<H> {
                     .await;
             }
             Err(HandlerError::Permanent(reason)) => {
-                tracing::error!(consumer = %self.spec.name, %message_id, %reason, "permanent failure; dead-lettering");
+                tracing::error!(consumer = %self.spec.name, %message_id, order_id = ?envelope.correlation_id, message_type = envelope.event.message_type(), %reason, "permanent failure; dead-lettering");
                 self.dead_letter(&delivery, Some(&envelope), &reason).await;
             }
         }

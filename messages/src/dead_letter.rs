@@ -75,6 +75,48 @@ fn describe(consumer: &str, delivery: &lapin::message::Delivery) -> DeadLetter {
     }
 }
 
+/// Messages each consumer has given up on since the database was created, counted from the
+/// `message.dead_lettered` alerts the runtime writes to the outbox (which is kept).
+pub async fn dead_lettered_counts(
+    pool: &sqlx::MySqlPool,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT CAST(JSON_VALUE(payload, '$.payload.consumer') AS CHAR), COUNT(*) FROM outbox
+         WHERE routing_key = 'message.dead_lettered' GROUP BY 1",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// How many messages wait in each worker's dead-letter queue now (0 for a queue not declared
+/// yet). A passive declare reads the count without touching the messages.
+pub async fn waiting(conn: &Connection) -> Result<Vec<(String, u32)>, MessagingError> {
+    let mut counts = Vec::new();
+    for spec in topology::workers() {
+        // A passive declare of a missing queue closes the channel: one channel per queue.
+        let channel = conn.create_channel().await?;
+        let declared = channel
+            .queue_declare(
+                spec.dead_letter_queue().into(),
+                lapin::options::QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await;
+        let n = match declared {
+            Ok(queue) => {
+                let _ = channel.close(200, "counted".into()).await;
+                queue.message_count()
+            }
+            Err(_) => 0,
+        };
+        counts.push((spec.name, n));
+    }
+    Ok(counts)
+}
+
 /// Every message in a consumer's dead-letter queue; the queue is left as it was.
 pub async fn list(conn: &Connection, consumer: &str) -> Result<Vec<DeadLetter>, MessagingError> {
     let channel = conn.create_channel().await?;

@@ -28,3 +28,15 @@ pub async fn backlog(pool: &sqlx::MySqlPool) -> Result<i64, sqlx::Error> {
         .fetch_one(pool)
         .await
 }
+
+/// Seconds the oldest unpublished row has waited (0 when none): a relay that is down or cannot
+/// reach the broker shows here first.
+pub async fn oldest_pending_seconds(pool: &sqlx::MySqlPool) -> Result<i64, sqlx::Error> {
+    let age: Option<i64> = sqlx::query_scalar(
+        "SELECT CAST(TIMESTAMPDIFF(SECOND, MIN(created_at), UTC_TIMESTAMP(6)) AS SIGNED)
+         FROM outbox WHERE published_at IS NULL",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(age.unwrap_or(0).max(0))
+}

@@ -8,6 +8,7 @@ mod health;
 mod kitchen;
 mod migrations;
 mod notifications;
+mod ops;
 mod payments;
 mod staff;
 mod stock;

@@ -20,13 +20,18 @@ pub fn csrf_of(html: &str) -> Option<String> {
 
 impl Visitor {
     pub fn new(app: &TestApp) -> Visitor {
+        Visitor::at(&format!("http://{}", app.address))
+    }
+
+    /// A visitor of any address (e.g. through nginx).
+    pub fn at(base: &str) -> Visitor {
         Visitor {
             client: Client::builder()
                 .cookie_store(true)
                 .redirect(Policy::none())
                 .build()
                 .expect("HTTP client"),
-            base: format!("http://{}", app.address),
+            base: base.trim_end_matches('/').to_owned(),
         }
     }
 

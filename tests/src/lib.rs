@@ -12,6 +12,7 @@
 pub mod browser;
 pub mod peers;
 pub mod shop;
+pub mod stack;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -49,9 +50,13 @@ fn unique_name() -> String {
     )
 }
 
-/// The default test settings, pointing at the local services; `overrides` replace single
-/// variables (e.g. to make one invalid).
-pub fn test_settings(database: &str, vhost: &str, overrides: &HashMap<&str, String>) -> Settings {
+/// The default test settings as environment variables, pointing at the local services;
+/// `overrides` replace single variables. What a test gives the real programs it starts.
+pub fn test_vars(
+    database: &str,
+    vhost: &str,
+    overrides: &HashMap<&str, String>,
+) -> HashMap<String, String> {
     let admin = Url::parse(&admin_db_url()).expect("TEST_DATABASE_URL is a URL");
     let mgmt = management_url();
     let amqp = format!(
@@ -61,7 +66,7 @@ pub fn test_settings(database: &str, vhost: &str, overrides: &HashMap<&str, Stri
         mgmt.host_str().unwrap_or("127.0.0.1"),
         vhost
     );
-    let mut vars: HashMap<&str, String> = [
+    let mut vars: HashMap<String, String> = [
         ("ENV", "test".to_owned()),
         ("HOST", "127.0.0.1".to_owned()),
         ("PORT", "0".to_owned()),
@@ -85,11 +90,20 @@ pub fn test_settings(database: &str, vhost: &str, overrides: &HashMap<&str, Stri
         ("STRIPE_API_BASE", "http://127.0.0.1:8420".to_owned()),
         ("SMTP_URL", "smtp://127.0.0.1:1025".to_owned()),
         ("SMTP_FROM", "OC Pizza <commandes@ocpizza.fr>".to_owned()),
+        ("SENTRY_DSN", String::new()),
         ("LOG_LEVEL", "warn".to_owned()),
     ]
     .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    vars.extend(overrides.iter().map(|(k, v)| (*k, v.clone())));
+    vars.extend(overrides.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+    vars
+}
+
+/// The default test settings, pointing at the local services; `overrides` replace single
+/// variables (e.g. to make one invalid).
+pub fn test_settings(database: &str, vhost: &str, overrides: &HashMap<&str, String>) -> Settings {
+    let vars = test_vars(database, vhost, overrides);
     Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings are valid")
 }
 
@@ -138,6 +152,15 @@ impl TestEnv {
     }
 
     /// Settings for this environment with some variables replaced.
+    /// This environment's settings as variables, for the real programs a test starts.
+    pub fn vars_with(&self, overrides: &[(&'static str, &str)]) -> HashMap<String, String> {
+        let map = overrides
+            .iter()
+            .map(|(k, v)| (*k, (*v).to_owned()))
+            .collect();
+        test_vars(&self.database, &self.vhost, &map)
+    }
+
     pub fn settings_with(&self, overrides: &[(&'static str, &str)]) -> Settings {
         let map = overrides
             .iter()

@@ -4,6 +4,7 @@
 //! - [`startup`]: builds the app from settings, binds, serves until a shutdown future resolves
 //!   (tests bind port 0 and run the very same code);
 //! - [`health`]: `/healthz` (process up) and `/readyz` (database and broker reachable);
+//! - [`metrics`]: `/metrics` for Prometheus (orders, messages, outbox, dead letters, HTTP);
 //! - [`session`]: sessions in MariaDB, the logged-in user, CSRF, login throttling;
 //! - [`page`]: templates and what every page needs;
 //! - [`shops`], [`accounts`], [`cart`], [`orders`]: the customer's pages (French);
@@ -18,6 +19,7 @@ pub mod api;
 pub mod cart;
 pub mod error;
 pub mod health;
+pub mod metrics;
 pub mod orders;
 pub mod page;
 pub mod session;

@@ -67,7 +67,11 @@ fn main() -> ExitCode {
             return ExitCode::from(78); // EX_CONFIG: Supervisor logs it and does not spin.
         }
     };
-    settings::process::init_logging(&settings);
+    let _telemetry = settings::process::init(
+        &settings,
+        "web",
+        concat!("ocpizza@", env!("CARGO_PKG_VERSION")),
+    );
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {

@@ -35,6 +35,19 @@ enum Command {
     Payments,
 }
 
+impl Command {
+    /// The name this process goes by in logs and Sentry.
+    fn program(&self) -> &'static str {
+        match self {
+            Command::Relay => "worker-relay",
+            Command::Stock => "worker-stock",
+            Command::Notifications => "worker-notifications",
+            Command::Kitchen => "worker-kitchen",
+            Command::Payments => "worker-payments",
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let settings = match Settings::from_env() {
@@ -44,7 +57,11 @@ fn main() -> ExitCode {
             return ExitCode::from(78);
         }
     };
-    settings::process::init_logging(&settings);
+    let _telemetry = settings::process::init(
+        &settings,
+        cli.command.program(),
+        concat!("ocpizza@", env!("CARGO_PKG_VERSION")),
+    );
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {

@@ -244,6 +244,26 @@ impl Order {
         Ok(counts)
     }
 
+    /// Orders of every pizzeria by status, all statuses listed (0 included), for monitoring.
+    pub async fn count_all_by_status(
+        pool: &sqlx::MySqlPool,
+    ) -> Result<Vec<(OrderStatus, i64)>, OrderError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT CAST(status AS CHAR), COUNT(*) FROM orders GROUP BY status")
+                .fetch_all(pool)
+                .await?;
+        Ok(status::ALL
+            .iter()
+            .map(|s| {
+                let n = rows
+                    .iter()
+                    .find(|(raw, _)| status::parse(raw) == Some(*s))
+                    .map_or(0, |(_, n)| *n);
+                (*s, n)
+            })
+            .collect())
+    }
+
     pub fn status_label(&self) -> &'static str {
         status::label_fr(self.status, self.fulfilment)
     }

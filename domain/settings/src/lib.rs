@@ -59,6 +59,14 @@ impl Environment {
     pub fn is_production(self) -> bool {
         self == Self::Production
     }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Test => "test",
+            Self::Production => "production",
+        }
+    }
 }
 
 /// Database connection: the manual's `DB_*` variables plus host and port.

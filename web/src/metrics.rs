@@ -1,0 +1,214 @@
+//! `/metrics` for Prometheus: one scrape shows the whole platform, not just this process.
+//!
+//! Workers run as separate processes (several per type, restarted by Supervisor), so their
+//! in-memory counters would be scattered and reset on every restart. What an operator alerts on
+//! is read where it is durable instead, at scrape time:
+//! - orders by status (the `orders` table);
+//! - messages handled per worker (`processed_messages`, one claim per message and consumer);
+//! - messages given up on per worker (the `message.dead_lettered` alerts in the outbox) and the
+//!   ones still waiting in each dead-letter queue (RabbitMQ);
+//! - the outbox backlog and the age of its oldest row (the relay's health);
+//! - whether the database and the broker answer.
+//!
+//! This process adds its own HTTP counters (responses by status class, latency histogram).
+//! The exposition format is written by `prometheus-client`. nginx refuses `/metrics` from
+//! outside (deploy/nginx); scrape it on the loopback address.
+
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use settings::ExposeSecret;
+
+use crate::AppState;
+
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+type Labels = Vec<(&'static str, String)>;
+
+/// This process's HTTP figures, shared by every request.
+struct Http {
+    responses: Family<Labels, Counter>,
+    latency: Histogram,
+}
+
+static HTTP: LazyLock<Http> = LazyLock::new(|| Http {
+    responses: Family::default(),
+    latency: Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+});
+
+/// Counts every response by status class and times it. Live update streams are counted when
+/// they open, and timed until their headers only.
+pub async fn track(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let class = format!("{}xx", response.status().as_u16() / 100);
+    HTTP.responses.get_or_create(&vec![("class", class)]).inc();
+    HTTP.latency.observe(started.elapsed().as_secs_f64());
+    response
+}
+
+pub async fn handler(State(state): State<AppState>) -> Response {
+    let mut registry = Registry::with_prefix("ocpizza");
+
+    let database_up = Gauge::<i64>::default();
+    registry.register(
+        "database_up",
+        "1 when the database answered this scrape",
+        database_up.clone(),
+    );
+    match platform(&state, &mut registry).await {
+        Ok(()) => {
+            database_up.set(1);
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: database figures unavailable"),
+    }
+
+    let broker_up = Gauge::<i64>::default();
+    registry.register(
+        "broker_up",
+        "1 when RabbitMQ answered this scrape",
+        broker_up.clone(),
+    );
+    let waiting = Family::<Labels, Gauge>::default();
+    registry.register(
+        "dead_letters_waiting",
+        "Messages waiting in each worker's dead-letter queue",
+        waiting.clone(),
+    );
+    if let Some(counts) = dead_letters_waiting(&state).await {
+        broker_up.set(1);
+        for (consumer, n) in counts {
+            waiting
+                .get_or_create(&vec![("consumer", consumer)])
+                .set(i64::from(n));
+        }
+    }
+
+    registry.register(
+        "http_responses",
+        "HTTP responses of this web process by status class",
+        HTTP.responses.clone(),
+    );
+    registry.register(
+        "http_request_duration_seconds",
+        "Time to the response headers, this web process",
+        HTTP.latency.clone(),
+    );
+
+    let mut body = String::new();
+    if let Err(e) = encode(&mut body, &registry) {
+        tracing::error!(error = %e, "metrics: encoding failed");
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// The database figures; any query failing leaves them all out (and `database_up` at 0).
+async fn platform(state: &AppState, registry: &mut Registry) -> Result<(), String> {
+    let pool = &state.pool;
+    let figures = async {
+        let orders = order::Order::count_all_by_status(pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        let handled = messages::consumer::handled_counts(pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        let failed = messages::dead_letter::dead_lettered_counts(pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        let backlog = messages::outbox::backlog(pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        let oldest = messages::outbox::oldest_pending_seconds(pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>((orders, handled, failed, backlog, oldest))
+    };
+    let (orders, handled, failed, backlog, oldest) = tokio::time::timeout(PROBE_TIMEOUT, figures)
+        .await
+        .map_err(|_| "no answer within 3 s".to_owned())??;
+
+    let by_status = Family::<Labels, Gauge>::default();
+    for (status, n) in orders {
+        by_status
+            .get_or_create(&vec![("status", order::status::as_str(status).to_owned())])
+            .set(n);
+    }
+    registry.register("orders", "Orders by status, all pizzerias", by_status);
+
+    // Every worker appears, at 0 before its first message, so alerts can rely on the series.
+    let handled_family = Family::<Labels, Counter>::default();
+    let failed_family = Family::<Labels, Counter>::default();
+    for spec in messages::topology::workers() {
+        let of = |rows: &[(String, i64)]| {
+            rows.iter()
+                .find(|(c, _)| *c == spec.name)
+                .map_or(0, |(_, n)| u64::try_from(*n).unwrap_or(0))
+        };
+        let labels = vec![("consumer", spec.name.clone())];
+        handled_family.get_or_create(&labels).inc_by(of(&handled));
+        failed_family.get_or_create(&labels).inc_by(of(&failed));
+    }
+    registry.register(
+        "messages_handled",
+        "Messages each worker has handled",
+        handled_family,
+    );
+    registry.register(
+        "messages_dead_lettered",
+        "Messages each worker gave up on (sent to its dead-letter queue)",
+        failed_family,
+    );
+
+    let backlog_gauge = Gauge::<i64>::default();
+    backlog_gauge.set(backlog);
+    registry.register(
+        "outbox_backlog",
+        "Messages written but not yet published to RabbitMQ",
+        backlog_gauge,
+    );
+    let oldest_gauge = Gauge::<i64>::default();
+    oldest_gauge.set(oldest);
+    registry.register(
+        "outbox_oldest_pending_seconds",
+        "Age of the oldest message not yet published (0 when none)",
+        oldest_gauge,
+    );
+    Ok(())
+}
+
+async fn dead_letters_waiting(state: &AppState) -> Option<Vec<(String, u32)>> {
+    let url = state.settings.rabbitmq_url.expose_secret();
+    let counted = async {
+        let conn = lapin::Connection::connect(url, lapin::ConnectionProperties::default())
+            .await
+            .ok()?;
+        let counts = messages::dead_letter::waiting(&conn).await.ok();
+        let _ = conn.close(200, "metrics".into()).await;
+        counts
+    };
+    match tokio::time::timeout(PROBE_TIMEOUT, counted).await {
+        Ok(Some(counts)) => Some(counts),
+        _ => {
+            tracing::warn!("metrics: RabbitMQ figures unavailable");
+            None
+        }
+    }
+}
