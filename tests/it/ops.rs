@@ -3,16 +3,17 @@
 //! (orders and live updates through it, TLS and the redirect of the production site), backups
 //! (backup → wipe → restore → same data), `/metrics` and Sentry.
 
+use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::Duration;
 
 use messages::event::{Event, OrderPlaced};
 use messages::{Envelope, OrderStatus, PaymentMode, topology};
-use ocpizza_tests::browser::Visitor;
+use ocpizza_tests::browser::{EventStream, Visitor};
 use ocpizza_tests::peers::{Emupos, Maildev};
 use ocpizza_tests::shop::{CUSTOMER, PASSWORD, Shop};
-use ocpizza_tests::stack::Supervised;
-use ocpizza_tests::{TestEnv, wait_until, workspace_binary};
+use ocpizza_tests::stack::{Nginx, Supervised};
+use ocpizza_tests::{TestEnv, project_root, wait_until, workspace_binary};
 use order::Fulfilment;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -54,10 +55,7 @@ async fn place_via_api(v: &Visitor, shop: &Shop, quantity: u32) -> u64 {
 }
 
 /// The real `ocpizza-worker` programs, as Supervisor runs them, with these settings.
-fn start_workers(
-    vars: &std::collections::HashMap<String, String>,
-    which: &[&str],
-) -> Vec<tokio::process::Child> {
+fn start_workers(vars: &HashMap<String, String>, which: &[&str]) -> Vec<tokio::process::Child> {
     which
         .iter()
         .map(|w| {
@@ -85,6 +83,31 @@ async fn enqueue_orphan(env: &TestEnv, shop: &Shop, order_id: u64) {
     let mut tx = env.pool.begin().await.unwrap();
     messages::outbox::enqueue(&mut tx, &orphan).await.unwrap();
     tx.commit().await.unwrap();
+}
+
+/// A fresh environment with the test shop (printers on `ports`) and more stock than any test
+/// here uses.
+async fn stocked(ports: (u16, u16)) -> (TestEnv, Shop) {
+    let env = TestEnv::new().await;
+    let shop = env.seed_shop(ports.0, ports.1).await;
+    sqlx::query("UPDATE stock SET quantity = 1000000")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    (env, shop)
+}
+
+/// `n` orders of `quantity` × `pizza` paid at the counter, straight into the database.
+async fn place_n(env: &TestEnv, shop: &Shop, n: usize, pizza: u64, quantity: u32) {
+    for _ in 0..n {
+        env.place(
+            shop,
+            &[(pizza, quantity)],
+            PaymentMode::OnSite,
+            Fulfilment::Pickup,
+        )
+        .await;
+    }
 }
 
 async fn scalar(env: &TestEnv, sql: &str, id: u64) -> i64 {
@@ -149,14 +172,9 @@ async fn reconcile(env: &TestEnv, shop: &Shop, ids: &[u64]) {
 
 #[tokio::test]
 async fn under_supervisord_every_worker_killed_with_sigkill_comes_back_and_no_order_is_lost() {
-    let env = TestEnv::new().await;
     let printers = Emupos::start(2).await;
     let maildev = Maildev::start().await;
-    let shop = env.seed_shop(printers.ports[0], printers.ports[1]).await;
-    sqlx::query("UPDATE stock SET quantity = 1000000")
-        .execute(&env.pool)
-        .await
-        .unwrap();
+    let (env, shop) = stocked((printers.ports[0], printers.ports[1])).await;
     let stack = Supervised::start(&env, &[("SMTP_URL", &maildev.smtp_url())]).await;
     let customer = api_customer(&stack.url("")).await;
 
@@ -196,21 +214,8 @@ async fn under_supervisord_every_worker_killed_with_sigkill_comes_back_and_no_or
 
 #[tokio::test]
 async fn metrics_count_orders_handled_and_failed_messages_the_outbox_and_dead_letters() {
-    let env = TestEnv::new().await;
-    let shop = env.seed_shop(9, 9).await;
-    sqlx::query("UPDATE stock SET quantity = 1000000")
-        .execute(&env.pool)
-        .await
-        .unwrap();
-    for _ in 0..3 {
-        env.place(
-            &shop,
-            &[(shop.margherita, 1)],
-            PaymentMode::OnSite,
-            Fulfilment::Pickup,
-        )
-        .await;
-    }
+    let (env, shop) = stocked((9, 9)).await;
+    place_n(&env, &shop, 3, shop.margherita, 1).await;
     enqueue_orphan(&env, &shop, 999_999).await;
     let app = env.spawn_web().await;
 
@@ -346,4 +351,198 @@ async fn a_worker_error_reaches_sentry_with_the_order_id() {
     for p in &mut programs {
         let _ = p.start_kill();
     }
+}
+
+#[tokio::test]
+async fn behind_nginx_an_order_is_placed_and_its_live_updates_flow() {
+    let env = TestEnv::new().await;
+    let shop = env.seed_shop(9, 9).await;
+    let app = env.spawn_web().await;
+    let nginx = Nginx::start(app.address.port()).await;
+    let customer = api_customer(&nginx.url("")).await;
+    let id = place_via_api(&customer, &shop, 2).await;
+    assert_eq!(env.order(id).await.status, OrderStatus::Placed);
+    let page = customer.page(&format!("/commandes/{id}")).await;
+    assert!(page.contains(&format!("n°{id}")), "{page}");
+    let css = customer.get("/static/site.css").await;
+    assert_eq!(css.status(), StatusCode::OK);
+    assert!(css.headers().contains_key("expires"), "nginx adds caching");
+
+    let stream = customer.get(&format!("/commandes/{id}/flux")).await;
+    assert_eq!(stream.status(), StatusCode::OK);
+    let mut events = EventStream::new(stream);
+    assert!(events.next("order").await.contains("\"status\":\"placed\""));
+    let mut tx = env.pool.begin().await.unwrap();
+    order::transition::move_to(
+        &mut tx,
+        id,
+        OrderStatus::Confirmed,
+        messages::Actor::Staff(shop.manager_id),
+        "",
+        None,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert!(
+        events
+            .next("order")
+            .await
+            .contains("\"status\":\"confirmed\"")
+    );
+    assert!(
+        !nginx.error_log().contains("[error]"),
+        "{}",
+        nginx.error_log()
+    );
+}
+
+/// `curl` over TLS (the test HTTP client is built without TLS): status line, headers, body.
+async fn curl_tls(port: u16, path: &str) -> String {
+    let out = tokio::process::Command::new("curl")
+        .args(["-sk", "-D", "-", "--max-time", "10"])
+        .arg(format!("https://localhost:{port}{path}"))
+        .output()
+        .await
+        .expect("curl runs");
+    assert!(out.status.success(), "curl {path}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).to_lowercase()
+}
+
+#[tokio::test]
+async fn the_production_site_redirects_to_https_and_serves_the_app_over_tls() {
+    let env = TestEnv::new().await;
+    env.seed_shop(9, 9).await;
+    let app = env.spawn_web().await;
+    let nginx = Nginx::production_site(app.address.port()).await;
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = plain
+        .get(nginx.url("/pizzerias/test?x=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(
+        r.headers()["location"],
+        "https://127.0.0.1/pizzerias/test?x=1"
+    );
+    // certbot's renewals answer over plain HTTP.
+    let acme = plain
+        .get(nginx.url("/.well-known/acme-challenge/nothing-here"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(acme.status(), StatusCode::NOT_FOUND);
+
+    let health = curl_tls(nginx.tls_port, "/readyz").await;
+    assert!(health.starts_with("http/2 200"), "{health}");
+    assert!(
+        health.contains("strict-transport-security: max-age=31536000"),
+        "{health}"
+    );
+    assert!(health.contains("x-frame-options: deny"), "{health}");
+    assert!(health.contains("\"status\":\"ready\""), "{health}");
+    let menu = curl_tls(nginx.tls_port, "/pizzerias/test").await;
+    assert!(menu.starts_with("http/2 200"), "{menu}");
+    assert!(menu.contains("margherita"), "{menu}");
+}
+
+/// Every table with its row count and checksum: equal fingerprints, same data.
+async fn fingerprint(env: &TestEnv) -> Vec<(String, i64, String)> {
+    use sqlx::Row;
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT CAST(table_name AS CHAR) FROM information_schema.tables
+         WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY 1",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    for t in tables {
+        let rows = env.count(&t).await;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("CHECKSUM TABLE `{t}`")))
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+        let sum = row
+            .try_get::<Option<u64>, _>(1)
+            .map(|v| format!("{v:?}"))
+            .or_else(|_| row.try_get::<Option<i64>, _>(1).map(|v| format!("{v:?}")))
+            .unwrap();
+        out.push((t, rows, sum));
+    }
+    out
+}
+
+async fn backup_script(vars: &HashMap<String, String>, args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new("bash")
+        .arg(project_root().join("deploy/backup.sh"))
+        .args(args)
+        .envs(vars)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("backup.sh runs")
+}
+
+#[tokio::test]
+async fn backup_then_wipe_then_restore_gives_back_the_same_data() {
+    let (env, shop) = stocked((9, 9)).await;
+    place_n(&env, &shop, 3, shop.regina, 2).await;
+    let before = fingerprint(&env).await;
+    assert!(before.iter().any(|(t, n, _)| t == "orders" && *n == 3));
+
+    let dir = std::env::temp_dir().join(format!("ocpt-backup-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let empty_env_file = dir.join("empty.env");
+    std::fs::write(&empty_env_file, "").unwrap();
+    let mut vars = env.vars_with(&[]);
+    vars.insert("BACKUP_DIR".into(), dir.join("dumps").display().to_string());
+    vars.insert(
+        "OCPIZZA_ENV_FILE".into(),
+        empty_env_file.display().to_string(),
+    );
+
+    let made = backup_script(&vars, &["backup"]).await;
+    assert!(made.status.success(), "{made:?}");
+    let file = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    assert!(
+        file.ends_with(".sql.gz") && std::path::Path::new(&file).exists(),
+        "{file}"
+    );
+    let latest = backup_script(&vars, &["latest"]).await;
+    assert_eq!(String::from_utf8(latest.stdout).unwrap().trim(), file);
+
+    // Wipe: every table gone.
+    let mut conn = env.pool.acquire().await.unwrap();
+    sqlx::query("SET FOREIGN_KEY_CHECKS = 0")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    for (t, _, _) in &before {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE `{t}`")))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    drop(conn);
+    assert!(fingerprint(&env).await.is_empty());
+
+    // Without --yes and without a terminal to confirm on, nothing is touched.
+    let refused = backup_script(&vars, &["restore", &file]).await;
+    assert!(!refused.status.success());
+    assert!(fingerprint(&env).await.is_empty());
+
+    let restored = backup_script(&vars, &["restore", &file, "--yes"]).await;
+    assert!(restored.status.success(), "{restored:?}");
+    assert_eq!(fingerprint(&env).await, before);
+    // The restored database is the application's again: no migration pending, orders go on.
+    db::migrate(&env.pool)
+        .await
+        .expect("migrations already applied");
+    place_n(&env, &shop, 1, shop.margherita, 1).await;
+    let _ = std::fs::remove_dir_all(&dir);
 }

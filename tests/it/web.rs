@@ -3,10 +3,9 @@
 //! idempotency key, the authorisation boundary, cancel and modify rules, online payment (return
 //! page and webhook), live updates and the API's error format.
 
-use std::time::Duration;
 
 use messages::{Actor, OrderStatus, PaymentMode};
-use ocpizza_tests::browser::{Visitor, location};
+use ocpizza_tests::browser::{EventStream, Visitor, location};
 use ocpizza_tests::shop::{CUSTOMER, PASSWORD, Shop};
 use ocpizza_tests::{TestApp, TestEnv};
 use order::{Fulfilment, transition};
@@ -998,27 +997,11 @@ async fn the_order_page_streams_status_changes() {
             .unwrap()
             .starts_with("text/event-stream")
     );
-    let mut r = r;
-    let mut seen = String::new();
-    let mut next_event = async || loop {
-        let chunk = tokio::time::timeout(Duration::from_secs(10), r.chunk())
-            .await
-            .expect("an event within 10 s")
-            .unwrap()
-            .expect("the stream stays open");
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-        if let Some(end) = seen.find("\n\n") {
-            let event = seen[..end].to_owned();
-            seen.drain(..end + 2);
-            if event.contains("event: order") {
-                return event;
-            }
-        }
-    };
-    let first = next_event().await;
+    let mut events = EventStream::new(r);
+    let first = events.next("order").await;
     assert!(first.contains("\"status\":\"placed\""), "{first}");
     move_to(&env, &shop, order.id, OrderStatus::Confirmed).await;
-    let second = next_event().await;
+    let second = events.next("order").await;
     assert!(second.contains("\"status\":\"confirmed\""), "{second}");
     assert!(
         second.contains(&format!("\"version\":{}", order.version + 1)),

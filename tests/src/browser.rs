@@ -105,3 +105,41 @@ pub fn location(r: &Response) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+/// A Server-Sent Events response read one event at a time.
+pub struct EventStream {
+    response: Response,
+    seen: String,
+}
+
+impl EventStream {
+    pub fn new(response: Response) -> EventStream {
+        EventStream {
+            response,
+            seen: String::new(),
+        }
+    }
+
+    /// The next event named `name` (its whole text), skipping others and keep-alive comments;
+    /// panics if none comes within 10 s.
+    pub async fn next(&mut self, name: &str) -> String {
+        let wanted = format!("event: {name}");
+        loop {
+            if let Some(end) = self.seen.find("\n\n") {
+                let event = self.seen[..end].to_owned();
+                self.seen.drain(..end + 2);
+                if event.contains(&wanted) {
+                    return event;
+                }
+                continue;
+            }
+            let chunk =
+                tokio::time::timeout(std::time::Duration::from_secs(10), self.response.chunk())
+                    .await
+                    .expect("an event within 10 s")
+                    .expect("the stream reads")
+                    .expect("the stream stays open");
+            self.seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}

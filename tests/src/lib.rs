@@ -248,6 +248,21 @@ async fn admin_pool() -> MySqlPool {
 
 async fn drop_database(name: &str) {
     if let Ok(admin) = db::connect_url(&admin_db_url(), 1).await {
+        // A test that panicked inside a transaction leaves its connection holding locks (the
+        // rollback would run on the test's runtime, which is blocked in this drop): DROP
+        // DATABASE would wait for them forever. End those connections first.
+        let ids: Vec<u64> = sqlx::query_scalar(
+            "SELECT CAST(id AS UNSIGNED) FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()",
+        )
+        .bind(name)
+        .fetch_all(&admin)
+        .await
+        .unwrap_or_default();
+        for id in ids {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("KILL {id}")))
+                .execute(&admin)
+                .await;
+        }
         let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
             "DROP DATABASE IF EXISTS `{name}`"
         )))

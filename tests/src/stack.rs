@@ -171,21 +171,90 @@ impl Drop for Supervised {
     }
 }
 
-/// nginx on loopback with the production proxy snippet (deploy/nginx/ocpizza-locations.conf)
-/// in a plain-HTTP server, in front of `upstream_port`.
+/// nginx on loopback in front of the web server, with the production configuration files.
 pub struct Nginx {
+    /// The plain-HTTP port (the redirect to HTTPS for the production site).
     pub port: u16,
+    /// The HTTPS port of the production site (0 for the plain snippet server).
+    pub tls_port: u16,
     dir: PathBuf,
     child: Option<Child>,
 }
 
 impl Nginx {
+    /// A plain-HTTP server that includes the production proxy snippet
+    /// (deploy/nginx/ocpizza-locations.conf) in front of `upstream_port`.
     pub async fn start(upstream_port: u16) -> Nginx {
-        let dir =
-            std::env::temp_dir().join(format!("ocpt-nginx-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(dir.join("logs")).expect("nginx directory");
+        let dir = nginx_dir();
         let port = free_port();
-        let snippet = project_root().join("deploy/nginx/ocpizza-locations.conf");
+        let server = format!(
+            "upstream ocpizza_web {{ server 127.0.0.1:{upstream_port}; keepalive 4; }}
+    server {{
+        listen 127.0.0.1:{port};
+        server_name localhost;
+        include {snippet};
+    }}",
+            snippet = snippet().display()
+        );
+        Nginx::launch(dir, port, 0, &server).await
+    }
+
+    /// The production site (deploy/nginx/ocpizza.conf) as install.sh renders it, with loopback
+    /// ports, a self-signed certificate for `localhost` in place of certbot's, and the log and
+    /// snippet paths moved into the test's directory.
+    pub async fn production_site(upstream_port: u16) -> Nginx {
+        let dir = nginx_dir();
+        let (port, tls_port) = (free_port(), free_port());
+        let cert = dir.join("live");
+        std::fs::create_dir_all(&cert).expect("certificate directory");
+        let made = std::process::Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .args(["-subj", "/CN=localhost"])
+            .arg("-keyout")
+            .arg(cert.join("privkey.pem"))
+            .arg("-out")
+            .arg(cert.join("fullchain.pem"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl runs");
+        assert!(made.success(), "a self-signed certificate");
+        let site = std::fs::read_to_string(project_root().join("deploy/nginx/ocpizza.conf"))
+            .expect("the production site file");
+        let site = site
+            .replace("ocpizza.example.fr", "localhost")
+            .replace(
+                "/etc/letsencrypt/live/localhost",
+                &cert.display().to_string(),
+            )
+            .replace(
+                "server 127.0.0.1:8000;",
+                &format!("server 127.0.0.1:{upstream_port};"),
+            )
+            .replace("listen 80;", &format!("listen 127.0.0.1:{port};"))
+            .replace(
+                "listen 443 ssl",
+                &format!("listen 127.0.0.1:{tls_port} ssl"),
+            )
+            .replace("/var/log/nginx/", &format!("{}/logs/", dir.display()))
+            .replace(
+                "/etc/nginx/snippets/ocpizza-locations.conf",
+                &snippet().display().to_string(),
+            )
+            .lines()
+            .filter(|l| !l.contains("listen [::]") && !l.trim_start().starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            !site.contains("/etc/") && !site.contains("/var/log"),
+            "every system path of the site was moved:\n{site}"
+        );
+        Nginx::launch(dir, port, tls_port, &site).await
+    }
+
+    async fn launch(dir: PathBuf, port: u16, tls_port: u16, servers: &str) -> Nginx {
         let conf = format!(
             "worker_processes 1;
 error_log {dir}/logs/error.log warn;
@@ -198,16 +267,10 @@ http {{
     fastcgi_temp_path {dir}/fastcgi;
     uwsgi_temp_path {dir}/uwsgi;
     scgi_temp_path {dir}/scgi;
-    upstream ocpizza_web {{ server 127.0.0.1:{upstream_port}; keepalive 4; }}
-    server {{
-        listen 127.0.0.1:{port};
-        server_name localhost;
-        include {snippet};
-    }}
+    {servers}
 }}
 ",
             dir = dir.display(),
-            snippet = snippet.display(),
         );
         std::fs::write(dir.join("nginx.conf"), conf).expect("nginx config");
         let child = Command::new(nginx_binary())
@@ -218,19 +281,31 @@ http {{
             .args(["-g", "daemon off; user root;"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
             .expect("nginx starts (bash deploy/local/services.sh up installs it)");
         let n = Nginx {
             port,
+            tls_port,
             dir,
             child: Some(child),
         };
-        wait_until(Duration::from_secs(10), "nginx listening", || async move {
-            tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
+        let log = n.dir.join("logs/error.log");
+        wait_until(Duration::from_secs(10), "nginx listening", || {
+            let log = log.clone();
+            async move {
+                let up = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .is_ok();
+                if !up && std::fs::read_to_string(&log).is_ok_and(|l| l.contains("[emerg]")) {
+                    panic!(
+                        "nginx refused its configuration: {}",
+                        std::fs::read_to_string(&log).unwrap()
+                    );
+                }
+                up
+            }
         })
         .await;
         n
@@ -243,6 +318,16 @@ http {{
     pub fn error_log(&self) -> String {
         std::fs::read_to_string(self.dir.join("logs/error.log")).unwrap_or_default()
     }
+}
+
+fn nginx_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ocpt-nginx-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(dir.join("logs")).expect("nginx directory");
+    dir
+}
+
+fn snippet() -> PathBuf {
+    project_root().join("deploy/nginx/ocpizza-locations.conf")
 }
 
 impl Drop for Nginx {
