@@ -134,7 +134,12 @@ if [ ! -f .env ]; then
     set_env ENV production
     set_env SECRET_KEY "$(openssl rand -hex 32)"
     set_env DB_PASSWORD "$(openssl rand -hex 24)"
-    set_env PUBLIC_URL "https://$DOMAIN/"
+    # Links in e-mails and Stripe's return address: plain HTTP until a certificate exists.
+    if [ -n "${SKIP_CERTBOT:-}" ]; then
+        set_env PUBLIC_URL "http://$DOMAIN/"
+    else
+        set_env PUBLIC_URL "https://$DOMAIN/"
+    fi
     # The example points at localstripe, the local test double.
     set_env STRIPE_API_BASE "https://api.stripe.com"
     created_env=1

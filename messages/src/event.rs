@@ -530,4 +530,83 @@ mod tests {
             );
         }
     }
+
+    /// Any JSON value, a few levels deep.
+    fn arbitrary_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<u64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(serde_json::Value::from),
+            ".{0,12}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                proptest::collection::btree_map(".{0,8}", inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Every JSON pointer inside `v` (its own `""` included).
+    fn pointers(v: &serde_json::Value, at: String, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, child) in m {
+                    pointers(child, format!("{at}/{k}"), out);
+                }
+            }
+            serde_json::Value::Array(a) => {
+                for (i, child) in a.iter().enumerate() {
+                    pointers(child, format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+        out.push(at);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn decoding_any_bytes_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            let _ = Envelope::decode(&bytes);
+        }
+
+        /// A real message with one part replaced by anything (or removed): decoding says yes
+        /// or no without panicking, and whatever it accepts encodes back to itself.
+        #[test]
+        fn decoding_damaged_messages_never_panics_and_what_it_accepts_round_trips(
+            which in 0usize..100,
+            at in 0usize..1000,
+            replacement in arbitrary_json(),
+            remove in proptest::prelude::any::<bool>(),
+        ) {
+            let samples = samples();
+            let envelope = Envelope::new(samples[which % samples.len()].clone());
+            let mut json: serde_json::Value = serde_json::from_slice(&envelope.encode().unwrap()).unwrap();
+            let mut all = Vec::new();
+            pointers(&json, String::new(), &mut all);
+            let target = &all[at % all.len()];
+            if remove && !target.is_empty() {
+                let (parent, key) = target.rsplit_once('/').unwrap();
+                match json.pointer_mut(parent) {
+                    Some(serde_json::Value::Object(m)) => { m.remove(key); }
+                    Some(serde_json::Value::Array(a)) => { a.remove(key.parse::<usize>().unwrap()); }
+                    _ => {}
+                }
+            } else if let Some(slot) = json.pointer_mut(target) {
+                *slot = replacement;
+            }
+            let bytes = serde_json::to_vec(&json).unwrap();
+            if let Ok(decoded) = Envelope::decode(&bytes) {
+                let again = Envelope::decode(&decoded.encode().unwrap()).unwrap();
+                proptest::prop_assert_eq!(again, decoded);
+            }
+        }
+    }
 }

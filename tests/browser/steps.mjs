@@ -59,7 +59,14 @@ export async function orderOnline(page, base, shop, email) {
   await card("cvc").fill("123");
   await card("postal_code").fill("75011");
   await Promise.all([page.waitForURL(/\/commandes\/\d+$/), page.click("#pay")]);
-  await page.waitForSelector("text=Paiement accepté");
+  // The flash says so; if the order moved on meanwhile, the page reloads itself with the new
+  // status (and the flash is gone), which tells the customer the same.
+  await page
+    .locator("text=Paiement accepté")
+    .or(page.locator("text=En attente confirmation restaurant"))
+    .or(page.locator("h2", { hasText: "Confirmée" }))
+    .first()
+    .waitFor();
   return Number(page.url().match(/\/commandes\/(\d+)$/)[1]);
 }
 

@@ -3,6 +3,7 @@
 mod backbone;
 mod browser;
 mod cli;
+mod failures;
 mod feed;
 mod health;
 mod kitchen;
@@ -10,6 +11,7 @@ mod migrations;
 mod notifications;
 mod ops;
 mod payments;
+mod proof;
 mod staff;
 mod stock;
 mod web;

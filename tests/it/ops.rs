@@ -5,71 +5,19 @@
 
 use std::collections::HashMap;
 use std::process::Stdio;
-use std::time::Duration;
 
 use messages::event::{Event, OrderPlaced};
-use messages::{Envelope, OrderStatus, PaymentMode, topology};
-use ocpizza_tests::browser::{EventStream, Visitor};
+use messages::{Envelope, OrderStatus, PaymentMode};
+use ocpizza_tests::browser::EventStream;
+use ocpizza_tests::flow::{
+    PATIENCE, api_customer, place_via_api, reconcile, start_workers, stocked,
+};
 use ocpizza_tests::peers::{Emupos, Maildev};
-use ocpizza_tests::shop::{CUSTOMER, PASSWORD, Shop};
+use ocpizza_tests::shop::{CUSTOMER, Shop};
 use ocpizza_tests::stack::{Nginx, Supervised};
-use ocpizza_tests::{TestEnv, project_root, wait_until, workspace_binary};
+use ocpizza_tests::{TestEnv, project_root, wait_until};
 use order::Fulfilment;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
-
-const PATIENCE: Duration = Duration::from_secs(90);
-
-/// A customer logged in through the JSON API at `base`.
-async fn api_customer(base: &str) -> Visitor {
-    let v = Visitor::at(base);
-    let r = v
-        .client
-        .post(v.url("/api/session"))
-        .json(&json!({"email": CUSTOMER, "password": PASSWORD}))
-        .send()
-        .await
-        .expect("login answers");
-    assert_eq!(r.status(), StatusCode::OK, "the customer logs in");
-    v
-}
-
-/// Places a pickup order paid at the counter through the API; its id.
-async fn place_via_api(v: &Visitor, shop: &Shop, quantity: u32) -> u64 {
-    let r = v
-        .client
-        .post(v.url("/api/orders"))
-        .json(&json!({
-            "pizzeria": "test",
-            "lines": [{"pizza_id": shop.margherita, "quantity": quantity}],
-            "fulfilment": "pickup",
-            "payment": "on_site",
-            "idempotency_key": uuid::Uuid::new_v4().simple().to_string(),
-        }))
-        .send()
-        .await
-        .expect("the API answers");
-    assert_eq!(r.status(), StatusCode::CREATED, "order accepted");
-    let body: Value = r.json().await.expect("JSON");
-    body["order"]["id"].as_u64().expect("an order id")
-}
-
-/// The real `ocpizza-worker` programs, as Supervisor runs them, with these settings.
-fn start_workers(vars: &HashMap<String, String>, which: &[&str]) -> Vec<tokio::process::Child> {
-    which
-        .iter()
-        .map(|w| {
-            tokio::process::Command::new(workspace_binary("ocpizza-worker"))
-                .arg(w)
-                .envs(vars)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .kill_on_drop(true)
-                .spawn()
-                .expect("worker starts")
-        })
-        .collect()
-}
 
 /// An `order.placed` message about an order that does not exist: the stock worker gives up on
 /// it (dead letter, error logged with the order id).
@@ -85,18 +33,6 @@ async fn enqueue_orphan(env: &TestEnv, shop: &Shop, order_id: u64) {
     tx.commit().await.unwrap();
 }
 
-/// A fresh environment with the test shop (printers on `ports`) and more stock than any test
-/// here uses.
-async fn stocked(ports: (u16, u16)) -> (TestEnv, Shop) {
-    let env = TestEnv::new().await;
-    let shop = env.seed_shop(ports.0, ports.1).await;
-    sqlx::query("UPDATE stock SET quantity = 1000000")
-        .execute(&env.pool)
-        .await
-        .unwrap();
-    (env, shop)
-}
-
 /// `n` orders of `quantity` × `pizza` paid at the counter, straight into the database.
 async fn place_n(env: &TestEnv, shop: &Shop, n: usize, pizza: u64, quantity: u32) {
     for _ in 0..n {
@@ -106,66 +42,6 @@ async fn place_n(env: &TestEnv, shop: &Shop, n: usize, pizza: u64, quantity: u32
             PaymentMode::OnSite,
             Fulfilment::Pickup,
         )
-        .await;
-    }
-}
-
-async fn scalar(env: &TestEnv, sql: &str, id: u64) -> i64 {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
-        .bind(id)
-        .fetch_one(&env.pool)
-        .await
-        .expect("reconciliation query")
-}
-
-/// Every accepted order went all the way: confirmed, stock reserved once, one original ticket
-/// printed, one confirmation e-mail sent; and no worker gave up on a message.
-async fn reconcile(env: &TestEnv, shop: &Shop, ids: &[u64]) {
-    let ingredients = scalar(
-        env,
-        "SELECT COUNT(*) FROM recipe_lines WHERE pizza_id = ?",
-        shop.margherita,
-    )
-    .await;
-    assert!(ingredients > 0);
-    for &id in ids {
-        wait_until(PATIENCE, &format!("order {id} confirmed, printed and mailed"), || async move {
-            let status = env.order(id).await.status;
-            let printed = scalar(env, "SELECT COUNT(*) FROM tickets WHERE order_id = ? AND kind = 'original' AND status = 'printed'", id).await;
-            let mailed = scalar(env, "SELECT COUNT(*) FROM email_log WHERE order_id = ? AND template = 'confirmed' AND status = 'sent'", id).await;
-            status == OrderStatus::Confirmed && printed == 1 && mailed == 1
-        })
-        .await;
-        let reserved = scalar(
-            env,
-            "SELECT COUNT(*) FROM stock_ledger WHERE order_id = ? AND reason = 'reservation'",
-            id,
-        )
-        .await;
-        assert_eq!(
-            reserved, ingredients,
-            "order {id}: one reservation per ingredient of its one margherita"
-        );
-        for (template, n) in [("confirmed", 1), ("placed", 1)] {
-            let sent = scalar(
-                env,
-                &format!(
-                    "SELECT COUNT(*) FROM email_log WHERE order_id = ? AND template = '{template}'"
-                ),
-                id,
-            )
-            .await;
-            assert!(sent <= n, "order {id}: {sent} '{template}' e-mails");
-        }
-        let tickets = scalar(env, "SELECT COUNT(*) FROM tickets WHERE order_id = ?", id).await;
-        assert_eq!(tickets, 1, "order {id}: exactly one ticket");
-    }
-    for spec in topology::workers() {
-        let queue = spec.dead_letter_queue();
-        wait_until(Duration::from_secs(30), &format!("{queue} empty"), || {
-            let queue = queue.clone();
-            async move { env.queue_depth(&queue).await == Some(0) }
-        })
         .await;
     }
 }
@@ -199,7 +75,7 @@ async fn under_supervisord_every_worker_killed_with_sigkill_comes_back_and_no_or
     for _ in 0..5 {
         ids.push(place_via_api(&customer, &shop, 1).await);
     }
-    reconcile(&env, &shop, &ids).await;
+    reconcile(&env, &shop, &ids, &env.amqp_url()).await;
     assert_eq!(
         printers.receipts(0).await.len(),
         ids.len(),

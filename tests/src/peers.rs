@@ -363,3 +363,119 @@ impl Drop for PrivateRabbit {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// A MariaDB server of this test's own (its own data directory and port), so a test can restart
+/// the database under a running system without disturbing the tests beside it.
+pub struct PrivateMariadb {
+    pub port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+const MARIADBD: &str = "/usr/sbin/mariadbd";
+/// The account the programs use on the private server.
+pub const PRIVATE_DB_USER: &str = "ocpt";
+pub const PRIVATE_DB_PASSWORD: &str = "ocpt-private-password";
+
+impl PrivateMariadb {
+    pub async fn start() -> PrivateMariadb {
+        assert!(
+            std::path::Path::new(MARIADBD).exists(),
+            "MariaDB is not installed; {SERVICES_HINT}"
+        );
+        let dir =
+            std::env::temp_dir().join(format!("ocpt-mariadb-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("server directory");
+        let installed = Command::new("mariadb-install-db")
+            .args([
+                "--no-defaults",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+                "--user=root",
+            ])
+            .arg(format!("--datadir={}", dir.join("data").display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("mariadb-install-db runs");
+        assert!(installed.success(), "a fresh data directory");
+        let mut server = PrivateMariadb {
+            port: free_port(),
+            dir,
+            child: None,
+        };
+        server.resume().await;
+        let root = db::connect_url(&format!("mysql://root@127.0.0.1:{}/", server.port), 1)
+            .await
+            .expect("root on the private server");
+        for sql in [
+            format!(
+                "CREATE USER '{PRIVATE_DB_USER}'@'127.0.0.1' IDENTIFIED BY '{PRIVATE_DB_PASSWORD}'"
+            ),
+            format!("GRANT ALL ON *.* TO '{PRIVATE_DB_USER}'@'127.0.0.1'"),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&root)
+                .await
+                .expect("account on the private server");
+        }
+        root.close().await;
+        server
+    }
+
+    /// The account's URL for `database`.
+    pub fn url(&self, database: &str) -> String {
+        format!(
+            "mysql://{PRIVATE_DB_USER}:{PRIVATE_DB_PASSWORD}@127.0.0.1:{}/{database}",
+            self.port
+        )
+    }
+
+    /// Starts the server on its data directory and waits until it takes connections.
+    pub async fn resume(&mut self) {
+        let mut child = Command::new(MARIADBD)
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", self.dir.join("data").display()))
+            .arg(format!("--port={}", self.port))
+            .arg("--bind-address=127.0.0.1")
+            .arg(format!("--socket={}", self.dir.join("sock").display()))
+            .arg(format!("--pid-file={}", self.dir.join("pid").display()))
+            .arg(format!(
+                "--log-error={}",
+                self.dir.join("error.log").display()
+            ))
+            .args([
+                "--user=root",
+                "--innodb-buffer-pool-size=32M",
+                "--skip-name-resolve",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mariadbd starts");
+        wait_listening(self.port, "the private MariaDB", &mut child).await;
+        self.child = Some(child);
+    }
+
+    /// A clean shutdown (SIGTERM, waiting for the server to exit) and a start on the same data.
+    pub async fn restart(&mut self) {
+        self.stop();
+        self.resume().await;
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for PrivateMariadb {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

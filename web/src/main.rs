@@ -64,7 +64,7 @@ fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => {
             eprintln!("ocpizza: configuration error: {e}");
-            return ExitCode::from(78); // EX_CONFIG: Supervisor logs it and does not spin.
+            return ExitCode::from(78); // EX_CONFIG: named in Supervisor's log; FATAL after startretries.
         }
     };
     let _telemetry = settings::process::init(

@@ -1,0 +1,221 @@
+//! Driving the real system as customers and operators do, and checking afterwards that nothing
+//! was lost or done twice: shared by the operations and failure tests.
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::time::Duration;
+
+use messages::OrderStatus;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::browser::Visitor;
+use crate::shop::{CUSTOMER, PASSWORD, Shop};
+use crate::{TestEnv, wait_until, workspace_binary};
+
+/// How long an accepted order may take to be confirmed, printed and mailed after a failure.
+pub const PATIENCE: Duration = Duration::from_secs(90);
+
+/// A customer logged in through the JSON API at `base`.
+pub async fn api_customer(base: &str) -> Visitor {
+    let v = Visitor::at(base);
+    let r = v
+        .client
+        .post(v.url("/api/session"))
+        .json(&json!({"email": CUSTOMER, "password": PASSWORD}))
+        .send()
+        .await
+        .expect("login answers");
+    assert_eq!(r.status(), StatusCode::OK, "the customer logs in");
+    v
+}
+
+/// Places a pickup order paid at the counter through the API; its id.
+pub async fn place_via_api(v: &Visitor, shop: &Shop, quantity: u32) -> u64 {
+    let r = v
+        .client
+        .post(v.url("/api/orders"))
+        .json(&json!({
+            "pizzeria": "test",
+            "lines": [{"pizza_id": shop.margherita, "quantity": quantity}],
+            "fulfilment": "pickup",
+            "payment": "on_site",
+            "idempotency_key": uuid::Uuid::new_v4().simple().to_string(),
+        }))
+        .send()
+        .await
+        .expect("the API answers");
+    assert_eq!(r.status(), StatusCode::CREATED, "order accepted");
+    let body: Value = r.json().await.expect("JSON");
+    body["order"]["id"].as_u64().expect("an order id")
+}
+
+/// The real `ocpizza-worker` programs, as Supervisor runs them, with these settings.
+pub fn start_workers(vars: &HashMap<String, String>, which: &[&str]) -> Vec<tokio::process::Child> {
+    which
+        .iter()
+        .map(|w| {
+            tokio::process::Command::new(workspace_binary("ocpizza-worker"))
+                .arg(w)
+                .envs(vars)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("worker starts")
+        })
+        .collect()
+}
+
+/// A fresh environment with the test shop (printers on `ports`) and more stock than any test
+/// here uses.
+pub async fn stocked(ports: (u16, u16)) -> (TestEnv, Shop) {
+    let env = TestEnv::new().await;
+    let shop = env.seed_shop(ports.0, ports.1).await;
+    sqlx::query("UPDATE stock SET quantity = 1000000")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    (env, shop)
+}
+
+pub async fn scalar(env: &TestEnv, sql: &str, id: u64) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+        .bind(id)
+        .fetch_one(&env.pool)
+        .await
+        .expect("reconciliation query")
+}
+
+/// Every accepted order went all the way: confirmed, stock reserved once, one original ticket
+/// printed, one confirmation e-mail sent; and no worker gave up on a message on the broker at
+/// `amqp_url`.
+pub async fn reconcile(env: &TestEnv, shop: &Shop, ids: &[u64], amqp_url: &str) {
+    let ingredients = scalar(
+        env,
+        "SELECT COUNT(*) FROM recipe_lines WHERE pizza_id = ?",
+        shop.margherita,
+    )
+    .await;
+    assert!(ingredients > 0);
+    for &id in ids {
+        wait_until(PATIENCE, &format!("order {id} confirmed, printed and mailed"), || async move {
+            let status = env.order(id).await.status;
+            let printed = scalar(env, "SELECT COUNT(*) FROM tickets WHERE order_id = ? AND kind = 'original' AND status = 'printed'", id).await;
+            let mailed = scalar(env, "SELECT COUNT(*) FROM email_log WHERE order_id = ? AND template = 'confirmed' AND status = 'sent'", id).await;
+            status == OrderStatus::Confirmed && printed == 1 && mailed == 1
+        })
+        .await;
+        let reserved = scalar(
+            env,
+            "SELECT COUNT(*) FROM stock_ledger WHERE order_id = ? AND reason = 'reservation'",
+            id,
+        )
+        .await;
+        assert_eq!(
+            reserved, ingredients,
+            "order {id}: one reservation per ingredient of its one margherita"
+        );
+        for (template, n) in [("confirmed", 1), ("placed", 1)] {
+            let sent = scalar(
+                env,
+                &format!(
+                    "SELECT COUNT(*) FROM email_log WHERE order_id = ? AND template = '{template}'"
+                ),
+                id,
+            )
+            .await;
+            assert!(sent <= n, "order {id}: {sent} '{template}' e-mails");
+        }
+        let tickets = scalar(env, "SELECT COUNT(*) FROM tickets WHERE order_id = ?", id).await;
+        assert_eq!(tickets, 1, "order {id}: exactly one ticket");
+    }
+    let conn = lapin::Connection::connect(amqp_url, lapin::ConnectionProperties::default())
+        .await
+        .expect("the broker answers");
+    let waiting = messages::dead_letter::waiting(&conn)
+        .await
+        .expect("dead-letter queues counted");
+    let _ = conn.close(200, "reconciled".into()).await;
+    assert!(
+        waiting.iter().all(|(_, n)| *n == 0),
+        "no worker gave up on a message: {waiting:?}"
+    );
+}
+
+/// What the customers were told while orders streamed in.
+#[derive(Debug, Default)]
+pub struct Told {
+    /// Orders that got a success reply.
+    pub accepted: Vec<u64>,
+    /// Idempotency keys of orders that got an error reply, with the reply.
+    pub refused: Vec<(String, String)>,
+    /// Keys of requests that got no reply at all (the customer would retry with the same key).
+    pub unanswered: Vec<String>,
+}
+
+/// A customer placing a pickup order through the API every `every` until stopped.
+pub struct OrderStream {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Told>,
+}
+
+impl OrderStream {
+    pub async fn start(base: &str, shop: &Shop, every: Duration) -> OrderStream {
+        let customer = api_customer(base).await;
+        let pizza = shop.margherita;
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
+            let mut told = Told::default();
+            while !*stopped.borrow() {
+                let key = uuid::Uuid::new_v4().simple().to_string();
+                let answer = customer
+                    .client
+                    .post(customer.url("/api/orders"))
+                    .timeout(Duration::from_secs(20))
+                    .json(&json!({
+                        "pizzeria": "test",
+                        "lines": [{"pizza_id": pizza, "quantity": 1}],
+                        "fulfilment": "pickup",
+                        "payment": "on_site",
+                        "idempotency_key": key,
+                    }))
+                    .send()
+                    .await;
+                match answer {
+                    Ok(r) if r.status() == StatusCode::CREATED => {
+                        let body: Value = r.json().await.expect("JSON");
+                        told.accepted
+                            .push(body["order"]["id"].as_u64().expect("an order id"));
+                    }
+                    Ok(r) => {
+                        let status = r.status();
+                        let text = r.text().await.unwrap_or_default();
+                        told.refused.push((key, format!("{status} {text}")));
+                    }
+                    Err(_) => told.unanswered.push(key),
+                }
+                let _ = tokio::time::timeout(every, stopped.changed()).await;
+            }
+            told
+        });
+        OrderStream { stop, task }
+    }
+
+    pub async fn stop(self) -> Told {
+        let _ = self.stop.send(true);
+        self.task.await.expect("the stream task")
+    }
+}
+
+/// No order exists for a key whose request got an error reply.
+pub async fn refused_left_nothing(env: &TestEnv, told: &Told) {
+    for (key, answer) in &told.refused {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE idempotency_key = ?")
+            .bind(key)
+            .fetch_one(&env.pool)
+            .await
+            .expect("look the key up");
+        assert_eq!(n, 0, "refused ({answer}) yet placed");
+    }
+}
