@@ -10,7 +10,8 @@ use messages::event::{Event, OrderPlaced};
 use messages::{Envelope, OrderStatus, PaymentMode};
 use ocpizza_tests::browser::EventStream;
 use ocpizza_tests::flow::{
-    PATIENCE, api_customer, place_via_api, reconcile, start_workers, stocked,
+    PATIENCE, api_customer, captured_once, place_paid_online_via_api, place_via_api, reconcile,
+    start_workers, stocked,
 };
 use ocpizza_tests::peers::{Emupos, Maildev};
 use ocpizza_tests::shop::{CUSTOMER, Shop};
@@ -62,7 +63,12 @@ async fn under_supervisord_every_worker_killed_with_sigkill_comes_back_and_no_or
         "ocpizza:ocpizza-payments-0",
         "ocpizza:ocpizza-web",
     ];
-    let mut ids = Vec::new();
+    // Paid online first: the kitchen starts them at the end, while the payments worker dies.
+    let mut online = Vec::new();
+    for _ in 0..4 {
+        online.push(place_paid_online_via_api(&customer, &shop).await);
+    }
+    let mut ids = online.clone();
     for victim in victims {
         for _ in 0..5 {
             ids.push(place_via_api(&customer, &shop, 1).await);
@@ -81,6 +87,29 @@ async fn under_supervisord_every_worker_killed_with_sigkill_comes_back_and_no_or
         ids.len(),
         "one ticket per order on the kitchen printer"
     );
+    // The kitchen starts the online orders (→ capture) and the payments worker is killed
+    // in the middle of capturing them.
+    for id in &online {
+        let mut tx = env.pool.begin().await.unwrap();
+        order::transition::move_to(
+            &mut tx,
+            *id,
+            OrderStatus::Preparing,
+            messages::Actor::Staff(shop.manager_id),
+            "",
+            None,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    stack.kill_9("ocpizza:ocpizza-payments-0").await;
+    for id in &online {
+        wait_until(PATIENCE, &format!("order {id} captured once"), || {
+            captured_once(&env, *id)
+        })
+        .await;
+    }
     assert!(
         stack.all_running().await,
         "{}",

@@ -219,3 +219,86 @@ pub async fn refused_left_nothing(env: &TestEnv, told: &Told) {
         assert_eq!(n, 0, "refused ({answer}) yet placed");
     }
 }
+
+/// Places an order paid online through the API and pays it as the customer's browser would:
+/// the payment opened, the card confirmed at localstripe, the return finalised. Its id.
+pub async fn place_paid_online_via_api(v: &Visitor, shop: &Shop) -> u64 {
+    let r = v
+        .client
+        .post(v.url("/api/orders"))
+        .json(&json!({
+            "pizzeria": "test",
+            "lines": [{"pizza_id": shop.margherita, "quantity": 1}],
+            "fulfilment": "pickup",
+            "payment": "online",
+            "idempotency_key": uuid::Uuid::new_v4().simple().to_string(),
+        }))
+        .send()
+        .await
+        .expect("the API answers");
+    assert_eq!(r.status(), StatusCode::CREATED, "order accepted");
+    let body: Value = r.json().await.expect("JSON");
+    let id = body["order"]["id"].as_u64().expect("an order id");
+    let start: Value = v
+        .client
+        .post(v.url(&format!("/api/orders/{id}/payment")))
+        .send()
+        .await
+        .expect("payment opens")
+        .json()
+        .await
+        .expect("JSON");
+    let secret = start["client_secret"].as_str().expect("a client secret");
+    let intent = secret.split("_secret_").next().expect("an intent id");
+    let confirmed = reqwest::Client::new()
+        .post(format!("{LOCALSTRIPE}/v1/payment_intents/{intent}/confirm"))
+        .form(&[
+            ("key", start["publishable_key"].as_str().unwrap_or_default()),
+            ("client_secret", secret),
+            ("payment_method", "pm_card_visa"),
+        ])
+        .send()
+        .await
+        .expect("localstripe answers");
+    assert!(confirmed.status().is_success(), "the card is accepted");
+    let finalised = v
+        .client
+        .post(v.url(&format!("/api/orders/{id}/payment/finalise")))
+        .send()
+        .await
+        .expect("finalise answers");
+    assert_eq!(finalised.status(), StatusCode::OK, "payment authorised");
+    id
+}
+
+/// Where the tests' Stripe stand-in listens (deploy/local/services.sh).
+pub const LOCALSTRIPE: &str = "http://127.0.0.1:8420";
+
+/// The order's payments: exactly one, captured in full, and the PaymentIntent at localstripe
+/// says the same (captured once: a second capture would have been refused or doubled).
+pub async fn captured_once(env: &TestEnv, order_id: u64) -> bool {
+    let rows: Vec<(String, u32, u32, Option<String>)> = sqlx::query_as(
+        "SELECT CAST(status AS CHAR), amount_cents, captured_cents, stripe_payment_intent_id
+         FROM payments WHERE order_id = ?",
+    )
+    .bind(order_id)
+    .fetch_all(&env.pool)
+    .await
+    .expect("payments");
+    let [(status, amount, captured, Some(intent))] = rows.as_slice() else {
+        return false;
+    };
+    if status != "captured" || captured != amount {
+        return false;
+    }
+    let at_stripe: Value = reqwest::Client::new()
+        .get(format!("{LOCALSTRIPE}/v1/payment_intents/{intent}"))
+        .bearer_auth("sk_test_ocpizza")
+        .send()
+        .await
+        .expect("localstripe answers")
+        .json()
+        .await
+        .expect("JSON");
+    at_stripe["status"] == "succeeded" && at_stripe["amount_received"] == json!(*amount)
+}
