@@ -10,8 +10,8 @@ use messages::event::{Event, OrderPlaced};
 use messages::{Envelope, OrderStatus, PaymentMode};
 use ocpizza_tests::browser::EventStream;
 use ocpizza_tests::flow::{
-    PATIENCE, api_customer, captured_once, place_paid_online_via_api, place_via_api, reconcile,
-    start_workers, stocked,
+    PATIENCE, api_customer, captured_once, move_as_manager, place_paid_online_via_api,
+    place_via_api, reconcile, start_workers, stocked,
 };
 use ocpizza_tests::peers::{Emupos, Maildev};
 use ocpizza_tests::shop::{CUSTOMER, Shop};
@@ -90,18 +90,7 @@ async fn under_supervisord_every_worker_killed_with_sigkill_comes_back_and_no_or
     // The kitchen starts the online orders (→ capture) and the payments worker is killed
     // in the middle of capturing them.
     for id in &online {
-        let mut tx = env.pool.begin().await.unwrap();
-        order::transition::move_to(
-            &mut tx,
-            *id,
-            OrderStatus::Preparing,
-            messages::Actor::Staff(shop.manager_id),
-            "",
-            None,
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
+        move_as_manager(&env, &shop, *id, OrderStatus::Preparing).await;
     }
     stack.kill_9("ocpizza:ocpizza-payments-0").await;
     for id in &online {
@@ -277,18 +266,7 @@ async fn behind_nginx_an_order_is_placed_and_its_live_updates_flow() {
     assert_eq!(stream.status(), StatusCode::OK);
     let mut events = EventStream::new(stream);
     assert!(events.next("order").await.contains("\"status\":\"placed\""));
-    let mut tx = env.pool.begin().await.unwrap();
-    order::transition::move_to(
-        &mut tx,
-        id,
-        OrderStatus::Confirmed,
-        messages::Actor::Staff(shop.manager_id),
-        "",
-        None,
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    move_as_manager(&env, &shop, id, OrderStatus::Confirmed).await;
     assert!(
         events
             .next("order")

@@ -32,6 +32,11 @@ pub async fn api_customer(base: &str) -> Visitor {
 
 /// Places a pickup order paid at the counter through the API; its id.
 pub async fn place_via_api(v: &Visitor, shop: &Shop, quantity: u32) -> u64 {
+    post_order(v, shop, quantity, "on_site").await
+}
+
+/// Places `quantity` margheritas for pickup through the API with this payment mode; its id.
+async fn post_order(v: &Visitor, shop: &Shop, quantity: u32, payment: &str) -> u64 {
     let r = v
         .client
         .post(v.url("/api/orders"))
@@ -39,7 +44,7 @@ pub async fn place_via_api(v: &Visitor, shop: &Shop, quantity: u32) -> u64 {
             "pizzeria": "test",
             "lines": [{"pizza_id": shop.margherita, "quantity": quantity}],
             "fulfilment": "pickup",
-            "payment": "on_site",
+            "payment": payment,
             "idempotency_key": uuid::Uuid::new_v4().simple().to_string(),
         }))
         .send()
@@ -223,22 +228,7 @@ pub async fn refused_left_nothing(env: &TestEnv, told: &Told) {
 /// Places an order paid online through the API and pays it as the customer's browser would:
 /// the payment opened, the card confirmed at localstripe, the return finalised. Its id.
 pub async fn place_paid_online_via_api(v: &Visitor, shop: &Shop) -> u64 {
-    let r = v
-        .client
-        .post(v.url("/api/orders"))
-        .json(&json!({
-            "pizzeria": "test",
-            "lines": [{"pizza_id": shop.margherita, "quantity": 1}],
-            "fulfilment": "pickup",
-            "payment": "online",
-            "idempotency_key": uuid::Uuid::new_v4().simple().to_string(),
-        }))
-        .send()
-        .await
-        .expect("the API answers");
-    assert_eq!(r.status(), StatusCode::CREATED, "order accepted");
-    let body: Value = r.json().await.expect("JSON");
-    let id = body["order"]["id"].as_u64().expect("an order id");
+    let id = post_order(v, shop, 1, "online").await;
     let start: Value = v
         .client
         .post(v.url(&format!("/api/orders/{id}/payment")))
@@ -301,4 +291,20 @@ pub async fn captured_once(env: &TestEnv, order_id: u64) -> bool {
         .await
         .expect("JSON");
     at_stripe["status"] == "succeeded" && at_stripe["amount_received"] == json!(*amount)
+}
+
+/// A manager moves the order to `to`, as the staff screens do.
+pub async fn move_as_manager(env: &TestEnv, shop: &Shop, order_id: u64, to: OrderStatus) {
+    let mut tx = env.pool.begin().await.expect("begin");
+    order::transition::move_to(
+        &mut tx,
+        order_id,
+        to,
+        messages::Actor::Staff(shop.manager_id),
+        "",
+        None,
+    )
+    .await
+    .expect("an allowed move");
+    tx.commit().await.expect("commit");
 }
