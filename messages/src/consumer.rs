@@ -8,8 +8,9 @@
 //!    `processed_messages` and apply the handler; a message already processed is acknowledged
 //!    without running the handler again;
 //! 3. transient errors (database or peer unavailable) are retried with exponential backoff and
-//!    jitter; if they persist the message is returned to the queue (`nack` + requeue), and the
-//!    queue's delivery limit dead-letters it eventually;
+//!    jitter; if they persist the message is returned to the queue (`nack` + requeue) and comes
+//!    back later; on its last delivery before the queue's limit it is dead-lettered here, with
+//!    the reason and an alert (the queue's own limit remains the backstop after a crash);
 //! 4. permanent errors go to the dead-letter queue at once, with the reason in a header;
 //! 5. the message is acknowledged only after the transaction committed (or the dead-letter
 //!    publish was confirmed): a crash at any point means redelivery, never loss.
@@ -266,6 +267,24 @@ impl<H: Handler> Consumer<H> {
     }
 }
 
+/// How many times the broker delivered this message before (quorum queues count them in
+/// `x-delivery-count`; absent on the first delivery).
+fn delivery_count(delivery: &Delivery) -> i64 {
+    let Some(headers) = delivery.properties.headers() else {
+        return 0;
+    };
+    match headers.inner().get("x-delivery-count") {
+        Some(AMQPValue::LongLongInt(n)) => *n,
+        Some(AMQPValue::LongInt(n)) => i64::from(*n),
+        Some(AMQPValue::LongUInt(n)) => i64::from(*n),
+        Some(AMQPValue::ShortInt(n)) => i64::from(*n),
+        Some(AMQPValue::ShortUInt(n)) => i64::from(*n),
+        Some(AMQPValue::ShortShortInt(n)) => i64::from(*n),
+        Some(AMQPValue::ShortShortUInt(n)) => i64::from(*n),
+        _ => 0,
+    }
+}
+
 /// One delivery's handling, owned by its task.
 struct Job<H> {
     spec: ConsumerSpec,
@@ -320,6 +339,18 @@ impl<H: Handler> Job<H> {
                 if let Err(e) = delivery.ack(BasicAckOptions::default()).await {
                     tracing::warn!(consumer = %self.spec.name, %message_id, error = %e, "ack failed; redelivery will be absorbed");
                 }
+            }
+            Err(HandlerError::Transient(reason))
+                if delivery_count(&delivery) >= topology::DELIVERY_LIMIT =>
+            {
+                // The broker would dead-letter it on this return, silently: do it here, with the
+                // reason and the operators' alert, like any other message given up on.
+                let reason = format!(
+                    "still failing after {} deliveries: {reason}",
+                    topology::DELIVERY_LIMIT + 1
+                );
+                tracing::error!(consumer = %self.spec.name, %message_id, order_id = ?envelope.correlation_id, %reason, "giving up; dead-lettering");
+                self.dead_letter(&delivery, Some(&envelope), &reason).await;
             }
             Err(HandlerError::Transient(reason)) => {
                 tracing::warn!(consumer = %self.spec.name, %message_id, order_id = ?envelope.correlation_id, %reason, "still failing; returning the message to the queue");

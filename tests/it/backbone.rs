@@ -427,8 +427,8 @@ async fn poison_messages_are_dead_lettered_with_a_reason_and_the_rest_keep_flowi
         })
         .await;
     }
-    // The stubborn one is retried, returned to the queue and redelivered until the broker's
-    // delivery limit dead-letters it.
+    // The stubborn one is retried, returned to the queue and redelivered until its last delivery
+    // before the queue's limit, when the runtime dead-letters it with the reason and an alert.
     wait_until(PATIENCE, "three dead letters", || async {
         env.queue_depth("ocpizza.probe.dead").await == Some(3)
     })
@@ -451,9 +451,18 @@ async fn poison_messages_are_dead_lettered_with_a_reason_and_the_rest_keep_flowi
         reason_of(&refused.message_id.to_string()).contains("the probe refuses this one"),
         "{letters:?}"
     );
+    let gave_up = reason_of(&stubborn.message_id.to_string());
     assert!(
-        reason_of(&stubborn.message_id.to_string()).contains("delivery_limit"),
+        gave_up.contains("still failing after 6 deliveries")
+            && gave_up.contains("the probe's peer is down"),
         "{letters:?}"
+    );
+    let alerts = env.outbox("message.dead_lettered").await;
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a.causation_id == Some(stubborn.message_id)),
+        "the operators hear about the message given up on: {alerts:?}"
     );
     assert_eq!(
         dead_letter::list(&conn, "probe").await.unwrap().len(),
