@@ -1256,3 +1256,44 @@ async fn customers_opening_their_payments_at_the_same_time_all_get_one() {
         .unwrap();
     assert_eq!(payments, 24, "one payment per order");
 }
+
+#[tokio::test]
+async fn stopping_the_server_ends_live_update_streams_instead_of_waiting_for_the_pages() {
+    let env = TestEnv::new().await;
+    let shop = env.seed_shop(9, 9).await;
+    let order = env
+        .place(
+            &shop,
+            &[(shop.margherita, 1)],
+            PaymentMode::OnSite,
+            Fulfilment::Pickup,
+        )
+        .await;
+    let app = web::Application::build(env.settings.clone(), env.pool.clone())
+        .await
+        .unwrap();
+    let base = format!("http://{}", app.local_addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let v = Visitor::at(&base);
+    assert_eq!(
+        v.log_in(CUSTOMER, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let r = v.get(&format!("/commandes/{}/flux", order.id)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let mut events = EventStream::new(r);
+    events.next("order").await;
+
+    // Supervisor sends SIGTERM and kills after 30 s: an open page must not hold the stop (and
+    // every update) up until then. The browser reconnects to the new process by itself.
+    stop.send(()).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), server)
+        .await
+        .expect("the server stops while the page is still open")
+        .unwrap()
+        .unwrap();
+    drop(events);
+}

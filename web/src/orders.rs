@@ -487,7 +487,7 @@ pub async fn stream(
                 }
             }
         });
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(state.until_stopping(events)).keep_alive(KeepAlive::default()))
 }
 
 pub async fn cancel(

@@ -23,6 +23,22 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub gateway: payment::Gateway,
     pub login_limiter: crate::session::LoginLimiter,
+    /// Turns true when the server starts stopping: live update streams end then, so a graceful
+    /// stop is not held up by pages that stay open for hours (their browsers reconnect).
+    pub stopping: tokio::sync::watch::Receiver<bool>,
+}
+
+impl AppState {
+    /// `events` until the server starts stopping.
+    pub fn until_stopping<S: futures_util::Stream>(
+        &self,
+        events: S,
+    ) -> impl futures_util::Stream<Item = S::Item> + use<S> {
+        let mut stopping = self.stopping.clone();
+        futures_util::StreamExt::take_until(events, async move {
+            let _ = stopping.wait_for(|s| *s).await;
+        })
+    }
 }
 
 /// A bound, not yet running server.
@@ -30,6 +46,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     pool: MySqlPool,
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl Application {
@@ -41,16 +58,19 @@ impl Application {
             settings.stripe.api_base.as_str(),
         )
         .map_err(|e| std::io::Error::other(format!("STRIPE settings: {e}")))?;
+        let (stop, stopping) = tokio::sync::watch::channel(false);
         let state = AppState {
             pool: pool.clone(),
             settings: Arc::new(settings),
             gateway,
             login_limiter: crate::session::LoginLimiter::default(),
+            stopping,
         };
         Ok(Application {
             listener,
             router: router(state),
             pool,
+            stop,
         })
     }
 
@@ -80,7 +100,10 @@ impl Application {
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = self.stop.send(true);
+        })
         .await;
         sweeper.abort();
         served
