@@ -11,12 +11,41 @@ use crate::SERVICES_HINT;
 
 const OPT: &str = "/opt/ocpizza";
 
-/// A port nothing listens on right now.
+/// Ports handed to private peers come from here: below Linux's ephemeral range (32768+), so the
+/// kernel never gives them to another program's outgoing connection or port-0 listener.
+const PORTS: std::ops::Range<u16> = 20000..30000;
+
+/// A port nothing listens on, reserved for this test process: a peer stopped and started again
+/// finds it still free. Tests run in parallel processes, so the reservation is a file created
+/// exclusively in a shared directory; reservations older than two hours are reused.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
+    let dir = std::env::temp_dir().join("ocpt-ports");
+    std::fs::create_dir_all(&dir).expect("port reservations directory");
+    let stale = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(2 * 3600))
+    };
+    for _ in 0..10_000 {
+        let span = PORTS.end - PORTS.start;
+        let port = PORTS.start + (uuid::Uuid::new_v4().as_u128() % u128::from(span)) as u16;
+        let path = dir.join(port.to_string());
+        if stale(&path) {
+            let _ = std::fs::remove_file(&path);
+        }
+        let reserved = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .is_ok();
+        // A port something else holds stays reserved: nobody here can use it either.
+        if reserved && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port left in {PORTS:?}");
 }
 
 async fn wait_listening(port: u16, what: &str, child: &mut Child) {
