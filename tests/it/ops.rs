@@ -213,6 +213,23 @@ async fn sentry_sink() -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
     (port, rx)
 }
 
+/// The first event the sink receives that mentions `text`.
+async fn sentry_event(
+    received: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
+    text: &str,
+) -> String {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            let body = received.recv().await.expect("the sink runs");
+            if body.contains(text) {
+                return body;
+            }
+        }
+    })
+    .await
+    .expect("an event reaches Sentry")
+}
+
 #[tokio::test]
 async fn a_worker_error_reaches_sentry_with_the_order_id() {
     let env = TestEnv::new().await;
@@ -223,16 +240,7 @@ async fn a_worker_error_reaches_sentry_with_the_order_id() {
     let dsn = format!("http://public@127.0.0.1:{port}/1");
     let vars = env.vars_with(&[("SENTRY_DSN", &dsn)]);
     let mut programs = start_workers(&vars, &["relay", "stock"]);
-    let event = tokio::time::timeout(PATIENCE, async {
-        loop {
-            let body = received.recv().await.expect("the sink runs");
-            if body.contains("permanent failure") {
-                return body;
-            }
-        }
-    })
-    .await
-    .expect("an event reaches Sentry");
+    let event = sentry_event(&mut received, "permanent failure").await;
     assert!(
         event.contains("424242"),
         "the order id is in the event: {event}"
@@ -245,6 +253,51 @@ async fn a_worker_error_reaches_sentry_with_the_order_id() {
     for p in &mut programs {
         let _ = p.start_kill();
     }
+}
+
+#[tokio::test]
+async fn a_web_server_error_reaches_sentry_with_the_request_and_its_order() {
+    let (env, shop) = stocked((9, 9)).await;
+    let (sink, mut received) = sentry_sink().await;
+    let port = ocpizza_tests::peers::free_port().to_string();
+    let dsn = format!("http://public@127.0.0.1:{sink}/1");
+    let vars = env.vars_with(&[("SENTRY_DSN", &dsn), ("PORT", &port)]);
+    let _web = tokio::process::Command::new(ocpizza_tests::workspace_binary("ocpizza"))
+        .arg("serve")
+        .envs(&vars)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the web server starts");
+    let base = format!("http://127.0.0.1:{port}");
+    wait_until(PATIENCE, "the web server answers", || async {
+        reqwest::get(format!("{base}/healthz")).await.is_ok()
+    })
+    .await;
+    let customer = api_customer(&base).await;
+    let id = place_via_api(&customer, &shop, 1).await;
+    // The database loses the orders table under the running server.
+    sqlx::query("RENAME TABLE orders TO orders_gone")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    let r = customer.get(&format!("/api/orders/{id}")).await;
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let event = sentry_event(&mut received, "request failed").await;
+    assert!(
+        event.contains(&format!("\"order_id\":{id}"))
+            || event.contains(&format!("\"order_id\":\"{id}\"")),
+        "the order id is in the event: {event}"
+    );
+    assert!(event.contains(&format!("/api/orders/{id}")), "{event}");
+    assert!(event.contains("\"server_name\":\"web\""), "{event}");
+    assert!(event.contains("orders"), "the inside story: {event}");
+    assert!(!event.contains(CUSTOMER), "no customer data: {event}");
+    sqlx::query("RENAME TABLE orders_gone TO orders")
+        .execute(&env.pool)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

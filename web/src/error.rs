@@ -64,11 +64,47 @@ impl WebError {
         }
     }
 
-    fn log(&self) {
+    /// What went wrong inside, for the logs and Sentry (never shown to the visitor): attached to
+    /// the response and logged by [`report`] with the request it belongs to.
+    fn attach_detail(&self, response: &mut Response) {
         if let WebError::Internal(detail) = self {
-            tracing::error!(%detail, "request failed");
+            response
+                .extensions_mut()
+                .insert(InternalDetail(detail.clone()));
         }
     }
+}
+
+/// The inside story of a 500, carried from the error to [`report`].
+#[derive(Clone, Debug)]
+struct InternalDetail(String);
+
+/// Logs every internal error once, with the request's method and path and the order it concerns
+/// (so Sentry events say which order a customer or pizzaiolo was stuck on).
+pub async fn report(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    if let Some(InternalDetail(detail)) = response.extensions().get::<InternalDetail>() {
+        match order_id_in(&path) {
+            Some(order_id) => {
+                tracing::error!(%method, %path, order_id, %detail, "request failed")
+            }
+            None => tracing::error!(%method, %path, %detail, "request failed"),
+        }
+    }
+    response
+}
+
+/// The order a path is about: the number after `commandes` or `orders`.
+pub fn order_id_in(path: &str) -> Option<u64> {
+    let mut segments = path.split('/');
+    while let Some(s) = segments.next() {
+        if s == "commandes" || s == "orders" {
+            return segments.next()?.parse().ok();
+        }
+    }
+    None
 }
 
 macro_rules! internal_from {
@@ -115,7 +151,6 @@ impl From<payment::PaymentError> for WebError {
 /// Page responses.
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
-        self.log();
         if let WebError::LoginRequired = self {
             return Redirect::to("/connexion").into_response();
         }
@@ -129,7 +164,9 @@ impl IntoResponse for WebError {
             "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>OC Pizza</title><link rel=\"stylesheet\" href=\"/static/site.css\"></head><body><main><h1>Oups</h1><p class=\"error\">{}</p><p><a href=\"/\">Retour à l'accueil</a></p></main></body></html>",
             minijinja::HtmlEscape(&message)
         );
-        (self.status(), Html(body)).into_response()
+        let mut response = (self.status(), Html(body)).into_response();
+        self.attach_detail(&mut response);
+        response
     }
 }
 
@@ -160,7 +197,6 @@ pub struct ErrorDetail {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let e = self.0;
-        e.log();
         let message = match &e {
             WebError::Internal(_) => "erreur interne".to_owned(),
             other => other.to_string(),
@@ -171,6 +207,24 @@ impl IntoResponse for ApiError {
                 message,
             },
         };
-        (e.status(), Json(body)).into_response()
+        let mut response = (e.status(), Json(body)).into_response();
+        e.attach_detail(&mut response);
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::order_id_in;
+
+    #[test]
+    fn the_order_a_path_is_about() {
+        assert_eq!(order_id_in("/commandes/42"), Some(42));
+        assert_eq!(order_id_in("/commandes/42/flux"), Some(42));
+        assert_eq!(order_id_in("/api/orders/7/payment"), Some(7));
+        assert_eq!(order_id_in("/equipe/paris-11/commandes/9/statut"), Some(9));
+        assert_eq!(order_id_in("/api/orders"), None);
+        assert_eq!(order_id_in("/commandes/abc"), None);
+        assert_eq!(order_id_in("/pizzerias/paris-11"), None);
     }
 }

@@ -126,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         .layer(sessions)
         .layer(RequestBodyLimitLayer::new(256 * 1024))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(crate::error::report))
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .with_state(state)
 }
