@@ -135,10 +135,7 @@ pub async fn open(
     // `payments`: for an order without a payment yet it takes a gap lock shared with the
     // neighbouring orders, and two customers paying at once then deadlock on their inserts
     // (found by the load benchmark).
-    sqlx::query("SELECT id FROM orders WHERE id = ? FOR UPDATE")
-        .bind(order.id)
-        .execute(&mut *conn)
-        .await?;
+    Order::lock(conn, order.id).await?;
     if let Some(existing) = Payment::latest_online(conn, order.id, "").await?
         && existing.status == "pending"
         && let Some(id) = &existing.stripe_payment_intent_id
