@@ -10,7 +10,9 @@ use std::time::Duration;
 use messages::broker;
 use messages::topology;
 use ocpizza_tests::TestEnv;
-use ocpizza_tests::flow::{OrderStream, Told, reconcile, refused_left_nothing, stocked};
+use ocpizza_tests::flow::{
+    OrderStream, Told, confirmations_received_once, reconcile, refused_left_nothing, stocked,
+};
 use ocpizza_tests::peers::{
     Emupos, Maildev, PRIVATE_DB_PASSWORD, PRIVATE_DB_USER, PrivateMariadb, PrivateRabbit,
 };
@@ -82,6 +84,7 @@ async fn rabbitmq_restarted_under_a_stream_of_orders_loses_nothing() {
     .await;
     // The web server keeps taking orders while the broker is away: they wait in the outbox.
     assert!(told.refused.is_empty(), "{told:?}");
+    confirmations_received_once(&maildev, &all).await;
     assert_eq!(
         printers.receipts(0).await.len(),
         all.len(),
@@ -95,6 +98,8 @@ async fn the_smtp_server_stopped_and_started_under_a_stream_of_orders_loses_no_e
     let mut maildev = Maildev::start().await;
     let (env, shop) = stocked((printers.ports[0], printers.ports[1])).await;
     let stack = Supervised::start(&env, &[("SMTP_URL", &maildev.smtp_url())]).await;
+    // (The sink's mailbox starts empty again when it comes back: the e-mail log is what counts
+    // here, one `sent` row per order and template.)
     let (told, _) = under_load(&env, &shop, &stack, &env.amqp_url(), async || {
         maildev.stop();
         tokio::time::sleep(Duration::from_secs(5)).await;
@@ -118,6 +123,7 @@ async fn the_printers_taken_away_and_brought_back_under_a_stream_of_orders_print
     })
     .await;
     assert!(told.refused.is_empty(), "{told:?}");
+    confirmations_received_once(&maildev, &all).await;
     let printed = printers.receipts(0).await.len() + printers.receipts(1).await.len();
     assert_eq!(
         printed,
@@ -171,6 +177,7 @@ async fn mariadb_restarted_under_a_stream_of_orders_loses_nothing() {
     // under_load); every other one went all the way, on paper at least once. Tickets whose
     // transaction the restart cut after the printer's confirmation print again (docs/workers.md:
     // at least once), at most the kitchen worker's in-flight messages.
+    confirmations_received_once(&maildev, &all).await;
     let printed = printers.receipts(0).await.len();
     let in_flight = usize::from(messages::consumer::ConsumerConfig::new("amqp://x").prefetch);
     assert!(

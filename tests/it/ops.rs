@@ -10,8 +10,8 @@ use messages::event::{Event, OrderPlaced};
 use messages::{Envelope, OrderStatus, PaymentMode};
 use ocpizza_tests::browser::EventStream;
 use ocpizza_tests::flow::{
-    PATIENCE, api_customer, captured_once, move_as_manager, place_paid_online_via_api,
-    place_via_api, reconcile, start_workers, stocked,
+    PATIENCE, api_customer, captured_once, confirmations_received_once, move_as_manager,
+    place_paid_online_via_api, place_via_api, reconcile, start_workers, stocked,
 };
 use ocpizza_tests::peers::{Emupos, Maildev};
 use ocpizza_tests::shop::{CUSTOMER, Shop};
@@ -82,6 +82,7 @@ async fn under_supervisord_every_worker_killed_with_sigkill_comes_back_and_no_or
         ids.push(place_via_api(&customer, &shop, 1).await);
     }
     reconcile(&env, &shop, &ids, &env.amqp_url()).await;
+    confirmations_received_once(&maildev, &ids).await;
     assert_eq!(
         printers.receipts(0).await.len(),
         ids.len(),

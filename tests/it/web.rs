@@ -1224,12 +1224,7 @@ async fn customers_opening_their_payments_at_the_same_time_all_get_one() {
     let mut ids = Vec::new();
     for _ in 0..24 {
         let o = env
-            .place(
-                &shop,
-                &[(shop.margherita, 1)],
-                PaymentMode::Online,
-                Fulfilment::Pickup,
-            )
+            .place_pickup(&shop, shop.margherita, PaymentMode::Online)
             .await;
         assert_eq!(o.status, OrderStatus::AwaitingPayment);
         ids.push(o.id);
@@ -1262,12 +1257,7 @@ async fn stopping_the_server_ends_live_update_streams_instead_of_waiting_for_the
     let env = TestEnv::new().await;
     let shop = env.seed_shop(9, 9).await;
     let order = env
-        .place(
-            &shop,
-            &[(shop.margherita, 1)],
-            PaymentMode::OnSite,
-            Fulfilment::Pickup,
-        )
+        .place_pickup(&shop, shop.margherita, PaymentMode::OnSite)
         .await;
     let app = web::Application::build(env.settings.clone(), env.pool.clone())
         .await

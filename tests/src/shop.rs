@@ -78,6 +78,12 @@ impl TestEnv {
         }
     }
 
+    /// One `pizza` for pickup, paid as `payment`, for the shop's customer.
+    pub async fn place_pickup(&self, shop: &Shop, pizza: u64, payment: PaymentMode) -> Order {
+        self.place(shop, &[(pizza, 1)], payment, Fulfilment::Pickup)
+            .await
+    }
+
     /// Places an order for the shop's customer and commits it.
     pub async fn place(
         &self,
