@@ -8,6 +8,9 @@ if ! command -v cargo-nextest >/dev/null 2>&1; then
     echo "installing cargo-nextest (one time)"
     cargo install --locked cargo-nextest
 fi
+# Gates first: formatting and lints (warnings are errors), as CI enforces them.
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
 # The integration tests run the real programs (ocpizza, ocpizza-worker); cargo builds a binary for
 # tests of its own package only, so build them first. CI may point CARGO_TARGET_DIR at a shared
 # directory; the harness finds the binaries next to the test executables.

@@ -255,12 +255,13 @@ async fn closed_loop(plan: &Arc<Plan>, deadline: Instant) {
 impl Plan {
     async fn one_order(&self) {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let session = &self.sessions[n as usize % self.sessions.len()];
-        let (shop, pizzas) = &self.shops[n as usize % self.shops.len()];
+        let i = usize::try_from(n).unwrap_or_default();
+        let session = &self.sessions[i % self.sessions.len()];
+        let (shop, pizzas) = &self.shops[i % self.shops.len()];
         // Spread evenly and reproducibly: one or two kinds of pizza, one or two of each.
-        let first = pizzas[(n as usize / self.shops.len()) % pizzas.len()];
+        let first = pizzas[(i / self.shops.len()) % pizzas.len()];
         let mut lines = vec![json!({"pizza_id": first, "quantity": 1 + n % 2})];
-        let second = pizzas[(n as usize * 7 + 3) % pizzas.len()];
+        let second = pizzas[(i * 7 + 3) % pizzas.len()];
         if n.is_multiple_of(3) && second != first {
             lines.push(json!({"pizza_id": second, "quantity": 1}));
         }
@@ -443,6 +444,11 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "q is in 0..=1, so the rank is a small non-negative index"
+    )]
     let rank = (q * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
 }

@@ -88,7 +88,7 @@ pub async fn connect_with_backoff(
             Ok(conn) => return Some(conn),
             Err(e) => {
                 let delay = delays.next().unwrap_or(Duration::from_secs(10));
-                tracing::warn!(%who, error = %e, retry_in_ms = delay.as_millis() as u64, "RabbitMQ unreachable");
+                tracing::warn!(%who, error = %e, retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), "RabbitMQ unreachable");
                 if !shutdown.sleep(delay).await {
                     return None;
                 }

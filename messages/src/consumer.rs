@@ -186,7 +186,7 @@ impl<H: Handler> Consumer<H> {
                 Ok(()) => break,
                 Err(e) => {
                     let delay = delays.next().unwrap_or(Duration::from_secs(10));
-                    tracing::warn!(consumer = %name, error = %e, retry_in_ms = delay.as_millis() as u64, "consumer lost its channel; reconnecting");
+                    tracing::warn!(consumer = %name, error = %e, retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), "consumer lost its channel; reconnecting");
                     if !shutdown.sleep(delay).await {
                         break;
                     }
@@ -321,7 +321,7 @@ impl<H: Handler> Job<H> {
             match process(&self.pool, &self.spec.name, &*self.handler, &envelope).await {
                 Err(HandlerError::Transient(reason)) => match delays.next() {
                     Some(delay) => {
-                        tracing::warn!(consumer = %self.spec.name, %message_id, %reason, retry_in_ms = delay.as_millis() as u64, "transient failure; retrying");
+                        tracing::warn!(consumer = %self.spec.name, %message_id, %reason, retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), "transient failure; retrying");
                         if !self.shutdown.sleep(delay).await {
                             break Err(HandlerError::Transient(reason));
                         }

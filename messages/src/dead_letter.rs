@@ -12,7 +12,7 @@ use lapin::types::{AMQPValue, FieldTable};
 
 use crate::MessagingError;
 use crate::consumer::{CONSUMER_HEADER, ERROR_HEADER};
-use crate::topology::{self, dead_letter_queue_name, queue_name};
+use crate::topology::{self, ConsumerSpec, dead_letter_queue_name, queue_name};
 
 /// A message waiting in a dead-letter queue.
 #[derive(Clone, Debug)]
@@ -90,9 +90,12 @@ pub async fn dead_lettered_counts(
 
 /// How many messages wait in each worker's dead-letter queue now (0 for a queue not declared
 /// yet). A passive declare reads the count without touching the messages.
-pub async fn waiting(conn: &Connection) -> Result<Vec<(String, u32)>, MessagingError> {
+pub async fn waiting(
+    conn: &Connection,
+    consumers: &[ConsumerSpec],
+) -> Result<Vec<(String, u32)>, MessagingError> {
     let mut counts = Vec::new();
-    for spec in topology::workers() {
+    for spec in consumers {
         // A passive declare of a missing queue closes the channel: one channel per queue.
         let channel = conn.create_channel().await?;
         let declared = channel
@@ -112,7 +115,7 @@ pub async fn waiting(conn: &Connection) -> Result<Vec<(String, u32)>, MessagingE
             }
             Err(_) => 0,
         };
-        counts.push((spec.name, n));
+        counts.push((spec.name.clone(), n));
     }
     Ok(counts)
 }

@@ -10,41 +10,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-/// Order states as customers and staff see them; the transitions are the order crate's rules.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderStatus {
-    AwaitingPayment,
-    Placed,
-    Confirmed,
-    Preparing,
-    Ready,
-    OutForDelivery,
-    Delivered,
-    PickedUp,
-    Cancelled,
-    Rejected,
-}
-
-/// How an order is paid.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentMode {
-    /// Stripe, authorised at checkout and captured when the kitchen starts.
-    Online,
-    /// Cash, card, meal voucher or cheque to the rider or at the counter.
-    OnSite,
-}
-
-/// Who caused a change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "user_id", rename_all = "snake_case")]
-pub enum Actor {
-    Customer(u64),
-    Staff(u64),
-    System,
-}
+use vocab::{Actor, OrderStatus, PaymentMode};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

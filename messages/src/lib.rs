@@ -25,7 +25,7 @@ pub mod outbox;
 pub mod relay;
 pub mod topology;
 
-pub use event::{Actor, DecodeError, Envelope, Event, OrderStatus, PaymentMode};
+pub use event::{DecodeError, Envelope, Event};
 
 /// Errors of the messaging machinery (not of message handlers, see [`consumer::HandlerError`]).
 #[derive(Debug, thiserror::Error)]

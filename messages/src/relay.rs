@@ -15,8 +15,9 @@ use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::{BasicProperties, Channel};
 use sqlx::MySqlPool;
 
+use crate::MessagingError;
 use crate::broker::{self, Shutdown};
-use crate::{MessagingError, topology};
+use crate::topology::{self, ConsumerSpec};
 
 #[derive(Clone, Debug)]
 pub struct RelayConfig {
@@ -27,12 +28,15 @@ pub struct RelayConfig {
     pub lease: Duration,
     /// Pause between rounds when the outbox is empty.
     pub idle_poll: Duration,
+    /// Every worker's queue, declared before publishing so nothing is published unrouted.
+    pub consumers: Vec<ConsumerSpec>,
 }
 
 impl RelayConfig {
-    pub fn new(amqp_url: &str) -> RelayConfig {
+    pub fn new(amqp_url: &str, consumers: Vec<ConsumerSpec>) -> RelayConfig {
         RelayConfig {
             amqp_url: amqp_url.to_owned(),
+            consumers,
             batch_size: 200,
             lease: Duration::from_secs(30),
             idle_poll: Duration::from_millis(50),
@@ -108,7 +112,7 @@ impl Relay {
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await?;
-        topology::declare_all(&channel).await?;
+        topology::declare_all(&channel, &self.config.consumers).await?;
         Ok(channel)
     }
 
@@ -146,7 +150,7 @@ impl Relay {
              ORDER BY id LIMIT ?",
         )
         .bind(&self.id)
-        .bind(self.config.lease.as_micros() as u64)
+        .bind(u64::try_from(self.config.lease.as_micros()).unwrap_or(u64::MAX))
         .bind(self.config.batch_size)
         .execute(&self.pool)
         .await?;

@@ -123,10 +123,7 @@ async fn distinct_effects(env: &TestEnv) -> (i64, i64) {
         .unwrap()
 }
 
-type Running = (
-    messages::broker::ShutdownTrigger,
-    tokio::task::JoinHandle<()>,
-);
+type Running = (broker::ShutdownTrigger, tokio::task::JoinHandle<()>);
 
 fn start_consumer(env: &TestEnv, probe: Probe) -> Running {
     start_consumer_at(env, &env.amqp_url(), probe)
@@ -144,7 +141,10 @@ fn start_relay(env: &TestEnv) -> Running {
 
 fn start_relay_at(env: &TestEnv, url: &str) -> Running {
     let (trigger, shutdown) = Shutdown::new();
-    let relay = Relay::new(env.pool.clone(), RelayConfig::new(url));
+    let relay = Relay::new(
+        env.pool.clone(),
+        RelayConfig::new(url, workers::consumers()),
+    );
     (trigger, tokio::spawn(relay.run(shutdown)))
 }
 
@@ -157,7 +157,7 @@ async fn an_outbox_row_exists_only_if_its_transaction_commits() {
     assert_eq!(env.count("outbox").await, 0);
 
     enqueue(&env, &[message(2)]).await;
-    assert_eq!(messages::outbox::backlog(&env.pool).await.unwrap(), 1);
+    assert_eq!(outbox::backlog(&env.pool).await.unwrap(), 1);
 }
 
 #[tokio::test]
@@ -166,11 +166,14 @@ async fn the_relay_publishes_in_order_and_marks_rows_only_after_the_confirm() {
     let sent: Vec<Envelope> = (1..=5).map(message).collect();
     enqueue(&env, &sent).await;
 
-    let relay = Relay::new(env.pool.clone(), RelayConfig::new(&env.amqp_url()));
+    let relay = Relay::new(
+        env.pool.clone(),
+        RelayConfig::new(&env.amqp_url(), workers::consumers()),
+    );
     let conn = broker::connect(&env.amqp_url()).await.unwrap();
     let channel = relay.open_channel(&conn).await.unwrap();
     assert_eq!(relay.publish_round(&channel).await.unwrap(), 5);
-    assert_eq!(messages::outbox::backlog(&env.pool).await.unwrap(), 0);
+    assert_eq!(outbox::backlog(&env.pool).await.unwrap(), 0);
     assert_eq!(
         relay.publish_round(&channel).await.unwrap(),
         0,
@@ -195,19 +198,25 @@ async fn a_relay_killed_between_publish_and_mark_causes_a_duplicate_that_is_abso
     enqueue(&env, std::slice::from_ref(&m)).await;
 
     let conn = broker::connect(&env.amqp_url()).await.unwrap();
-    let crashing = Relay::new(env.pool.clone(), RelayConfig::new(&env.amqp_url()));
+    let crashing = Relay::new(
+        env.pool.clone(),
+        RelayConfig::new(&env.amqp_url(), workers::consumers()),
+    );
     let channel = crashing.open_channel(&conn).await.unwrap();
     assert_eq!(
         crashing.publish_round_then_crash(&channel).await.unwrap(),
         1
     );
     assert_eq!(
-        messages::outbox::backlog(&env.pool).await.unwrap(),
+        outbox::backlog(&env.pool).await.unwrap(),
         1,
         "not marked: the relay died first"
     );
 
-    let survivor = Relay::new(env.pool.clone(), RelayConfig::new(&env.amqp_url()));
+    let survivor = Relay::new(
+        env.pool.clone(),
+        RelayConfig::new(&env.amqp_url(), workers::consumers()),
+    );
     assert_eq!(survivor.publish_round(&channel).await.unwrap(), 1);
     wait_until(PATIENCE, "both copies queued", || async {
         env.queue_depth("ocpizza.probe").await == Some(2)
@@ -325,7 +334,7 @@ async fn nothing_is_lost_when_the_broker_drops_every_connection_mid_stream() {
     })
     .await;
     wait_until(PATIENCE, "outbox drained", || async {
-        messages::outbox::backlog(&env.pool).await.unwrap() == 0
+        outbox::backlog(&env.pool).await.unwrap() == 0
     })
     .await;
     relay_stop.trigger();
@@ -348,7 +357,9 @@ async fn nothing_is_lost_when_rabbitmq_is_killed_and_restarted_mid_stream() {
     declare_probe(&rabbit.url()).await;
     let conn = broker::connect(&rabbit.url()).await.unwrap();
     let ch = conn.create_channel().await.unwrap();
-    topology::declare_all(&ch).await.unwrap();
+    topology::declare_all(&ch, &workers::consumers())
+        .await
+        .unwrap();
     conn.close(200, "setup".into()).await.unwrap();
     rabbit.restart_cleanly().await;
     let (relay_stop, relay) = start_relay_at(&env, &rabbit.url());
@@ -376,7 +387,7 @@ async fn nothing_is_lost_when_rabbitmq_is_killed_and_restarted_mid_stream() {
             break;
         }
         if std::time::Instant::now() > deadline {
-            let backlog = messages::outbox::backlog(&env.pool).await.unwrap();
+            let backlog = outbox::backlog(&env.pool).await.unwrap();
             let conn = broker::connect(&rabbit.url()).await.unwrap();
             let parked = dead_letter::list(&conn, "probe").await.unwrap();
             panic!(
@@ -386,7 +397,7 @@ async fn nothing_is_lost_when_rabbitmq_is_killed_and_restarted_mid_stream() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     wait_until(PATIENCE, "outbox drained", || async {
-        messages::outbox::backlog(&env.pool).await.unwrap() == 0
+        outbox::backlog(&env.pool).await.unwrap() == 0
     })
     .await;
     relay_stop.trigger();

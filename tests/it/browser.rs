@@ -11,10 +11,10 @@ use std::time::Duration;
 use messages::broker::{Shutdown, ShutdownTrigger};
 use messages::consumer::{Consumer, ConsumerConfig, Handler};
 use messages::relay::{Relay, RelayConfig};
-use messages::{OrderStatus, topology};
 use ocpizza_tests::shop::PASSWORD;
 use ocpizza_tests::{SERVICES_HINT, TestEnv, project_root, wait_until};
 use tokio::task::JoinHandle;
+use vocab::OrderStatus;
 use workers::payments::PaymentsWorker;
 use workers::stock::StockWorker;
 
@@ -27,13 +27,16 @@ struct Running {
 impl Running {
     fn start(env: &TestEnv) -> (Running, Shutdown) {
         let (trigger, shutdown) = Shutdown::new();
-        let relay = Relay::new(env.pool.clone(), RelayConfig::new(&env.amqp_url()));
+        let relay = Relay::new(
+            env.pool.clone(),
+            RelayConfig::new(&env.amqp_url(), workers::consumers()),
+        );
         let tasks = vec![tokio::spawn(relay.run(shutdown.clone()))];
         (Running { trigger, tasks }, shutdown)
     }
 
     fn with<H: Handler>(&mut self, env: &TestEnv, shutdown: &Shutdown, name: &str, handler: H) {
-        let spec = topology::workers()
+        let spec = workers::consumers()
             .into_iter()
             .find(|w| w.name == name)
             .expect("a declared worker");

@@ -69,7 +69,9 @@ async fn rabbitmq_restarted_under_a_stream_of_orders_loses_nothing() {
     // (docs/messaging.md, the quorum-queue registration pitfall).
     let conn = broker::connect(&rabbit.url()).await.unwrap();
     let ch = conn.create_channel().await.unwrap();
-    topology::declare_all(&ch).await.unwrap();
+    topology::declare_all(&ch, &workers::consumers())
+        .await
+        .unwrap();
     conn.close(200, "setup".into()).await.unwrap();
     rabbit.restart_cleanly().await;
     let url = rabbit.url();

@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use messages::consumer::{self, Outcome};
 use messages::event::TicketReprintRequested;
-use messages::{Envelope, Event, PaymentMode};
+use messages::{Envelope, Event};
 use ocpizza_tests::TestEnv;
 use ocpizza_tests::peers::Emupos;
 use ocpizza_tests::shop::Shop;
-use order::Fulfilment;
 use ticket::Policy;
 use ticket::printer::Timeouts;
+use vocab::{Fulfilment, PaymentMode};
 use workers::kitchen::{CONSUMER, KitchenWorker};
 use workers::stock::StockWorker;
 
@@ -63,8 +63,8 @@ async fn confirmed(
         order::transition::move_to(
             &mut tx,
             order.id,
-            messages::OrderStatus::Placed,
-            messages::Actor::System,
+            vocab::OrderStatus::Placed,
+            vocab::Actor::System,
             "",
             None,
         )

@@ -4,14 +4,14 @@
 use std::time::Duration;
 
 use mail::Mailer;
+use messages::Envelope;
 use messages::broker::Shutdown;
 use messages::consumer::{self, Consumer, ConsumerConfig, HandlerError, Outcome};
 use messages::relay::{Relay, RelayConfig};
-use messages::{Envelope, OrderStatus, PaymentMode, topology};
 use ocpizza_tests::peers::Maildev;
 use ocpizza_tests::shop::{CUSTOMER, MANAGER, Shop};
 use ocpizza_tests::{TestEnv, wait_until};
-use order::Fulfilment;
+use vocab::{Fulfilment, OrderStatus, PaymentMode};
 use workers::notifications::{CONSUMER, NotificationsWorker};
 use workers::stock::StockWorker;
 
@@ -213,8 +213,11 @@ async fn smtp_down_is_retried_and_the_email_goes_out_once_it_is_back() {
     // Through the real runtime and broker: the worker keeps retrying while SMTP is away, and
     // delivers once it is back.
     let (trigger, shutdown) = Shutdown::new();
-    let relay = Relay::new(env.pool.clone(), RelayConfig::new(&env.amqp_url()));
-    let spec = topology::workers()
+    let relay = Relay::new(
+        env.pool.clone(),
+        RelayConfig::new(&env.amqp_url(), workers::consumers()),
+    );
+    let spec = workers::consumers()
         .into_iter()
         .find(|w| w.name == CONSUMER)
         .unwrap();

@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::process::Stdio;
 
+use messages::Envelope;
 use messages::event::{Event, OrderPlaced};
-use messages::{Envelope, OrderStatus, PaymentMode};
 use ocpizza_tests::browser::EventStream;
 use ocpizza_tests::flow::{
     PATIENCE, api_customer, captured_once, confirmations_received_once, move_as_manager,
@@ -17,8 +17,8 @@ use ocpizza_tests::peers::{Emupos, Maildev};
 use ocpizza_tests::shop::{CUSTOMER, Shop};
 use ocpizza_tests::stack::{Nginx, Supervised};
 use ocpizza_tests::{TestEnv, project_root, wait_until};
-use order::Fulfilment;
 use reqwest::StatusCode;
+use vocab::{Fulfilment, OrderStatus, PaymentMode};
 
 /// An `order.placed` message about an order that does not exist: the stock worker gives up on
 /// it (dead letter, error logged with the order id).

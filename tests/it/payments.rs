@@ -4,11 +4,12 @@
 
 use messages::consumer::{self, HandlerError, Outcome};
 use messages::event::OrderModified;
-use messages::{Actor, Envelope, Event, OrderStatus, PaymentMode};
+use messages::{Envelope, Event};
 use ocpizza_tests::TestEnv;
 use ocpizza_tests::shop::Shop;
-use order::{Fulfilment, Order, transition};
+use order::{Order, transition};
 use payment::{Finalised, Gateway, IntentStatus, Payment};
+use vocab::{Actor, Fulfilment, OrderStatus, PaymentMode};
 use workers::payments::{CONSUMER, PaymentsWorker};
 use workers::stock::StockWorker;
 
@@ -169,7 +170,7 @@ async fn a_declined_card_rejects_the_order_and_reports_the_failure() {
             .unwrap()
             .starts_with("Paiement refusé")
     );
-    assert_eq!(payment_of(&env, order.id).await.status, "failed");
+    assert_eq!(payment_of(&env, order.id).await.status.as_str(), "failed");
     let failed = env.outbox_for("payment.failed", order.id).await;
     assert!(
         matches!(failed.event, Event::PaymentFailed(ref f) if f.pizzeria_id == shop.pizzeria_id)
@@ -201,7 +202,7 @@ async fn cancelling_before_the_kitchen_voids_the_authorisation_once() {
         .await
         .unwrap();
     let payment = payment_of(&env, order.id).await;
-    assert_eq!(payment.status, "voided");
+    assert_eq!(payment.status, vocab::PaymentStatus::Voided);
     let intent_id = payment.stripe_payment_intent_id.unwrap();
     assert_eq!(
         stripe_state(&intent_id).await.status,
@@ -259,12 +260,15 @@ async fn stripe_unreachable_is_a_transient_error_that_changes_nothing() {
         .await
         .unwrap_err();
     assert!(matches!(err, HandlerError::Transient(_)), "{err:?}");
-    assert_eq!(payment_of(&env, order.id).await.status, "authorised");
+    assert_eq!(
+        payment_of(&env, order.id).await.status.as_str(),
+        "authorised"
+    );
     // Back: the same message captures.
     consumer::process(&env.pool, CONSUMER, &worker(), &preparing)
         .await
         .unwrap();
-    assert_eq!(payment_of(&env, order.id).await.status, "captured");
+    assert_eq!(payment_of(&env, order.id).await.status.as_str(), "captured");
 }
 
 #[tokio::test]
@@ -294,7 +298,7 @@ async fn a_modification_above_the_authorised_amount_is_reauthorised() {
     let mut conn = env.pool.acquire().await.unwrap();
     let payments = Payment::for_order(&mut conn, order.id).await.unwrap();
     assert_eq!(payments.len(), 2);
-    assert_eq!(payments[0].status, "voided");
+    assert_eq!(payments[0].status.as_str(), "voided");
     assert_eq!(
         (payments[1].status.as_str(), payments[1].amount_cents),
         ("authorised", 3350)

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use messages::OrderStatus;
 use ocpizza_tests::browser::Visitor;
 use ocpizza_tests::flow::{api_customer, start_workers};
 use ocpizza_tests::{TestEnv, wait_until};
@@ -14,6 +13,7 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use vocab::OrderStatus;
 
 #[tokio::test]
 async fn customers_racing_for_the_last_portions_get_exactly_what_the_stock_allows() {
@@ -78,10 +78,13 @@ async fn customers_racing_for_the_last_portions_get_exactly_what_the_stock_allow
     }
     assert_eq!(
         env.count("orders").await,
-        accepted.len() as i64,
+        i64::try_from(accepted.len()).unwrap(),
         "every order that got a success reply is in the database, and only those"
     );
-    assert!(accepted.len() as i64 >= PORTIONS, "{refused:?}");
+    assert!(
+        i64::try_from(accepted.len()).unwrap() >= PORTIONS,
+        "{refused:?}"
+    );
 
     wait_until(Duration::from_secs(60), "every order decided", || async {
         let undecided: i64 = sqlx::query_scalar(

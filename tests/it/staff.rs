@@ -2,14 +2,14 @@
 //! pizzeria's staff; the kitchen's moves; counter and phone orders through the same pipeline;
 //! handing over with the payment collected; the manager's stock and figures; the group admin.
 
+use messages::Event;
 use messages::consumer;
-use messages::{Event, OrderStatus, PaymentMode};
 use ocpizza_tests::browser::{Visitor, location};
 use ocpizza_tests::peers::Emupos;
 use ocpizza_tests::shop::{CUSTOMER, MANAGER, PASSWORD, Shop};
 use ocpizza_tests::{TestApp, TestEnv};
-use order::Fulfilment;
 use reqwest::StatusCode;
+use vocab::{Fulfilment, OrderStatus, PaymentMode};
 use workers::stock::StockWorker;
 
 const PIZZAIOLO: &str = "pizzaiolo@test.example";
@@ -111,7 +111,7 @@ async fn every_staff_route_is_refused_to_other_roles_and_other_pizzerias() {
     let admin: &[Who] = &[Admin];
     let any_staff: &[Who] = &[Pizzaiolo, Counter, Rider, Manager, Admin];
     // (method, path, form, who may)
-    let routes: Vec<Route> = vec![
+    let routes: Vec<Route<'_>> = vec![
         ("GET", "/equipe/test/cuisine".into(), vec![], kitchen),
         (
             "GET",

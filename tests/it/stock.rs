@@ -4,13 +4,14 @@
 
 use std::time::Duration;
 
+use messages::Event;
 use messages::broker::Shutdown;
 use messages::consumer::{self, Consumer, ConsumerConfig, Outcome};
 use messages::relay::{Relay, RelayConfig};
-use messages::{Actor, Event, OrderStatus, PaymentMode, topology};
 use ocpizza_tests::shop::Shop;
 use ocpizza_tests::{TestEnv, wait_until};
-use order::{Fulfilment, transition};
+use order::transition;
+use vocab::{Actor, Fulfilment, OrderStatus, PaymentMode};
 use workers::stock::{CONSUMER, StockWorker};
 
 async fn env_and_shop() -> (TestEnv, Shop) {
@@ -284,8 +285,11 @@ async fn an_order_cancelled_before_the_worker_ran_reserves_nothing() {
 async fn the_stock_worker_confirms_orders_through_the_broker() {
     let (env, shop) = env_and_shop().await;
     let (trigger, shutdown) = Shutdown::new();
-    let relay = Relay::new(env.pool.clone(), RelayConfig::new(&env.amqp_url()));
-    let spec = topology::workers()
+    let relay = Relay::new(
+        env.pool.clone(),
+        RelayConfig::new(&env.amqp_url(), workers::consumers()),
+    );
+    let spec = workers::consumers()
         .into_iter()
         .find(|w| w.name == CONSUMER)
         .unwrap();

@@ -3,14 +3,14 @@
 //! idempotency key, the authorisation boundary, cancel and modify rules, online payment (return
 //! page and webhook), live updates and the API's error format.
 
-use messages::{Actor, OrderStatus, PaymentMode};
 use ocpizza_tests::browser::{EventStream, Visitor, location};
 use ocpizza_tests::shop::{CUSTOMER, PASSWORD, Shop};
 use ocpizza_tests::{TestApp, TestEnv};
-use order::{Fulfilment, transition};
+use order::transition;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use stripe_webhook::Webhook;
+use vocab::{Actor, Fulfilment, OrderStatus, PaymentMode};
 
 const LOCALSTRIPE: &str = "http://127.0.0.1:8420";
 const WEBHOOK_SECRET: &str = "whsec_ocpizza_test";

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::Duration;
 
-use messages::OrderStatus;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -13,6 +12,7 @@ use crate::browser::Visitor;
 use crate::peers::Maildev;
 use crate::shop::{CUSTOMER, PASSWORD, Shop};
 use crate::{TestEnv, wait_until, workspace_binary};
+use vocab::OrderStatus;
 
 /// How long an accepted order may take to be confirmed, printed and mailed after a failure.
 pub const PATIENCE: Duration = Duration::from_secs(90);
@@ -128,7 +128,7 @@ pub async fn reconcile(env: &TestEnv, shop: &Shop, ids: &[u64], amqp_url: &str) 
     let conn = lapin::Connection::connect(amqp_url, lapin::ConnectionProperties::default())
         .await
         .expect("the broker answers");
-    let waiting = messages::dead_letter::waiting(&conn)
+    let waiting = messages::dead_letter::waiting(&conn, &workers::consumers())
         .await
         .expect("dead-letter queues counted");
     let _ = conn.close(200, "reconciled".into()).await;
@@ -290,7 +290,7 @@ pub async fn move_as_manager(env: &TestEnv, shop: &Shop, order_id: u64, to: Orde
         &mut tx,
         order_id,
         to,
-        messages::Actor::Staff(shop.manager_id),
+        vocab::Actor::Staff(shop.manager_id),
         "",
         None,
     )

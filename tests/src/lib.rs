@@ -467,7 +467,7 @@ impl TestEnv {
 pub async fn wait_until<F, Fut>(timeout: std::time::Duration, what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
+    Fut: Future<Output = bool>,
 {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {

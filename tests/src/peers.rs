@@ -30,7 +30,8 @@ pub fn free_port() -> u16 {
     };
     for _ in 0..10_000 {
         let span = PORTS.end - PORTS.start;
-        let port = PORTS.start + (uuid::Uuid::new_v4().as_u128() % u128::from(span)) as u16;
+        let offset = uuid::Uuid::new_v4().as_u128() % u128::from(span);
+        let port = PORTS.start + u16::try_from(offset).expect("below the span, a u16");
         let path = dir.join(port.to_string());
         if stale(&path) {
             let _ = std::fs::remove_file(&path);

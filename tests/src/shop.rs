@@ -3,10 +3,11 @@
 //! a manager and a customer. Loaded through the real `feed-db` loader.
 
 use chrono::Utc;
-use messages::{Actor, Envelope, PaymentMode};
-use order::{Channel, DeliveryAddress, Fulfilment, NewLine, NewOrder, Order, Placed};
+use messages::Envelope;
+use order::{NewLine, NewOrder, Order, Placed};
 
 use crate::TestEnv;
+use vocab::{Actor, Channel, DeliveryAddress, Fulfilment, PaymentMode};
 
 pub const PASSWORD: &str = "motdepasse-test";
 pub const MANAGER: &str = "gerant@test.example";

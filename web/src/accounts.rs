@@ -13,10 +13,12 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
 use tower_sessions::Session;
+use vocab::{PersonName, Phone};
 
+use crate::error::WebError;
 use crate::page::{Page, flash};
 use crate::session::{ClientAddr, CurrentUser, log_in, log_out};
-use crate::{AppState, WebError};
+use crate::state::AppState;
 
 pub const LOGIN_FAILED: &str = "adresse e-mail ou mot de passe incorrect";
 pub const SIGNUP_DONE: &str = "Si cette adresse n'avait pas encore de compte, il est créé : connectez-vous avec votre mot de passe.";
@@ -52,17 +54,9 @@ pub struct SignupForm {
 
 /// Checks and creates the account; the same `Ok` whether it was created or already existed.
 pub async fn sign_up(state: &AppState, form: &SignupForm) -> Result<(), WebError> {
-    let name = form.full_name.trim();
-    if name.is_empty() || name.chars().count() > 120 {
-        return Err(WebError::Invalid(
-            "indiquez votre nom (120 caractères au plus)".into(),
-        ));
-    }
+    let name = PersonName::parse(&form.full_name)?;
     let email = Email::parse(&form.email).map_err(|e| WebError::Invalid(e.to_string()))?;
-    let phone = form.phone.trim();
-    if phone.chars().count() > 30 {
-        return Err(WebError::Invalid("numéro de téléphone trop long".into()));
-    }
+    let phone = Phone::parse(&form.phone)?;
     let password = Password::parse(&form.password).map_err(|e| WebError::Invalid(e.to_string()))?;
     let hash = blocking(move || account::password::hash(&password))
         .await?
@@ -71,8 +65,8 @@ pub async fn sign_up(state: &AppState, form: &SignupForm) -> Result<(), WebError
     let created = account::user::create_customer(
         &mut conn,
         &email,
-        name,
-        (!phone.is_empty()).then_some(phone),
+        name.as_str(),
+        phone.as_ref().map(Phone::as_str),
         &hash,
     )
     .await?;
@@ -187,15 +181,18 @@ pub async fn add_address(
     Form(form): Form<account::address::NewAddress>,
 ) -> Result<Response, WebError> {
     let mut conn = state.pool.acquire().await?;
-    if let Some(problem) = form.problem() {
-        let addresses = account::address::list(&mut conn, user.id).await?;
-        let html = page.render(
-            "account.html",
-            context! { addresses => addresses, error => problem },
-        )?;
-        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
-    }
-    account::address::add(&mut conn, user.id, &form).await?;
+    let checked = match form.parse() {
+        Ok(checked) => checked,
+        Err(problem) => {
+            let addresses = account::address::list(&mut conn, user.id).await?;
+            let html = page.render(
+                "account.html",
+                context! { addresses => addresses, error => problem.to_string() },
+            )?;
+            return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
+        }
+    };
+    account::address::add(&mut conn, user.id, &checked).await?;
     flash(&page.session, "Adresse enregistrée.").await?;
     Ok(Redirect::to("/compte").into_response())
 }

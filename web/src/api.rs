@@ -15,8 +15,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use catalog::Pizzeria;
 use chrono::{DateTime, Utc};
-use messages::{Actor, OrderStatus, PaymentMode};
-use order::{Channel, DeliveryAddress, Fulfilment, NewLine, NewOrder, Order, Placed};
+use order::{NewLine, NewOrder, Order, Placed};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
@@ -25,15 +24,18 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::accounts::{LoginForm, SignupForm};
+use crate::error::WebError;
 use crate::error::{ApiError, ErrorBody};
-use crate::orders::{OrderView, order_view, own_order};
+use crate::lookup::own_order;
 use crate::session::{ClientAddr, CurrentUser, log_in, log_out};
-use crate::shops::{MenuItemView, ShopView};
-use crate::{AppState, WebError};
+use crate::state::AppState;
+use crate::views::{MenuItemView, ShopView};
+use crate::views::{OrderView, order_view};
+use vocab::{Actor, Channel, DeliveryAddress, Fulfilment, OrderStatus, PaymentMode};
 
 /// `Json<T>` whose rejections are API errors.
 #[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+#[from_request(via(Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub T);
 
 /// `Path<T>` whose rejections are API errors.
@@ -137,8 +139,8 @@ async fn menu(
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<Vec<MenuItemView>>, ApiError> {
     let mut conn = state.pool.acquire().await?;
-    let shop = crate::shops::active_shop(&mut conn, &code).await?;
-    Ok(Json(crate::shops::menu(&mut conn, shop.id).await?))
+    let shop = crate::lookup::active_shop(&mut conn, &code).await?;
+    Ok(Json(crate::views::menu(&mut conn, shop.id).await?))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -273,23 +275,17 @@ async fn place_order(
     ApiJson(req): ApiJson<NewOrderRequest>,
 ) -> Result<(StatusCode, Json<Placement>), ApiError> {
     let mut tx = state.pool.begin().await?;
-    let shop = crate::shops::active_shop(&mut tx, &req.pizzeria)
+    let shop = crate::lookup::active_shop(&mut tx, &req.pizzeria)
         .await
         .map_err(|_| WebError::Invalid("pizzeria inconnue".into()))?;
     let delivery = match (req.fulfilment, req.address_id, req.delivery) {
         (Fulfilment::Pickup, _, _) => None,
-        (Fulfilment::Delivery, Some(id), _) => {
-            let a = account::address::find(&mut tx, user.id, id)
+        (Fulfilment::Delivery, Some(id), _) => Some(
+            account::address::find(&mut tx, user.id, id)
                 .await?
-                .ok_or_else(|| WebError::Invalid("adresse inconnue".into()))?;
-            Some(DeliveryAddress {
-                street: a.street,
-                complement: a.complement,
-                postal_code: a.postal_code,
-                city: a.city,
-                instructions: a.instructions,
-            })
-        }
+                .ok_or_else(|| WebError::Invalid("adresse inconnue".into()))?
+                .delivery(),
+        ),
         (Fulfilment::Delivery, None, address) => address,
     };
     let new = NewOrder {

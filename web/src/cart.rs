@@ -3,8 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
+use vocab::Quantity;
+use vocab::input::MAX_QUANTITY_PER_LINE;
 
-use crate::WebError;
+use crate::error::WebError;
 
 const KEY: &str = "cart";
 
@@ -33,16 +35,17 @@ impl Cart {
         self.lines.iter().map(|(_, q)| q).sum()
     }
 
-    /// Adds pizzas; a cart from another pizzeria is replaced (returns true then).
-    pub fn add(&mut self, pizzeria_id: u64, pizza_id: u64, quantity: u32) -> bool {
+    /// Adds pizzas (a line holds at most [`MAX_QUANTITY_PER_LINE`]); a cart from another
+    /// pizzeria is replaced (returns true then).
+    pub fn add(&mut self, pizzeria_id: u64, pizza_id: u64, quantity: Quantity) -> bool {
         let replaced = self.pizzeria_id.is_some_and(|p| p != pizzeria_id) && !self.lines.is_empty();
         if self.pizzeria_id != Some(pizzeria_id) {
             self.lines.clear();
             self.pizzeria_id = Some(pizzeria_id);
         }
         match self.lines.iter_mut().find(|(p, _)| *p == pizza_id) {
-            Some((_, q)) => *q = (*q + quantity).min(20),
-            None => self.lines.push((pizza_id, quantity.min(20))),
+            Some((_, q)) => *q = Quantity::clamped(*q + quantity.get()).get(),
+            None => self.lines.push((pizza_id, quantity.get())),
         }
         replaced
     }
@@ -52,7 +55,7 @@ impl Cart {
         if quantity == 0 {
             self.lines.retain(|(p, _)| *p != pizza_id);
         } else if let Some((_, q)) = self.lines.iter_mut().find(|(p, _)| *p == pizza_id) {
-            *q = quantity.min(20);
+            *q = quantity.min(MAX_QUANTITY_PER_LINE);
         }
     }
 }
@@ -61,22 +64,31 @@ impl Cart {
 mod tests {
     use super::*;
 
+    fn q(n: u32) -> Quantity {
+        Quantity::new(n).unwrap()
+    }
+
     #[test]
     fn a_cart_holds_one_pizzeria_and_merges_lines() {
         let mut cart = Cart::default();
-        assert!(!cart.add(1, 10, 2));
-        assert!(!cart.add(1, 10, 1));
-        assert!(!cart.add(1, 11, 1));
+        assert!(!cart.add(1, 10, q(2)));
+        assert!(!cart.add(1, 10, q(1)));
+        assert!(!cart.add(1, 11, q(1)));
         assert_eq!(cart.lines, [(10, 3), (11, 1)]);
         assert_eq!(cart.count(), 4);
         cart.set(10, 0);
         assert_eq!(cart.lines, [(11, 1)]);
-        assert!(cart.add(2, 20, 1), "another pizzeria replaces the cart");
+        assert!(cart.add(2, 20, q(1)), "another pizzeria replaces the cart");
         assert_eq!(
             (cart.pizzeria_id, cart.lines.clone()),
             (Some(2), vec![(20, 1)])
         );
-        cart.add(2, 20, 50);
-        assert_eq!(cart.lines, [(20, 20)]);
+        cart.add(2, 20, q(15));
+        cart.add(2, 20, q(15));
+        assert_eq!(
+            cart.lines,
+            [(20, MAX_QUANTITY_PER_LINE)],
+            "a full line stays full"
+        );
     }
 }

@@ -35,6 +35,12 @@ pub enum WebError {
     Internal(String),
 }
 
+impl From<vocab::InputError> for WebError {
+    fn from(e: vocab::InputError) -> Self {
+        WebError::Invalid(e.to_string())
+    }
+}
+
 impl WebError {
     pub fn status(&self) -> StatusCode {
         match self {

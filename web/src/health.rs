@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 use settings::ExposeSecret;
 
-use crate::AppState;
+use crate::state::AppState;
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 

@@ -3,6 +3,10 @@
 //! # Layout
 //! - [`startup`]: builds the app from settings, binds, serves until a shutdown future resolves
 //!   (tests bind port 0 and run the very same code);
+//! - [`state`]: [`AppState`], what every handler reaches;
+//! - [`routes`]: the pages' route table;
+//! - [`views`]: what pages, staff screens and the API all show (orders, shops, menus, times);
+//! - [`lookup`]: finding what a request names, within what its user may reach;
 //! - [`health`]: `/healthz` (process up) and `/readyz` (database and broker reachable);
 //! - [`metrics`]: `/metrics` for Prometheus (orders, messages, outbox, dead letters, HTTP);
 //! - [`session`]: sessions in MariaDB, the logged-in user, CSRF, login throttling;
@@ -19,106 +23,19 @@ pub mod api;
 pub mod cart;
 pub mod error;
 pub mod health;
+pub mod lookup;
 pub mod metrics;
 pub mod orders;
 pub mod page;
+pub mod routes;
 pub mod session;
 pub mod shops;
 pub mod staff;
 pub mod startup;
+pub mod state;
+pub mod views;
 pub mod webhook;
 
-use axum::Router;
-use axum::http::header;
-use axum::routing::{get, post};
-
 pub use error::{ApiError, WebError};
-pub use startup::{AppState, Application};
-
-const SITE_CSS: &str = include_str!("../static/site.css");
-
-/// The customer's pages (the JSON API lives in [`api`]).
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(shops::index))
-        .route(
-            "/static/site.css",
-            get(|| async {
-                (
-                    [
-                        (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-                        (header::CACHE_CONTROL, "public, max-age=3600"),
-                    ],
-                    SITE_CSS,
-                )
-            }),
-        )
-        .route("/pizzerias/{code}", get(shops::show))
-        .route("/pizzerias/{code}/carte", get(shops::menu_fragment))
-        .route(
-            "/inscription",
-            get(accounts::signup_page).post(accounts::signup),
-        )
-        .route(
-            "/connexion",
-            get(accounts::login_page).post(accounts::login),
-        )
-        .route("/deconnexion", post(accounts::logout))
-        .route("/compte", get(accounts::profile))
-        .route("/compte/adresses", post(accounts::add_address))
-        .route(
-            "/compte/adresses/{id}/supprimer",
-            post(accounts::delete_address),
-        )
-        .route("/panier", get(orders::cart_page))
-        .route("/panier/ajouter", post(orders::add_to_cart))
-        .route("/panier/modifier", post(orders::update_cart))
-        .route("/commander", post(orders::checkout))
-        .route("/commandes", get(orders::list))
-        .route("/commandes/{id}", get(orders::show))
-        .route("/commandes/{id}/flux", get(orders::stream))
-        .route("/commandes/{id}/annuler", post(orders::cancel))
-        .route("/commandes/{id}/modifier", post(orders::modify))
-        .route("/commandes/{id}/paiement", get(orders::pay_page))
-        .route("/commandes/{id}/paiement/retour", get(orders::pay_return))
-        .route("/stripe/webhook", post(webhook::stripe))
-        .merge(staff_routes())
-}
-
-/// The staff screens (see [`staff`]).
-fn staff_routes() -> Router<AppState> {
-    use staff::{admin, counter, delivery, kitchen, manage};
-    Router::new()
-        .route("/equipe", get(staff::home))
-        .route("/equipe/{code}/flux", get(staff::stream))
-        .route(
-            "/equipe/{code}/commandes/{id}/statut",
-            post(staff::move_order),
-        )
-        .route("/equipe/{code}/cuisine", get(kitchen::page))
-        .route("/equipe/{code}/cuisine/tableau", get(kitchen::fragment))
-        .route(
-            "/equipe/{code}/commandes/{id}/reimprimer",
-            post(kitchen::reprint),
-        )
-        .route("/equipe/{code}/recettes/{pizza_id}", get(kitchen::recipe))
-        .route(
-            "/equipe/{code}/comptoir",
-            get(counter::page).post(counter::place),
-        )
-        .route("/equipe/{code}/livraisons", get(delivery::page))
-        .route("/equipe/{code}/gestion", get(manage::page))
-        .route("/equipe/{code}/stock/{ingredient_id}", post(manage::adjust))
-        .route("/admin", get(admin::page))
-        .route("/admin/pizzerias/{id}", post(admin::set_pizzeria))
-        .route("/admin/pizzas/{id}", post(admin::set_pizza))
-        .route(
-            "/admin/carte/{pizzeria_id}/{pizza_id}",
-            post(admin::set_served),
-        )
-        .route("/admin/imprimantes/{id}", post(admin::set_printer))
-        .route("/admin/imprimantes/{id}/test", post(admin::test_printer))
-        .route("/admin/personnel", post(admin::create_staff))
-        .route("/admin/personnel/{id}", post(admin::set_staff_active))
-        .route("/admin/import", post(admin::import))
-}
+pub use startup::Application;
+pub use state::AppState;

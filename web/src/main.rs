@@ -134,10 +134,7 @@ async fn dead_letters(settings: &Settings, action: DeadLetterAction) -> anyhow::
     let conn = messages::broker::connect(settings.rabbitmq_url.expose_secret())
         .await
         .context("RabbitMQ")?;
-    let known: Vec<String> = messages::topology::workers()
-        .into_iter()
-        .map(|w| w.name)
-        .collect();
+    let known: Vec<String> = workers::ROUTES.iter().map(|w| w.name.to_owned()).collect();
     let check = |consumer: &str| {
         anyhow::ensure!(
             known.iter().any(|k| k == consumer),

@@ -14,7 +14,6 @@
 //! The exposition format is written by `prometheus-client`. nginx refuses `/metrics` from
 //! outside (deploy/nginx); scrape it on the loopback address.
 
-use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
@@ -29,34 +28,42 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use settings::ExposeSecret;
 
-use crate::AppState;
+use crate::state::AppState;
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
 type Labels = Vec<(&'static str, String)>;
 
-/// This process's HTTP figures, shared by every request.
-struct Http {
+/// This process's HTTP figures, shared by every request (part of [`AppState`]).
+pub struct Http {
     responses: Family<[(&'static str, &'static str); 1], Counter>,
     latency: Histogram,
+}
+
+impl Default for Http {
+    fn default() -> Http {
+        Http {
+            responses: Family::default(),
+            latency: Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+        }
+    }
 }
 
 /// Label values by the status code's first digit, so counting allocates nothing per request.
 const CLASSES: [&str; 6] = ["0xx", "1xx", "2xx", "3xx", "4xx", "5xx"];
 
-static HTTP: LazyLock<Http> = LazyLock::new(|| Http {
-    responses: Family::default(),
-    latency: Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
-});
-
 /// Counts every response by status class and times it. Live update streams are counted when
 /// they open, and timed until their headers only.
-pub async fn track(request: Request, next: Next) -> Response {
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let response = next.run(request).await;
     let class = CLASSES[usize::from(response.status().as_u16() / 100).min(5)];
-    HTTP.responses.get_or_create(&[("class", class)]).inc();
-    HTTP.latency.observe(started.elapsed().as_secs_f64());
+    state
+        .http
+        .responses
+        .get_or_create(&[("class", class)])
+        .inc();
+    state.http.latency.observe(started.elapsed().as_secs_f64());
     response
 }
 
@@ -100,12 +107,12 @@ pub async fn handler(State(state): State<AppState>) -> Response {
     registry.register(
         "http_responses",
         "HTTP responses of this web process by status class",
-        HTTP.responses.clone(),
+        state.http.responses.clone(),
     );
     registry.register(
         "http_request_duration_seconds",
         "Time to the response headers, this web process",
-        HTTP.latency.clone(),
+        state.http.latency.clone(),
     );
 
     let mut body = String::new();
@@ -151,7 +158,7 @@ async fn platform(state: &AppState, registry: &mut Registry) -> Result<(), Strin
     let by_status = Family::<Labels, Gauge>::default();
     for (status, n) in orders {
         by_status
-            .get_or_create(&vec![("status", order::status::as_str(status).to_owned())])
+            .get_or_create(&vec![("status", status.as_str().to_owned())])
             .set(n);
     }
     registry.register("orders", "Orders by status, all pizzerias", by_status);
@@ -159,7 +166,7 @@ async fn platform(state: &AppState, registry: &mut Registry) -> Result<(), Strin
     // Every worker appears, at 0 before its first message, so alerts can rely on the series.
     let handled_family = Family::<Labels, Counter>::default();
     let failed_family = Family::<Labels, Counter>::default();
-    for spec in messages::topology::workers() {
+    for spec in workers::consumers() {
         let of = |rows: &[(String, i64)]| {
             rows.iter()
                 .find(|(c, _)| *c == spec.name)
@@ -203,7 +210,9 @@ async fn dead_letters_waiting(state: &AppState) -> Option<Vec<(String, u32)>> {
         let conn = lapin::Connection::connect(url, lapin::ConnectionProperties::default())
             .await
             .ok()?;
-        let counts = messages::dead_letter::waiting(&conn).await.ok();
+        let counts = messages::dead_letter::waiting(&conn, &workers::consumers())
+            .await
+            .ok();
         let _ = conn.close(200, "metrics".into()).await;
         counts
     };

@@ -9,20 +9,25 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use catalog::{Cents, Pizzeria};
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use catalog::Pizzeria;
+use chrono::Utc;
 use chrono_tz::Europe::Paris;
 use futures_util::Stream;
-use messages::{Actor, OrderStatus, PaymentMode};
 use minijinja::context;
-use order::{Channel, DeliveryAddress, Fulfilment, NewLine, NewOrder, Order, Placed};
+use order::{NewLine, NewOrder, Order, Placed};
 use serde::{Deserialize, Serialize};
 
 use crate::cart::Cart;
+use crate::error::WebError;
+use crate::lookup::own_order;
 use crate::page::{Page, flash};
 use crate::session::CurrentUser;
-use crate::shops::{ShopView, menu};
-use crate::{AppState, WebError};
+use crate::state::AppState;
+use crate::views::{OrderView, order_view, paris, parse_local};
+use crate::views::{ShopView, menu};
+use vocab::{
+    Actor, Cents, Channel, DeliveryAddress, Fulfilment, OrderStatus, PaymentMode, Quantity,
+};
 
 #[derive(Serialize)]
 struct CartLineView {
@@ -111,18 +116,19 @@ pub async fn add_to_cart(
     Form(form): Form<AddForm>,
 ) -> Result<Redirect, WebError> {
     let mut conn = state.pool.acquire().await?;
-    let shop = crate::shops::active_shop(&mut conn, &form.pizzeria).await?;
+    let shop = crate::lookup::active_shop(&mut conn, &form.pizzeria).await?;
     let on_menu = catalog::menu::menu(&mut conn, shop.id)
         .await?
         .iter()
         .any(|m| m.pizza_id == form.pizza_id);
-    if !on_menu || !(1..=20).contains(&form.quantity) {
+    if !on_menu {
         return Err(WebError::Invalid(
-            "cette pizza n'est pas à la carte, ou la quantité va de 1 à 20".into(),
+            "cette pizza n'est pas à la carte de cette pizzeria".into(),
         ));
     }
+    let quantity = Quantity::new(form.quantity)?;
     let mut cart = Cart::load(&page.session).await?;
-    let replaced = cart.add(shop.id, form.pizza_id, form.quantity);
+    let replaced = cart.add(shop.id, form.pizza_id, quantity);
     cart.save(&page.session).await?;
     let message = if replaced {
         "Votre panier d'une autre pizzeria a été remplacé."
@@ -150,7 +156,7 @@ pub async fn update_cart(page: Page, Form(form): Form<SetForm>) -> Result<Redire
 pub struct CheckoutForm {
     idempotency_key: String,
     #[serde(default)]
-    fulfilment: String,
+    fulfilment: Option<Fulfilment>,
     #[serde(default)]
     address_id: String,
     #[serde(default)]
@@ -168,21 +174,9 @@ pub struct CheckoutForm {
     #[serde(default)]
     slot: String,
     #[serde(default)]
-    payment: String,
+    payment: Option<PaymentMode>,
     #[serde(default)]
     notes: String,
-}
-
-/// A local (Paris) date and time from a form, in UTC.
-pub fn parse_local(raw: &str) -> Result<DateTime<Utc>, WebError> {
-    let naive = NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%dT%H:%M").map_err(|_| {
-        WebError::Invalid("créneau invalide : choisissez une date et une heure".into())
-    })?;
-    Paris
-        .from_local_datetime(&naive)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| WebError::Invalid("cette heure n'existe pas (changement d'heure)".into()))
 }
 
 pub async fn checkout(
@@ -227,20 +221,12 @@ async fn place_from_cart(
         .pizzeria_id
         .filter(|_| !cart.lines.is_empty())
         .ok_or_else(|| WebError::Invalid("le panier est vide".into()))?;
-    let fulfilment = match form.fulfilment.as_str() {
-        "delivery" => Fulfilment::Delivery,
-        "pickup" => Fulfilment::Pickup,
-        _ => {
-            return Err(WebError::Invalid(
-                "choisissez la livraison ou le retrait".into(),
-            ));
-        }
-    };
-    let payment_mode = match form.payment.as_str() {
-        "online" => PaymentMode::Online,
-        "on_site" => PaymentMode::OnSite,
-        _ => return Err(WebError::Invalid("choisissez un mode de paiement".into())),
-    };
+    let fulfilment = form
+        .fulfilment
+        .ok_or_else(|| WebError::Invalid("choisissez la livraison ou le retrait".into()))?;
+    let payment_mode = form
+        .payment
+        .ok_or_else(|| WebError::Invalid("choisissez un mode de paiement".into()))?;
     let desired_at = match form.when.as_str() {
         "slot" => Some(parse_local(&form.slot)?),
         _ => None,
@@ -248,18 +234,12 @@ async fn place_from_cart(
     let mut tx = state.pool.begin().await?;
     let delivery = match (fulfilment, form.address_id.parse::<u64>()) {
         (Fulfilment::Pickup, _) => None,
-        (Fulfilment::Delivery, Ok(id)) => {
-            let a = account::address::find(&mut tx, user.id, id)
+        (Fulfilment::Delivery, Ok(id)) => Some(
+            account::address::find(&mut tx, user.id, id)
                 .await?
-                .ok_or(WebError::NotFound)?;
-            Some(DeliveryAddress {
-                street: a.street,
-                complement: a.complement,
-                postal_code: a.postal_code,
-                city: a.city,
-                instructions: a.instructions,
-            })
-        }
+                .ok_or(WebError::NotFound)?
+                .delivery(),
+        ),
         (Fulfilment::Delivery, Err(_)) => Some(DeliveryAddress {
             street: form.street.clone(),
             complement: form.complement.clone(),
@@ -297,108 +277,6 @@ async fn place_from_cart(
     })
 }
 
-/// The order if it belongs to `user`; 404 otherwise (whether it exists or not).
-pub async fn own_order(
-    state: &AppState,
-    user: &account::user::User,
-    id: u64,
-) -> Result<Order, WebError> {
-    let mut conn = state.pool.acquire().await?;
-    match Order::load(&mut conn, id).await {
-        Ok(o) if o.customer_id == user.id => Ok(o),
-        Ok(_) | Err(order::OrderError::NotFound) => Err(WebError::NotFound),
-        Err(e) => Err(e.into()),
-    }
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct LineView {
-    pizza_id: u64,
-    name: String,
-    quantity: u32,
-    notes: String,
-    amount: String,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct OrderView {
-    id: u64,
-    version: u32,
-    status: &'static str,
-    status_label: &'static str,
-    rejection_reason: Option<String>,
-    fulfilment_label: &'static str,
-    when: String,
-    total: String,
-    payment_label: String,
-    address: Option<String>,
-    lines: Vec<LineView>,
-    modifiable: bool,
-    awaiting_payment: bool,
-    created: String,
-}
-
-pub fn paris(at: DateTime<Utc>) -> String {
-    at.with_timezone(&Paris)
-        .format("%d/%m/%Y %H:%M")
-        .to_string()
-}
-
-pub fn order_view(o: &Order) -> OrderView {
-    OrderView {
-        id: o.id,
-        version: o.version,
-        status: order::status::as_str(o.status),
-        status_label: o.status_label(),
-        rejection_reason: o.rejection_reason.clone(),
-        fulfilment_label: match o.fulfilment {
-            Fulfilment::Delivery => "À livrer",
-            Fulfilment::Pickup => "À emporter",
-        },
-        when: o
-            .desired_at
-            .map(|t| format!("pour le {}", paris(t)))
-            .unwrap_or_else(|| "dès que possible".into()),
-        total: o.total.to_string(),
-        payment_label: match o.payment_mode {
-            PaymentMode::Online => "Paiement en ligne".into(),
-            PaymentMode::OnSite => format!("À régler sur place : {}", o.total),
-        },
-        address: o
-            .delivery
-            .as_ref()
-            .map(|a| format!("{}, {} {}", a.street, a.postal_code, a.city)),
-        lines: o
-            .lines
-            .iter()
-            .map(|l| LineView {
-                pizza_id: l.pizza_id,
-                name: l.pizza_name.clone(),
-                quantity: l.quantity,
-                notes: l.notes.clone(),
-                amount: Cents(l.unit_price.0 * l.quantity).to_string(),
-            })
-            .collect(),
-        modifiable: order::status::is_modifiable(o.status),
-        awaiting_payment: o.status == OrderStatus::AwaitingPayment,
-        created: paris(o.created_at),
-    }
-}
-
-#[derive(Serialize, sqlx::FromRow)]
-pub struct HistoryRow {
-    pub to_status: String,
-    pub created_at: DateTime<Utc>,
-    pub reason: String,
-}
-
-pub async fn history(state: &AppState, o: &Order) -> Result<Vec<HistoryRow>, WebError> {
-    Ok(sqlx::query_as("SELECT to_status, created_at, reason FROM order_status_history WHERE order_id = ? ORDER BY id")
-        .bind(o.id)
-        .fetch_all(&state.pool)
-        .await?)
-}
-
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -424,17 +302,14 @@ pub async fn show(
     let shop = Pizzeria::find(&mut conn, o.pizzeria_id)
         .await?
         .ok_or(WebError::NotFound)?;
-    let steps: Vec<_> = history(&state, &o)
+    let steps: Vec<_> = order::history::steps(&mut conn, o.id)
         .await?
         .into_iter()
         .map(|h| {
-            let label = order::status::parse(&h.to_status)
-                .map(|s| order::status::label_fr(s, o.fulfilment))
-                .unwrap_or("");
-            let label = if h.reason == "commande modifiée" {
+            let label = if h.is_modification() {
                 "Commande modifiée"
             } else {
-                label
+                h.to_status.label_fr(o.fulfilment)
             };
             context! { at => paris(h.created_at), label => label }
         })
@@ -469,14 +344,9 @@ pub async fn stream(
                 if last.is_some() {
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
-                let row: Option<(String, u32)> =
-                    sqlx::query_as("SELECT status, version FROM orders WHERE id = ?")
-                        .bind(id)
-                        .fetch_optional(&pool)
-                        .await
-                        .ok()
-                        .flatten();
-                let (status, version) = row?;
+                let mut conn = pool.acquire().await.ok()?;
+                let (status, version) = order::history::order_stamp(&mut conn, id).await.ok()??;
+                drop(conn);
                 if last != Some(version) {
                     let data =
                         serde_json::json!({ "status": status, "version": version }).to_string();

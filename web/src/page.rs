@@ -10,8 +10,9 @@ use axum::response::Html;
 use minijinja::{Environment, Value, context};
 use tower_sessions::Session;
 
+use crate::error::WebError;
 use crate::session::{MaybeUser, csrf_token};
-use crate::{AppState, WebError};
+use crate::state::AppState;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),

@@ -26,7 +26,8 @@ use tower_sessions::Session;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use crate::{AppState, WebError};
+use crate::error::WebError;
+use crate::state::AppState;
 
 const USER_KEY: &str = "user_id";
 const CSRF_KEY: &str = "csrf";

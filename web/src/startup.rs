@@ -14,32 +14,9 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+use crate::error::{ApiError, WebError};
 use crate::session::MySqlStore;
-
-/// What every handler can reach, passed through axum's `State`. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub pool: MySqlPool,
-    pub settings: Arc<Settings>,
-    pub gateway: payment::Gateway,
-    pub login_limiter: crate::session::LoginLimiter,
-    /// Turns true when the server starts stopping: live update streams end then, so a graceful
-    /// stop is not held up by pages that stay open for hours (their browsers reconnect).
-    pub stopping: tokio::sync::watch::Receiver<bool>,
-}
-
-impl AppState {
-    /// `events` until the server starts stopping.
-    pub fn until_stopping<S: futures_util::Stream>(
-        &self,
-        events: S,
-    ) -> impl futures_util::Stream<Item = S::Item> + use<S> {
-        let mut stopping = self.stopping.clone();
-        futures_util::StreamExt::take_until(events, async move {
-            let _ = stopping.wait_for(|s| *s).await;
-        })
-    }
-}
+use crate::state::AppState;
 
 /// A bound, not yet running server.
 pub struct Application {
@@ -64,6 +41,7 @@ impl Application {
             settings: Arc::new(settings),
             gateway,
             login_limiter: crate::session::LoginLimiter::default(),
+            http: Arc::new(crate::metrics::Http::default()),
             stopping,
         };
         Ok(Application {
@@ -119,7 +97,7 @@ pub fn router(state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(time::Duration::days(14)));
     Router::new()
         .merge(crate::health::router())
-        .merge(crate::routes())
+        .merge(crate::routes::pages())
         .merge(crate::api::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::session::csrf_guard))
@@ -127,7 +105,10 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(256 * 1024))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn(crate::error::report))
-        .layer(axum::middleware::from_fn(crate::metrics::track))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
         .with_state(state)
 }
 
@@ -135,8 +116,8 @@ pub fn router(state: AppState) -> Router {
 async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
     use axum::response::IntoResponse;
     if uri.path().starts_with("/api/") {
-        crate::ApiError(crate::WebError::NotFound).into_response()
+        ApiError(WebError::NotFound).into_response()
     } else {
-        crate::WebError::NotFound.into_response()
+        WebError::NotFound.into_response()
     }
 }

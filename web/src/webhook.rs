@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use settings::ExposeSecret;
 use stripe_webhook::{EventObject, Webhook};
 
-use crate::AppState;
+use crate::state::AppState;
 
 pub async fn stripe(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(signature) = headers

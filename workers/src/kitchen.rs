@@ -6,14 +6,24 @@ use std::time::Duration;
 
 use messages::broker::Shutdown;
 use messages::consumer::{Handler, HandlerError};
-use messages::{Envelope, Event, OrderStatus};
+use messages::topology::Route;
+use messages::{Envelope, Event};
 use order::Order;
 use sqlx::{MySqlConnection, MySqlPool};
 use ticket::{Kind, Outcome, Policy, TicketError};
 
 use crate::order_error;
+use vocab::OrderStatus;
 
-pub const CONSUMER: &str = "kitchen";
+/// Prints tickets for confirmed orders (only once their stock is reserved, so an order that
+/// cannot be made never reaches the kitchen) and reprints on request.
+pub const ROUTE: Route = Route {
+    name: "kitchen",
+    bindings: &["stock.reserved", "ticket.reprint_requested"],
+};
+
+/// The consumer's name (queue, `processed_messages`).
+pub const CONSUMER: &str = ROUTE.name;
 
 #[derive(Clone, Debug, Default)]
 pub struct KitchenWorker {

@@ -87,7 +87,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     });
     match command {
         Command::Relay => {
-            let config = messages::relay::RelayConfig::new(settings.rabbitmq_url.expose_secret());
+            let config = messages::relay::RelayConfig::new(
+                settings.rabbitmq_url.expose_secret(),
+                workers::consumers(),
+            );
             messages::relay::Relay::new(pool, config)
                 .run(shutdown)
                 .await;
@@ -164,10 +167,11 @@ async fn consume<H: messages::consumer::Handler>(
     handler: H,
     shutdown: Shutdown,
 ) {
-    let spec = messages::topology::workers()
-        .into_iter()
+    let spec = workers::ROUTES
+        .iter()
         .find(|w| w.name == name)
-        .expect("every worker has a consumer spec");
+        .expect("every worker has a route")
+        .spec();
     let config = messages::consumer::ConsumerConfig::new(settings.rabbitmq_url.expose_secret());
     messages::consumer::Consumer::new(spec, config, pool, handler)
         .run(shutdown)

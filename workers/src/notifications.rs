@@ -4,9 +4,18 @@
 use mail::{Delivery, MailError, Mailer};
 use messages::Envelope;
 use messages::consumer::{Handler, HandlerError};
+use messages::topology::Route;
 use sqlx::MySqlConnection;
 
-pub const CONSUMER: &str = "notifications";
+/// Sees every event and decides which ones are worth an e-mail; also makes sure every message
+/// type has a route, so the relay's mandatory publishing never bounces.
+pub const ROUTE: Route = Route {
+    name: "notifications",
+    bindings: &["#"],
+};
+
+/// The consumer's name (queue, `processed_messages`).
+pub const CONSUMER: &str = ROUTE.name;
 
 #[derive(Clone, Debug)]
 pub struct NotificationsWorker {

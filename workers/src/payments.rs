@@ -3,14 +3,24 @@
 //! their safety against repeats are in the payment crate.
 
 use messages::consumer::{Handler, HandlerError};
-use messages::{Envelope, Event, OrderStatus, PaymentMode};
+use messages::topology::Route;
+use messages::{Envelope, Event};
 use order::Order;
 use payment::{Gateway, PaymentError, StripeFailure};
 use sqlx::MySqlConnection;
 
 use crate::order_error;
+use vocab::{OrderStatus, PaymentMode};
 
-pub const CONSUMER: &str = "payments";
+/// Captures when the kitchen starts, voids on cancel, refunds on rejection, re-authorises a
+/// larger total.
+pub const ROUTE: Route = Route {
+    name: "payments",
+    bindings: &["order.status_changed", "order.cancelled", "order.modified"],
+};
+
+/// The consumer's name (queue, `processed_messages`).
+pub const CONSUMER: &str = ROUTE.name;
 
 #[derive(Clone, Debug)]
 pub struct PaymentsWorker {

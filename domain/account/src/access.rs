@@ -16,15 +16,18 @@ pub enum Screen {
     Management,
     /// The whole group: pizzerias, menu, printers, staff.
     Admin,
+    /// The live feed every staff screen of a pizzeria listens to.
+    Live,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 5] = [
+    pub const ALL: [Screen; 6] = [
         Screen::Kitchen,
         Screen::Counter,
         Screen::Delivery,
         Screen::Management,
         Screen::Admin,
+        Screen::Live,
     ];
 
     /// The roles that work on this screen (the group admin everywhere, the manager everywhere in
@@ -36,6 +39,13 @@ impl Screen {
             Screen::Delivery => &[Role::Delivery, Role::Manager, Role::Admin],
             Screen::Management => &[Role::Manager, Role::Admin],
             Screen::Admin => &[Role::Admin],
+            Screen::Live => &[
+                Role::Pizzaiolo,
+                Role::Counter,
+                Role::Delivery,
+                Role::Manager,
+                Role::Admin,
+            ],
         }
     }
 }

@@ -2,6 +2,8 @@
 //! one customer can never read or delete another's.
 
 use sqlx::MySqlConnection;
+use vocab::input::ADDRESS_LABEL_MAX;
+use vocab::{DeliveryAddress, InputError};
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct Address {
@@ -14,40 +16,45 @@ pub struct Address {
     pub instructions: String,
 }
 
+impl Address {
+    /// Where to deliver, as an order carries it.
+    pub fn delivery(&self) -> DeliveryAddress {
+        DeliveryAddress {
+            street: self.street.clone(),
+            complement: self.complement.clone(),
+            postal_code: self.postal_code.clone(),
+            city: self.city.clone(),
+            instructions: self.instructions.clone(),
+        }
+    }
+}
+
+/// An address to save, as typed: a label and the address itself.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct NewAddress {
     pub label: String,
-    pub street: String,
-    #[serde(default)]
-    pub complement: String,
-    pub postal_code: String,
-    pub city: String,
-    #[serde(default)]
-    pub instructions: String,
+    #[serde(flatten)]
+    pub address: DeliveryAddress,
+}
+
+/// A [`NewAddress`] that passed [`NewAddress::parse`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedAddress {
+    label: String,
+    address: DeliveryAddress,
 }
 
 impl NewAddress {
-    /// What is wrong with it, in French, if anything.
-    pub fn problem(&self) -> Option<&'static str> {
-        let filled = |s: &str, max: usize| !s.trim().is_empty() && s.chars().count() <= max;
-        if !filled(&self.label, 60) {
-            return Some("donnez un nom à l'adresse (60 caractères au plus)");
+    /// The label and the address checked and trimmed, or what is wrong (in French).
+    pub fn parse(&self) -> Result<CheckedAddress, InputError> {
+        let label = self.label.trim();
+        if label.is_empty() || label.chars().count() > ADDRESS_LABEL_MAX {
+            return Err(InputError::AddressLabel);
         }
-        if !filled(&self.street, 200) {
-            return Some("indiquez la rue (200 caractères au plus)");
-        }
-        if self.postal_code.trim().len() != 5
-            || !self.postal_code.trim().bytes().all(|b| b.is_ascii_digit())
-        {
-            return Some("le code postal compte 5 chiffres");
-        }
-        if !filled(&self.city, 100) {
-            return Some("indiquez la ville");
-        }
-        if self.complement.chars().count() > 200 || self.instructions.chars().count() > 300 {
-            return Some("complément ou instructions trop longs");
-        }
-        None
+        Ok(CheckedAddress {
+            label: label.to_owned(),
+            address: DeliveryAddress::parse(&self.address)?,
+        })
     }
 }
 
@@ -74,25 +81,67 @@ pub async fn find(
     .await
 }
 
-/// Saves a checked address (see [`NewAddress::problem`]); returns its id.
+/// Saves a checked address; returns its id.
 pub async fn add(
     conn: &mut MySqlConnection,
     user_id: u64,
-    a: &NewAddress,
+    checked: &CheckedAddress,
 ) -> Result<u64, sqlx::Error> {
+    let a = &checked.address;
     let done = sqlx::query(
         "INSERT INTO addresses (user_id, label, street, complement, postal_code, city, instructions) VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(user_id)
-    .bind(a.label.trim())
-    .bind(a.street.trim())
-    .bind(a.complement.trim())
-    .bind(a.postal_code.trim())
-    .bind(a.city.trim())
-    .bind(a.instructions.trim())
+    .bind(&checked.label)
+    .bind(&a.street)
+    .bind(&a.complement)
+    .bind(&a.postal_code)
+    .bind(&a.city)
+    .bind(&a.instructions)
     .execute(conn)
     .await?;
     Ok(done.last_insert_id())
+}
+
+/// The label of the address the seed file gives each demo customer.
+pub const HOME_LABEL: &str = "Domicile";
+
+/// Saves `address` as the customer's [`HOME_LABEL`] address, replacing the one saved under that
+/// label if any (loading a seed twice keeps one).
+pub async fn set_home(
+    conn: &mut MySqlConnection,
+    user_id: u64,
+    address: &DeliveryAddress,
+) -> Result<(), sqlx::Error> {
+    let existing: Option<u64> =
+        sqlx::query_scalar("SELECT id FROM addresses WHERE user_id = ? AND label = ? FOR UPDATE")
+            .bind(user_id)
+            .bind(HOME_LABEL)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let query = match existing {
+        Some(id) => sqlx::query(
+            "UPDATE addresses SET street = ?, complement = ?, postal_code = ?, city = ?, instructions = ? WHERE id = ?",
+        )
+        .bind(&address.street)
+        .bind(&address.complement)
+        .bind(&address.postal_code)
+        .bind(&address.city)
+        .bind(&address.instructions)
+        .bind(id),
+        None => sqlx::query(
+            "INSERT INTO addresses (street, complement, postal_code, city, instructions, user_id, label) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&address.street)
+        .bind(&address.complement)
+        .bind(&address.postal_code)
+        .bind(&address.city)
+        .bind(&address.instructions)
+        .bind(user_id)
+        .bind(HOME_LABEL),
+    };
+    query.execute(conn).await?;
+    Ok(())
 }
 
 /// Deletes the owner's address; false if there was none with that id for them.

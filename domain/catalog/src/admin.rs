@@ -5,8 +5,8 @@
 use serde::Serialize;
 use sqlx::MySqlConnection;
 
-use crate::Cents;
 use crate::hours::{OpeningHours, parse_days};
+use vocab::Cents;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {

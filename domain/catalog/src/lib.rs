@@ -2,7 +2,6 @@
 //! printers, and the CSV seed loader (`feed-db`) that fills them.
 //!
 //! # Layout
-//! - [`money`]: [`Cents`], the only money type;
 //! - [`feed`]: the seed CSV format, parsed and loaded in one transaction;
 //! - [`pizzeria`], [`menu`]: what customers browse;
 //! - [`recipe`]: what the kitchen reads;
@@ -13,12 +12,10 @@ pub mod admin;
 pub mod feed;
 pub mod hours;
 pub mod menu;
-pub mod money;
 pub mod pizzeria;
 pub mod recipe;
 
 pub use menu::MenuItem;
-pub use money::Cents;
 pub use pizzeria::Pizzeria;
 
 /// Unit an ingredient is counted in; recipe and stock quantities use it.

@@ -3,7 +3,7 @@
 
 use sqlx::MySqlConnection;
 
-use crate::Cents;
+use vocab::Cents;
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct MenuItem {

@@ -69,7 +69,7 @@ impl Pizzeria {
         }
         // A range running past midnight belongs to the day it opened: 00:30 on a Tuesday is
         // open if Monday was an open day, which the closed-days check above approximates.
-        let minute = (local.hour() * 60 + local.minute()) as u16;
+        let minute = u16::try_from(local.hour() * 60 + local.minute()).unwrap_or(u16::MAX);
         OpeningHours::parse(&self.opening_hours).is_ok_and(|h| h.is_open_at(minute))
     }
 

@@ -5,15 +5,16 @@
 //! rejection and refund. Managers of the pizzeria hear about low stock, a printer offline,
 //! payment failures and dead-lettered messages (the group admins too for the last).
 
-use catalog::{Cents, Pizzeria};
+use catalog::Pizzeria;
 use chrono::{DateTime, Utc};
 use chrono_tz::Europe::Paris;
-use messages::{Envelope, Event, OrderStatus, PaymentMode};
-use order::{Fulfilment, Order};
+use messages::{Envelope, Event};
+use order::Order;
 use serde::Serialize;
 use sqlx::MySqlConnection;
 
 use crate::MailError;
+use vocab::{Cents, Fulfilment, OrderStatus, PaymentMode};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct LineSummary {
@@ -85,10 +86,7 @@ fn summary(order: &Order) -> OrderSummary {
             })
             .collect(),
         total: order.total.to_string(),
-        fulfilment: match order.fulfilment {
-            Fulfilment::Delivery => "À livrer".into(),
-            Fulfilment::Pickup => "À emporter".into(),
-        },
+        fulfilment: order.fulfilment.label_fr().into(),
         when: match order.desired_at {
             Some(at) => format!("pour {}", paris_time(at)),
             None => "dès que possible".into(),
@@ -243,7 +241,7 @@ pub async fn for_event(
                 return Ok(out);
             };
             let n = ctx.order.id;
-            let label = order::status::label_fr(e.to, ctx.order.fulfilment);
+            let label = e.to.label_fr(ctx.order.fulfilment);
             let (template, subject, title, paragraphs) = match e.to {
                 OrderStatus::Confirmed => (
                     "confirmed".to_owned(),
@@ -267,7 +265,7 @@ pub async fn for_event(
                     )
                 }
                 to => (
-                    format!("status-{}", order::status::as_str(to)),
+                    format!("status-{}", to.as_str()),
                     format!("Commande n°{n} : {}", label.to_lowercase()),
                     label.to_owned(),
                     vec![format!("Votre commande n°{n} est maintenant : {label}.")],

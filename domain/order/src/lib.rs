@@ -1,28 +1,31 @@
 //! Orders: the lifecycle customers and staff rely on, placing an order, and moving it along.
 //!
 //! # Layout
-//! - [`status`]: the state machine (who may move an order where, what a customer may still
-//!   change), with the French labels of the group's own data model;
+//! The lifecycle itself (statuses, moves, labels) is `vocab::OrderStatus`; this crate stores
+//! orders and moves them along it.
+//!
 //! - [`record`]: an order as stored, loaded with its lines;
 //! - [`place`]: checking and writing a new order (prices and availability recomputed here, never
 //!   trusted from the client), idempotent per customer and key;
+//! - [`history`]: each order's steps, and the stamps live pages watch;
 //! - [`modify`]: changing lines, address or time before the kitchen starts;
+//! - [`stocking`]: reserving an order's ingredients (confirm or reject) and giving them back;
 //! - [`transition`]: every status change, with its history row and its message in the same
 //!   transaction;
 //! - [`timing`]: when an order in the kitchen counts as late.
 #![forbid(unsafe_code)]
 
+pub mod history;
 pub mod modify;
 pub mod place;
 pub mod record;
-pub mod status;
+pub mod stocking;
 pub mod timing;
 pub mod transition;
 
-pub use messages::{Actor, OrderStatus, PaymentMode};
 pub use place::{NewLine, NewOrder, Placed};
-pub use record::{Channel, DeliveryAddress, Line, Order};
-pub use status::{Fulfilment, TransitionError};
+pub use record::{Line, Order};
+use vocab::TransitionError;
 
 /// Why an order could not be placed, changed or moved. Every message is meant for the person
 /// who asked, in French.
@@ -42,6 +45,12 @@ pub enum OrderError {
     /// Someone else changed the order meanwhile.
     #[error("la commande a été modifiée entre-temps : rechargez la page")]
     Conflict,
+}
+
+impl From<vocab::InputError> for OrderError {
+    fn from(e: vocab::InputError) -> Self {
+        OrderError::Invalid(e.to_string())
+    }
 }
 
 impl OrderError {

@@ -6,12 +6,13 @@
 use catalog::Pizzeria;
 use chrono::{DateTime, Utc};
 use messages::event::OrderModified;
-use messages::{Actor, Envelope, Event, OrderStatus, outbox};
+use messages::{Envelope, Event, outbox};
 use sqlx::MySqlConnection;
 
-use crate::place::{check_address, check_time, price_lines, write_lines};
+use crate::place::{check_time, price_lines, write_lines};
 use crate::transition::record_history;
-use crate::{DeliveryAddress, Fulfilment, NewLine, Order, OrderError, status};
+use crate::{NewLine, Order, OrderError};
+use vocab::{Actor, DeliveryAddress, Fulfilment, OrderStatus};
 
 #[derive(Clone, Debug, Default)]
 pub struct Changes {
@@ -37,7 +38,7 @@ pub async fn modify(
     }
     // Paid online and not yet authorised: the amount being paid must not move under the
     // customer's feet; pay first (or cancel).
-    if !status::is_modifiable(order.status) || order.status == OrderStatus::AwaitingPayment {
+    if !order.status.is_modifiable() || order.status == OrderStatus::AwaitingPayment {
         return Err(OrderError::invalid(format!(
             "la commande est « {} » : elle ne peut plus être modifiée",
             order.status_label()
@@ -84,15 +85,15 @@ pub async fn modify(
                 "une commande à emporter n'a pas d'adresse de livraison",
             ));
         }
-        check_address(address)?;
+        let address = DeliveryAddress::parse(address)?;
         sqlx::query(
             "UPDATE orders SET delivery_street = ?, delivery_complement = ?, delivery_postal_code = ?, delivery_city = ?, delivery_instructions = ? WHERE id = ?",
         )
-        .bind(address.street.trim())
-        .bind(address.complement.trim())
-        .bind(address.postal_code.trim())
-        .bind(address.city.trim())
-        .bind(address.instructions.trim())
+        .bind(&address.street)
+        .bind(&address.complement)
+        .bind(&address.postal_code)
+        .bind(&address.city)
+        .bind(&address.instructions)
         .bind(order.id)
         .execute(&mut *conn)
         .await?;
@@ -116,7 +117,7 @@ pub async fn modify(
         Some(order.status),
         order.status,
         by,
-        "commande modifiée",
+        crate::history::MODIFIED,
     )
     .await?;
     let event = Event::OrderModified(OrderModified {

@@ -4,19 +4,19 @@
 
 use std::collections::BTreeMap;
 
-use catalog::{Cents, Pizzeria};
+use catalog::Pizzeria;
 use chrono::{DateTime, Duration, Utc};
-use messages::{Actor, Envelope, PaymentMode, outbox};
+use messages::{Envelope, outbox};
 use sqlx::MySqlConnection;
 
-use crate::record::{fulfilment_str, payment_mode_str};
 use crate::transition::{announcement, record_history};
-use crate::{Channel, DeliveryAddress, Fulfilment, Order, OrderError, OrderStatus, status};
+use crate::{Order, OrderError};
+use vocab::input::{LINE_NOTES_MAX, MAX_LINES, MAX_PIZZAS, ORDER_NOTES_MAX};
+use vocab::{
+    Actor, Cents, Channel, DeliveryAddress, Fulfilment, OrderStatus, PaymentMode, PersonName,
+    Phone, Quantity,
+};
 
-/// Bounds that keep an order something a kitchen can make.
-pub const MAX_LINES: usize = 20;
-pub const MAX_QUANTITY_PER_LINE: u32 = 20;
-pub const MAX_PIZZAS: u32 = 40;
 /// A slot must leave the kitchen this much time, and be at most this far ahead.
 pub const MIN_LEAD: Duration = Duration::minutes(15);
 pub const MAX_AHEAD: Duration = Duration::days(7);
@@ -54,14 +54,6 @@ pub enum Placed {
     AlreadyPlaced(Order),
 }
 
-impl Placed {
-    pub fn order(&self) -> &Order {
-        match self {
-            Placed::Created(o) | Placed::AlreadyPlaced(o) => o,
-        }
-    }
-}
-
 fn invalid(message: impl Into<String>) -> OrderError {
     OrderError::invalid(message)
 }
@@ -86,54 +78,31 @@ pub fn check_shape(new: &NewOrder) -> Result<(), OrderError> {
     }
     let mut pizzas = 0u32;
     for line in &new.lines {
-        if !(1..=MAX_QUANTITY_PER_LINE).contains(&line.quantity) {
+        pizzas += Quantity::new(line.quantity)?.get();
+        if line.notes.chars().count() > LINE_NOTES_MAX {
             return Err(invalid(format!(
-                "la quantité d'une ligne va de 1 à {MAX_QUANTITY_PER_LINE}"
+                "la remarque d'une pizza dépasse {LINE_NOTES_MAX} caractères"
             )));
         }
-        if line.notes.chars().count() > 300 {
-            return Err(invalid("la remarque d'une pizza dépasse 300 caractères"));
-        }
-        pizzas += line.quantity;
     }
     if pizzas > MAX_PIZZAS {
         return Err(invalid(format!(
             "{MAX_PIZZAS} pizzas au plus par commande ; appelez la pizzeria pour une commande de groupe"
         )));
     }
-    let name = new.customer_name.trim();
-    if name.is_empty() || name.chars().count() > 120 {
-        return Err(invalid("indiquez un nom (120 caractères au plus)"));
-    }
-    if new.customer_phone.chars().count() > 30 {
-        return Err(invalid("numéro de téléphone trop long"));
-    }
-    if new.notes.chars().count() > 500 {
-        return Err(invalid("la remarque dépasse 500 caractères"));
+    PersonName::parse(&new.customer_name)?;
+    Phone::parse(&new.customer_phone)?;
+    if new.notes.chars().count() > ORDER_NOTES_MAX {
+        return Err(invalid(format!(
+            "la remarque dépasse {ORDER_NOTES_MAX} caractères"
+        )));
     }
     match (&new.fulfilment, &new.delivery) {
         (Fulfilment::Delivery, None) => return Err(invalid("indiquez l'adresse de livraison")),
-        (Fulfilment::Delivery, Some(address)) => check_address(address)?,
+        (Fulfilment::Delivery, Some(address)) => {
+            DeliveryAddress::parse(address)?;
+        }
         (Fulfilment::Pickup, _) => {}
-    }
-    Ok(())
-}
-
-pub fn check_address(a: &DeliveryAddress) -> Result<(), OrderError> {
-    let filled = |s: &str, max: usize| !s.trim().is_empty() && s.chars().count() <= max;
-    if !filled(&a.street, 200) {
-        return Err(invalid(
-            "indiquez la rue de livraison (200 caractères au plus)",
-        ));
-    }
-    if a.postal_code.len() != 5 || !a.postal_code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid("le code postal compte 5 chiffres"));
-    }
-    if !filled(&a.city, 100) {
-        return Err(invalid("indiquez la ville de livraison"));
-    }
-    if a.complement.chars().count() > 200 || a.instructions.chars().count() > 300 {
-        return Err(invalid("complément ou instructions trop longs"));
     }
     Ok(())
 }
@@ -303,10 +272,10 @@ pub async fn place(
     )
     .bind(shop.id)
     .bind(new.customer_id)
-    .bind(new.channel.as_str())
-    .bind(fulfilment_str(new.fulfilment))
-    .bind(status::as_str(status))
-    .bind(payment_mode_str(new.payment_mode))
+    .bind(new.channel)
+    .bind(new.fulfilment)
+    .bind(status)
+    .bind(new.payment_mode)
     .bind(new.customer_name.trim())
     .bind(new.customer_phone.trim())
     .bind(address.map(|a| a.street.trim()))

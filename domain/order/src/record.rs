@@ -1,48 +1,10 @@
 //! An order as stored in `orders` and `order_lines`.
 
-use catalog::Cents;
 use chrono::{DateTime, Utc};
 use sqlx::{MySqlConnection, Row};
 
-use crate::{Fulfilment, OrderError, OrderStatus, PaymentMode, status};
-
-/// Where the order came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    Web,
-    Counter,
-    Phone,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Web => "web",
-            Channel::Counter => "counter",
-            Channel::Phone => "phone",
-        }
-    }
-
-    fn parse(raw: &str) -> Option<Channel> {
-        [Channel::Web, Channel::Counter, Channel::Phone]
-            .into_iter()
-            .find(|c| c.as_str() == raw)
-    }
-}
-
-#[derive(
-    Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
-pub struct DeliveryAddress {
-    pub street: String,
-    #[serde(default)]
-    pub complement: String,
-    pub postal_code: String,
-    pub city: String,
-    #[serde(default)]
-    pub instructions: String,
-}
+use crate::OrderError;
+use vocab::{Cents, Channel, DeliveryAddress, Fulfilment, OrderStatus, PaymentMode};
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Line {
@@ -75,51 +37,21 @@ pub struct Order {
     pub lines: Vec<Line>,
 }
 
-pub(crate) fn payment_mode_str(mode: PaymentMode) -> &'static str {
-    match mode {
-        PaymentMode::Online => "online",
-        PaymentMode::OnSite => "on_site",
-    }
-}
-
-pub(crate) fn fulfilment_str(f: Fulfilment) -> &'static str {
-    match f {
-        Fulfilment::Delivery => "delivery",
-        Fulfilment::Pickup => "pickup",
-    }
-}
-
-fn corrupt(column: &str, value: &str) -> sqlx::Error {
-    sqlx::Error::Decode(format!("orders.{column} holds unknown value {value:?}").into())
-}
-
 const COLUMNS: &str =
     "id, pizzeria_id, customer_id, channel, fulfilment, status, payment_mode, customer_name,
     customer_phone, delivery_street, delivery_complement, delivery_postal_code, delivery_city,
     delivery_instructions, desired_at, notes, total_cents, version, rejection_reason, created_at";
 
 fn from_row(row: &sqlx::mysql::MySqlRow) -> Result<Order, sqlx::Error> {
-    let channel: String = row.try_get("channel")?;
-    let fulfilment: String = row.try_get("fulfilment")?;
-    let status_raw: String = row.try_get("status")?;
-    let payment: String = row.try_get("payment_mode")?;
     let street: Option<String> = row.try_get("delivery_street")?;
     Ok(Order {
         id: row.try_get("id")?,
         pizzeria_id: row.try_get("pizzeria_id")?,
         customer_id: row.try_get("customer_id")?,
-        channel: Channel::parse(&channel).ok_or_else(|| corrupt("channel", &channel))?,
-        fulfilment: match fulfilment.as_str() {
-            "delivery" => Fulfilment::Delivery,
-            "pickup" => Fulfilment::Pickup,
-            other => return Err(corrupt("fulfilment", other)),
-        },
-        status: status::parse(&status_raw).ok_or_else(|| corrupt("status", &status_raw))?,
-        payment_mode: match payment.as_str() {
-            "online" => PaymentMode::Online,
-            "on_site" => PaymentMode::OnSite,
-            other => return Err(corrupt("payment_mode", other)),
-        },
+        channel: row.try_get("channel")?,
+        fulfilment: row.try_get("fulfilment")?,
+        status: row.try_get("status")?,
+        payment_mode: row.try_get("payment_mode")?,
         customer_name: row.try_get("customer_name")?,
         customer_phone: row.try_get("customer_phone")?,
         delivery: match street {
@@ -212,7 +144,7 @@ impl Order {
         )))
         .bind(pizzeria_id);
         for s in statuses {
-            query = query.bind(status::as_str(*s));
+            query = query.bind(*s);
         }
         let rows = query.fetch_all(&mut *conn).await?;
         let mut orders = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
@@ -228,7 +160,7 @@ impl Order {
         pizzeria_id: u64,
         from: DateTime<Utc>,
     ) -> Result<Vec<(OrderStatus, i64)>, OrderError> {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
+        let mut counts: Vec<(OrderStatus, i64)> = sqlx::query_as(
             "SELECT CAST(status AS CHAR), COUNT(*) FROM orders
              WHERE pizzeria_id = ? AND created_at >= ? GROUP BY status",
         )
@@ -236,11 +168,7 @@ impl Order {
         .bind(from)
         .fetch_all(conn)
         .await?;
-        let mut counts: Vec<(OrderStatus, i64)> = rows
-            .into_iter()
-            .filter_map(|(s, n)| status::parse(&s).map(|s| (s, n)))
-            .collect();
-        counts.sort_by_key(|(s, _)| status::ALL.iter().position(|x| x == s));
+        counts.sort();
         Ok(counts)
     }
 
@@ -248,24 +176,21 @@ impl Order {
     pub async fn count_all_by_status(
         pool: &sqlx::MySqlPool,
     ) -> Result<Vec<(OrderStatus, i64)>, OrderError> {
-        let rows: Vec<(String, i64)> =
+        let rows: Vec<(OrderStatus, i64)> =
             sqlx::query_as("SELECT CAST(status AS CHAR), COUNT(*) FROM orders GROUP BY status")
                 .fetch_all(pool)
                 .await?;
-        Ok(status::ALL
+        Ok(OrderStatus::ALL
             .iter()
             .map(|s| {
-                let n = rows
-                    .iter()
-                    .find(|(raw, _)| status::parse(raw) == Some(*s))
-                    .map_or(0, |(_, n)| *n);
+                let n = rows.iter().find(|(r, _)| r == s).map_or(0, |(_, n)| *n);
                 (*s, n)
             })
             .collect())
     }
 
     pub fn status_label(&self) -> &'static str {
-        status::label_fr(self.status, self.fulfilment)
+        self.status.label_fr(self.fulfilment)
     }
 }
 

@@ -3,18 +3,11 @@
 //! row (who, when, why) and the message announcing it, all in the caller's transaction.
 
 use messages::event::{OrderCancelled, OrderPlaced, OrderStatusChanged};
-use messages::{Actor, Envelope, Event, outbox, truncate};
+use messages::{Envelope, Event, outbox, truncate};
 use sqlx::MySqlConnection;
 
-use crate::{Order, OrderError, OrderStatus, status};
-
-fn actor_columns(by: Actor) -> (&'static str, Option<u64>) {
-    match by {
-        Actor::Customer(id) => ("customer", Some(id)),
-        Actor::Staff(id) => ("staff", Some(id)),
-        Actor::System => ("system", None),
-    }
-}
+use crate::{Order, OrderError};
+use vocab::{Actor, OrderStatus};
 
 /// Records a status in the order's history.
 pub(crate) async fn record_history(
@@ -25,14 +18,14 @@ pub(crate) async fn record_history(
     by: Actor,
     reason: &str,
 ) -> Result<(), sqlx::Error> {
-    let (kind, user) = actor_columns(by);
+    let (kind, user) = by.columns();
     sqlx::query(
         "INSERT INTO order_status_history (order_id, from_status, to_status, actor_user_id, actor_kind, reason)
          VALUES (?, ?, ?, ?, ?, ?)",
     )
     .bind(order_id)
-    .bind(from.map(status::as_str))
-    .bind(status::as_str(to))
+    .bind(from)
+    .bind(to)
     .bind(user)
     .bind(kind)
     .bind(truncate(reason, 500))
@@ -78,14 +71,14 @@ pub async fn move_locked(
     cause: Option<&Envelope>,
 ) -> Result<OrderStatus, OrderError> {
     let from = order.status;
-    status::check_move(from, to, order.fulfilment)?;
+    from.check_move_to(to, order.fulfilment)?;
     let rejection = (to == OrderStatus::Rejected).then(|| truncate(reason, 500));
     sqlx::query(
         "UPDATE orders SET status = ?, version = version + 1, updated_at = CURRENT_TIMESTAMP(6),
              rejection_reason = COALESCE(?, rejection_reason)
          WHERE id = ? AND version = ?",
     )
-    .bind(status::as_str(to))
+    .bind(to)
     .bind(rejection)
     .bind(order.id)
     .bind(order.version)

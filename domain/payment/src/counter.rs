@@ -7,73 +7,35 @@ use serde::Serialize;
 use sqlx::MySqlConnection;
 
 use crate::PaymentError;
-
-/// How an on-site payment was made (the manual's accepted means).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tender {
-    Cash,
-    Card,
-    MealVoucher,
-    Cheque,
-}
-
-impl Tender {
-    pub const ALL: [Tender; 4] = [
-        Tender::Cash,
-        Tender::Card,
-        Tender::MealVoucher,
-        Tender::Cheque,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Tender::Cash => "cash",
-            Tender::Card => "card",
-            Tender::MealVoucher => "meal_voucher",
-            Tender::Cheque => "cheque",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Tender> {
-        Tender::ALL.into_iter().find(|t| t.as_str() == raw)
-    }
-
-    pub fn label_fr(self) -> &'static str {
-        match self {
-            Tender::Cash => "Espèces",
-            Tender::Card => "Carte bancaire",
-            Tender::MealVoucher => "Titre-restaurant",
-            Tender::Cheque => "Chèque",
-        }
-    }
-}
+use vocab::{PaymentMethod, PaymentMode, PaymentStatus};
 
 /// Records that the order's total was collected; `false` if it already was (a double tap).
 /// Online orders are paid already and refuse this.
 pub async fn record_collected(
     conn: &mut MySqlConnection,
     order: &Order,
-    tender: Tender,
+    tender: PaymentMethod,
     staff_id: u64,
 ) -> Result<bool, PaymentError> {
-    if order.payment_mode != messages::PaymentMode::OnSite {
+    if order.payment_mode != PaymentMode::OnSite || tender == PaymentMethod::Stripe {
         return Err(OrderError::Invalid("cette commande a été payée en ligne".into()).into());
     }
-    let existing: Option<u64> = sqlx::query_scalar(
-        "SELECT id FROM payments WHERE order_id = ? AND status = 'collected' FOR UPDATE",
-    )
-    .bind(order.id)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let existing: Option<u64> =
+        sqlx::query_scalar("SELECT id FROM payments WHERE order_id = ? AND status = ? FOR UPDATE")
+            .bind(order.id)
+            .bind(PaymentStatus::Collected)
+            .fetch_optional(&mut *conn)
+            .await?;
     if existing.is_some() {
         return Ok(false);
     }
     sqlx::query(
         "INSERT INTO payments (order_id, method, status, amount_cents, captured_cents, collected_by)
-         VALUES (?, ?, 'collected', ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?)",
     )
     .bind(order.id)
-    .bind(tender.as_str())
+    .bind(tender)
+    .bind(PaymentStatus::Collected)
     .bind(order.total.0)
     .bind(order.total.0)
     .bind(staff_id)
@@ -85,8 +47,8 @@ pub async fn record_collected(
 /// Money taken by one means over a period.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Takings {
-    /// `stripe` (online, captured less refunds) or a [`Tender`].
-    pub method: String,
+    /// Stripe (online, captured less refunds) or a means collected on site.
+    pub method: PaymentMethod,
     pub label: &'static str,
     pub cents: i64,
     pub payments: i64,
@@ -100,14 +62,17 @@ pub async fn takings(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<Takings>, sqlx::Error> {
-    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+    let rows: Vec<(PaymentMethod, i64, i64)> = sqlx::query_as(
         "SELECT CAST(p.method AS CHAR), CAST(SUM(p.captured_cents - p.refunded_cents) AS SIGNED), COUNT(*)
          FROM payments p JOIN orders o ON o.id = p.order_id
-         WHERE o.pizzeria_id = ? AND p.status IN ('captured', 'refunded', 'collected')
+         WHERE o.pizzeria_id = ? AND p.status IN (?, ?, ?)
            AND p.updated_at >= ? AND p.updated_at < ?
          GROUP BY p.method ORDER BY p.method",
     )
     .bind(pizzeria_id)
+    .bind(PaymentStatus::Captured)
+    .bind(PaymentStatus::Refunded)
+    .bind(PaymentStatus::Collected)
     .bind(from)
     .bind(to)
     .fetch_all(conn)
@@ -115,9 +80,7 @@ pub async fn takings(
     Ok(rows
         .into_iter()
         .map(|(method, cents, payments)| Takings {
-            label: Tender::parse(&method)
-                .map(Tender::label_fr)
-                .unwrap_or("Carte en ligne"),
+            label: method.label_fr(),
             method,
             cents,
             payments,

@@ -10,19 +10,20 @@
 //! crash between Stripe's answer and our commit) never charges or refunds twice.
 
 use messages::event::{PaymentEvent, PaymentFailed};
-use messages::{Actor, Envelope, Event, OrderStatus, outbox};
+use messages::{Envelope, Event, outbox};
 use order::{Order, transition};
 use sqlx::MySqlConnection;
 
 use crate::PaymentError;
 use crate::gateway::{Gateway, Intent, IntentStatus, StripeFailure};
+use vocab::{Actor, OrderStatus, PaymentMethod, PaymentStatus};
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct Payment {
     pub id: u64,
     pub order_id: u64,
-    pub method: String,
-    pub status: String,
+    pub method: PaymentMethod,
+    pub status: PaymentStatus,
     pub amount_cents: u32,
     pub captured_cents: u32,
     pub refunded_cents: u32,
@@ -48,9 +49,10 @@ impl Payment {
         lock: &'static str,
     ) -> Result<Option<Payment>, sqlx::Error> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM payments WHERE order_id = ? AND method = 'stripe' ORDER BY id DESC LIMIT 1{lock}"
+            "SELECT {COLUMNS} FROM payments WHERE order_id = ? AND method = ? ORDER BY id DESC LIMIT 1{lock}"
         )))
         .bind(order_id)
+        .bind(PaymentMethod::Stripe)
         .fetch_optional(conn)
         .await
     }
@@ -83,7 +85,7 @@ impl Payment {
 async fn set(
     conn: &mut MySqlConnection,
     payment_id: u64,
-    status: &str,
+    status: PaymentStatus,
     captured: Option<u32>,
     refunded: Option<u32>,
     failure: Option<&str>,
@@ -137,7 +139,7 @@ pub async fn open(
     // (found by the load benchmark).
     Order::lock(conn, order.id).await?;
     if let Some(existing) = Payment::latest_online(conn, order.id, "").await?
-        && existing.status == "pending"
+        && existing.status == PaymentStatus::Pending
         && let Some(id) = &existing.stripe_payment_intent_id
     {
         return Ok(gateway.retrieve(id).await?);
@@ -166,9 +168,11 @@ pub async fn open(
         Err(e) => return Err(e.into()),
     };
     sqlx::query(
-        "INSERT INTO payments (order_id, method, status, amount_cents, stripe_payment_intent_id) VALUES (?, 'stripe', 'pending', ?, ?)",
+        "INSERT INTO payments (order_id, method, status, amount_cents, stripe_payment_intent_id) VALUES (?, ?, ?, ?, ?)",
     )
     .bind(order.id)
+    .bind(PaymentMethod::Stripe)
+    .bind(PaymentStatus::Pending)
     .bind(order.total.0)
     .bind(&intent.id)
     .execute(&mut *conn)
@@ -199,7 +203,7 @@ pub async fn finalise(
     let payment = Payment::lock_by_intent(conn, intent_id)
         .await?
         .ok_or(PaymentError::UnknownIntent)?;
-    if payment.status != "pending" {
+    if payment.status != PaymentStatus::Pending {
         return Ok(Finalised::AlreadyDone);
     }
     let mut order = Order::lock(conn, payment.order_id).await?;
@@ -207,7 +211,15 @@ pub async fn finalise(
     match intent.status {
         IntentStatus::RequiresCapture | IntentStatus::Succeeded => {
             let held = cents(intent.amount_capturable.max(intent.amount_received));
-            set(conn, payment.id, "authorised", None, None, None).await?;
+            set(
+                conn,
+                payment.id,
+                PaymentStatus::Authorised,
+                None,
+                None,
+                None,
+            )
+            .await?;
             sqlx::query("UPDATE payments SET amount_cents = ? WHERE id = ?")
                 .bind(held)
                 .bind(payment.id)
@@ -238,7 +250,15 @@ pub async fn finalise(
         }
         IntentStatus::AwaitingCustomer if intent.failure.is_some() => {
             let reason = intent.failure.unwrap_or_default();
-            set(conn, payment.id, "failed", None, None, Some(&reason)).await?;
+            set(
+                conn,
+                payment.id,
+                PaymentStatus::Failed,
+                None,
+                None,
+                Some(&reason),
+            )
+            .await?;
             if order.status == OrderStatus::AwaitingPayment {
                 transition::move_locked(
                     conn,
@@ -264,7 +284,7 @@ pub async fn finalise(
             Ok(Finalised::Declined(reason))
         }
         IntentStatus::Canceled => {
-            set(conn, payment.id, "voided", None, None, None).await?;
+            set(conn, payment.id, PaymentStatus::Voided, None, None, None).await?;
             Ok(Finalised::AlreadyDone)
         }
         _ => Ok(Finalised::Pending),
@@ -281,7 +301,7 @@ pub async fn capture(
     let Some(payment) = Payment::lock_online(conn, order.id).await? else {
         return Ok(());
     };
-    if payment.status != "authorised" {
+    if payment.status != PaymentStatus::Authorised {
         return Ok(());
     }
     let intent_id = payment
@@ -320,7 +340,15 @@ pub async fn capture(
             .await;
         }
     };
-    set(conn, payment.id, "captured", Some(captured), None, None).await?;
+    set(
+        conn,
+        payment.id,
+        PaymentStatus::Captured,
+        Some(captured),
+        None,
+        None,
+    )
+    .await?;
     announce(
         conn,
         Event::PaymentCaptured(PaymentEvent {
@@ -341,7 +369,15 @@ async fn fail(
     cause: Option<&Envelope>,
 ) -> Result<(), PaymentError> {
     tracing::error!(order_id = order.id, %reason, "payment step failed");
-    set(conn, payment.id, "failed", None, None, Some(reason)).await?;
+    set(
+        conn,
+        payment.id,
+        PaymentStatus::Failed,
+        None,
+        None,
+        Some(reason),
+    )
+    .await?;
     announce(
         conn,
         Event::PaymentFailed(PaymentFailed {
@@ -369,21 +405,29 @@ pub async fn release(
     let Some(intent_id) = payment.stripe_payment_intent_id.clone() else {
         return Ok(());
     };
-    match payment.status.as_str() {
-        "authorised" | "pending" => {
+    match payment.status {
+        PaymentStatus::Authorised | PaymentStatus::Pending => {
             let intent = gateway.retrieve(&intent_id).await?;
             match intent.status {
                 IntentStatus::Canceled => {}
                 IntentStatus::Succeeded => {
                     // Captured after all (a capture whose record was lost): refund it.
                     let captured = cents(intent.amount_received);
-                    set(conn, payment.id, "captured", Some(captured), None, None).await?;
+                    set(
+                        conn,
+                        payment.id,
+                        PaymentStatus::Captured,
+                        Some(captured),
+                        None,
+                        None,
+                    )
+                    .await?;
                     return refund(
                         conn,
                         gateway,
                         &Payment {
                             captured_cents: captured,
-                            status: "captured".into(),
+                            status: PaymentStatus::Captured,
                             ..payment
                         },
                         order,
@@ -397,7 +441,7 @@ pub async fn release(
                         .await?;
                 }
             }
-            set(conn, payment.id, "voided", None, None, None).await?;
+            set(conn, payment.id, PaymentStatus::Voided, None, None, None).await?;
             announce(
                 conn,
                 Event::PaymentVoided(PaymentEvent {
@@ -409,7 +453,7 @@ pub async fn release(
             )
             .await
         }
-        "captured" => refund(conn, gateway, &payment, order, cause).await,
+        PaymentStatus::Captured => refund(conn, gateway, &payment, order, cause).await,
         _ => Ok(()),
     }
 }
@@ -441,7 +485,7 @@ async fn refund(
     set(
         conn,
         payment.id,
-        "refunded",
+        PaymentStatus::Refunded,
         None,
         Some(payment.refunded_cents + due),
         None,
@@ -471,7 +515,7 @@ pub async fn reauthorise(
     let Some(payment) = Payment::lock_online(conn, order.id).await? else {
         return Ok(());
     };
-    if payment.status != "authorised" || order.total.0 <= payment.amount_cents {
+    if payment.status != PaymentStatus::Authorised || order.total.0 <= payment.amount_cents {
         return Ok(());
     }
     let old_id = payment
@@ -498,11 +542,13 @@ pub async fn reauthorise(
             gateway
                 .cancel(&old_id, format!("payment-{}-cancel", payment.id))
                 .await?;
-            set(conn, payment.id, "voided", None, None, None).await?;
+            set(conn, payment.id, PaymentStatus::Voided, None, None, None).await?;
             let done = sqlx::query(
-                "INSERT INTO payments (order_id, method, status, amount_cents, stripe_payment_intent_id) VALUES (?, 'stripe', 'authorised', ?, ?)",
+                "INSERT INTO payments (order_id, method, status, amount_cents, stripe_payment_intent_id) VALUES (?, ?, ?, ?, ?)",
             )
             .bind(order.id)
+            .bind(PaymentMethod::Stripe)
+            .bind(PaymentStatus::Authorised)
             .bind(cents(intent.amount_capturable))
             .bind(&intent.id)
             .execute(&mut *conn)

@@ -1,11 +1,10 @@
 //! What a kitchen ticket says, independent of how it is printed: the same content is encoded
 //! for the thermal printer and shown as text on screens and in tests.
 
-use catalog::Cents;
 use chrono::{DateTime, Utc};
 use chrono_tz::Europe::Paris;
-use messages::PaymentMode;
-use order::{Fulfilment, Order};
+use order::Order;
+use vocab::{Cents, Fulfilment, PaymentMode};
 
 /// Why this print exists, printed as a banner so the kitchen never cooks an order twice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

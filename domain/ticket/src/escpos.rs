@@ -14,7 +14,8 @@ use escpos::utils::{JustifyMode, PageCode, Protocol};
 use crate::content::{Block, Ticket};
 
 /// Columns of font A on 80 mm paper.
-pub const COLUMNS: usize = 48;
+pub const COLUMNS: usize = COLUMNS_U8 as usize;
+const COLUMNS_U8: u8 = 48;
 
 /// Collects what the printer would have been sent.
 #[derive(Default)]
@@ -54,7 +55,7 @@ pub fn printable(s: &str) -> String {
 }
 
 fn build(ticket: &Ticket) -> EscResult<Vec<u8>> {
-    let options = PrinterOptions::new(Some(PageCode::WPC1252), None, COLUMNS as u8);
+    let options = PrinterOptions::new(Some(PageCode::WPC1252), None, COLUMNS_U8);
     let mut p = Printer::new(Memory::default(), Protocol::default(), Some(options));
     // ESC @ resets the code page, so init() sends ESC t 16 right after it.
     p.init()?;

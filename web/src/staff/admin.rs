@@ -9,16 +9,18 @@ use account::{Email, Password, Role};
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{Html, Redirect};
+use catalog::Pizzeria;
 use catalog::admin::{self, AdminError};
-use catalog::{Cents, Pizzeria};
 use chrono::Utc;
 use minijinja::context;
 use serde::Deserialize;
 
 use super::group;
+use crate::error::WebError;
 use crate::page::{Page, flash};
 use crate::session::CurrentUser;
-use crate::{AppState, WebError};
+use crate::state::AppState;
+use vocab::Cents;
 
 impl From<AdminError> for WebError {
     fn from(e: AdminError) -> Self {

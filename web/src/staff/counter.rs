@@ -10,15 +10,18 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
-use messages::{Actor, OrderStatus, PaymentMode};
 use minijinja::context;
-use order::{Channel, DeliveryAddress, Fulfilment, NewLine, NewOrder, Placed};
+use order::{NewLine, NewOrder, Placed};
 
 use super::{board, render, shop_for, tenders};
-use crate::orders::parse_local;
+use crate::error::WebError;
 use crate::page::{Page, flash};
 use crate::session::CurrentUser;
-use crate::{AppState, WebError};
+use crate::state::AppState;
+use crate::views::parse_local;
+use vocab::{
+    Actor, Channel, DeliveryAddress, Fulfilment, OrderStatus, PaymentMode, PersonName, Phone,
+};
 
 async fn show(
     state: &AppState,
@@ -30,7 +33,7 @@ async fn show(
 ) -> Result<Response, WebError> {
     let shop = shop_for(state, user, code, Screen::Counter).await?;
     let mut conn = state.pool.acquire().await?;
-    let menu = crate::shops::menu(&mut conn, shop.id).await?;
+    let menu = crate::views::menu(&mut conn, shop.id).await?;
     let pickups: Vec<_> = board(state, &shop, &[OrderStatus::Ready])
         .await?
         .into_iter()
@@ -100,25 +103,23 @@ async fn place_order(
     form: &HashMap<String, String>,
 ) -> Result<u64, WebError> {
     let field = |name: &str| form.get(name).map(|v| v.trim()).unwrap_or("");
-    let name = field("customer_name");
-    let phone = field("customer_phone");
-    if name.is_empty() || phone.is_empty() {
+    let (Ok(name), Ok(Some(phone))) = (
+        PersonName::parse(field("customer_name")),
+        Phone::parse(field("customer_phone")),
+    ) else {
         return Err(WebError::Invalid(
             "indiquez le nom et le téléphone du client".into(),
         ));
-    }
+    };
+    let (name, phone) = (name.as_str(), phone.as_str());
     let email = match field("customer_email") {
         "" => None,
         raw => Some(Email::parse(raw).map_err(|e| WebError::Invalid(e.to_string()))?),
     };
-    let channel = match field("channel") {
-        "phone" => Channel::Phone,
-        _ => Channel::Counter,
-    };
-    let fulfilment = match field("fulfilment") {
-        "delivery" => Fulfilment::Delivery,
-        _ => Fulfilment::Pickup,
-    };
+    let channel = Channel::parse(field("channel"))
+        .filter(|c| *c != Channel::Web)
+        .unwrap_or(Channel::Counter);
+    let fulfilment = Fulfilment::parse(field("fulfilment")).unwrap_or(Fulfilment::Pickup);
     let desired_at = match field("when") {
         "slot" => Some(parse_local(field("slot"))?),
         _ => None,

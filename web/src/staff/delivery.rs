@@ -4,13 +4,14 @@
 use account::access::Screen;
 use axum::extract::{Path, State};
 use axum::response::Html;
-use messages::OrderStatus;
 use minijinja::context;
 
 use super::{board, render, shop_for, tenders};
+use crate::error::WebError;
 use crate::page::Page;
 use crate::session::CurrentUser;
-use crate::{AppState, WebError};
+use crate::state::AppState;
+use vocab::OrderStatus;
 
 pub async fn page(
     State(state): State<AppState>,

@@ -5,13 +5,15 @@ use account::access::Screen;
 use axum::extract::{Path, State};
 use axum::response::{Html, Redirect};
 use messages::event::TicketReprintRequested;
-use messages::{Envelope, Event, OrderStatus, outbox};
+use messages::{Envelope, Event, outbox};
 use minijinja::context;
 
 use super::{board, order_of, render, shop_for};
+use crate::error::WebError;
 use crate::page::{Page, flash};
 use crate::session::CurrentUser;
-use crate::{AppState, WebError};
+use crate::state::AppState;
+use vocab::OrderStatus;
 
 const STATUSES: [OrderStatus; 2] = [OrderStatus::Confirmed, OrderStatus::Preparing];
 
@@ -43,7 +45,7 @@ pub async fn fragment(
     let orders = board(&state, &shop, &STATUSES).await?;
     page.fragment(
         "kitchen_board.html",
-        context! { orders => orders, shop => crate::shops::ShopView::from(&shop) },
+        context! { orders => orders, shop => crate::views::ShopView::from(&shop) },
     )
 }
 

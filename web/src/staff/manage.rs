@@ -6,18 +6,19 @@ use account::access::Screen;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{Html, Redirect};
-use catalog::Cents;
 use chrono::{Datelike, TimeZone, Utc};
 use chrono_tz::Europe::Paris;
-use messages::{Envelope, OrderStatus, outbox};
+use messages::{Envelope, outbox};
 use minijinja::context;
 use order::Order;
 use serde::Deserialize;
 
 use super::{board, render, shop_for};
+use crate::error::WebError;
 use crate::page::{Page, flash};
 use crate::session::CurrentUser;
-use crate::{AppState, WebError};
+use crate::state::AppState;
+use vocab::{Cents, OrderStatus};
 
 /// Every status an order waits in.
 const ACTIVE: [OrderStatus; 6] = [
@@ -54,8 +55,8 @@ pub async fn page(
         .into_iter()
         .map(|(s, n)| {
             context! {
-                status => order::status::as_str(s),
-                label => order::status::label_fr(s, order::Fulfilment::Pickup),
+                status => s.as_str(),
+                label => s.label_fr(vocab::Fulfilment::Pickup),
                 count => n,
             }
         })

@@ -26,15 +26,16 @@ use axum::response::{Html, Redirect};
 use catalog::Pizzeria;
 use chrono::Utc;
 use futures_util::Stream;
-use messages::{Actor, OrderStatus};
 use minijinja::{Value, context};
 use order::Order;
 use serde::{Deserialize, Serialize};
 
-use crate::orders::{order_view, paris};
+use crate::error::WebError;
 use crate::page::{Page, flash};
 use crate::session::CurrentUser;
-use crate::{AppState, WebError};
+use crate::state::AppState;
+use crate::views::{order_view, paris};
+use vocab::{Actor, OrderStatus};
 
 /// The pizzeria named in the path, if `user` may use `screen` there.
 pub async fn shop_for(
@@ -118,7 +119,7 @@ pub fn render(
         template,
         context! {
             screens => screens(user, &shop.code),
-            shop => crate::shops::ShopView::from(shop),
+            shop => crate::views::ShopView::from(shop),
             ..ctx
         },
     )
@@ -155,16 +156,7 @@ pub async fn stream(
     CurrentUser(user): CurrentUser,
     Path(code): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, WebError> {
-    // Any staff member of this pizzeria (or the group admin) may listen.
-    let mut conn = state.pool.acquire().await?;
-    let shop = Pizzeria::find_by_code(&mut conn, &code)
-        .await?
-        .filter(|s| {
-            user.role == account::Role::Admin
-                || (user.role.is_staff() && user.pizzeria_id == Some(s.id))
-        })
-        .ok_or(WebError::NotFound)?;
-    drop(conn);
+    let shop = shop_for(&state, &user, &code, Screen::Live).await?;
     let pool = state.pool.clone();
     let pizzeria_id = shop.id;
     type Stamp = Option<chrono::NaiveDateTime>;
@@ -176,12 +168,11 @@ pub async fn stream(
                 if last.is_some() {
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
-                let stamp: Stamp =
-                    sqlx::query_scalar("SELECT MAX(updated_at) FROM orders WHERE pizzeria_id = ?")
-                        .bind(pizzeria_id)
-                        .fetch_one(&pool)
-                        .await
-                        .ok()?;
+                let mut conn = pool.acquire().await.ok()?;
+                let stamp: Stamp = order::history::board_stamp(&mut conn, pizzeria_id)
+                    .await
+                    .ok()?;
+                drop(conn);
                 quiet += 1;
                 if last != Some(stamp) || quiet >= 30 {
                     let data = stamp
@@ -226,7 +217,7 @@ pub async fn move_order(
     page: Page,
     Form(form): Form<MoveForm>,
 ) -> Result<Redirect, WebError> {
-    let to = order::status::parse(&form.to)
+    let to = OrderStatus::parse(&form.to)
         .ok_or_else(|| WebError::BadRequest("statut inconnu".into()))?;
     let screen = screen_for(to).ok_or(WebError::Forbidden)?;
     let shop = shop_for(&state, &user, &code, screen).await?;
@@ -236,8 +227,10 @@ pub async fn move_order(
         _ => format!("/equipe/{code}/cuisine"),
     };
     let handing_over = matches!(to, OrderStatus::Delivered | OrderStatus::PickedUp);
-    let tender = if handing_over && o.payment_mode == messages::PaymentMode::OnSite {
-        match payment::counter::Tender::parse(&form.tender) {
+    let tender = if handing_over && o.payment_mode == vocab::PaymentMode::OnSite {
+        match vocab::PaymentMethod::parse(&form.tender)
+            .filter(|t| vocab::PaymentMethod::ON_SITE.contains(t))
+        {
             Some(t) => Some(t),
             None => {
                 flash(&page.session, "Indiquez comment la commande a été payée.").await?;
@@ -268,7 +261,7 @@ pub async fn move_order(
 #[derive(Serialize)]
 pub struct StaffOrder {
     #[serde(flatten)]
-    view: crate::orders::OrderView,
+    view: crate::views::OrderView,
     customer: String,
     phone: String,
     notes: String,
@@ -311,12 +304,12 @@ pub fn staff_view(o: &Order) -> StaffOrder {
             .desired_at
             .map(|t| format!("pour {}", paris(t)))
             .unwrap_or_else(|| "dès que possible".into()),
-        to_collect: o.payment_mode == messages::PaymentMode::OnSite,
-        delivery: o.fulfilment == order::Fulfilment::Delivery,
+        to_collect: o.payment_mode == vocab::PaymentMode::OnSite,
+        delivery: o.fulfilment == vocab::Fulfilment::Delivery,
         channel: match o.channel {
-            order::Channel::Web => "web",
-            order::Channel::Counter => "comptoir",
-            order::Channel::Phone => "téléphone",
+            vocab::Channel::Web => "web",
+            vocab::Channel::Counter => "comptoir",
+            vocab::Channel::Phone => "téléphone",
         },
     }
 }
@@ -336,7 +329,7 @@ pub async fn board(
 }
 
 pub fn tenders() -> Vec<Value> {
-    payment::counter::Tender::ALL
+    vocab::PaymentMethod::ON_SITE
         .iter()
         .map(|t| context! { value => t.as_str(), label => t.label_fr() })
         .collect()

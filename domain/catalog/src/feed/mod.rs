@@ -1,0 +1,312 @@
+//! `feed-db`: loads the group's seed CSV (format in `docs/feed-db.md`).
+//!
+//! Two passes keep a bad file from changing anything: [`parse`] checks every row on its own and
+//! across rows (duplicates, roles, formats) without touching the database; [`load`] then writes
+//! everything inside the caller's transaction, resolving codes against the file and what the
+//! database already holds, and reports unknown references by line and column. The caller commits
+//! only when both passes found no problem. Every write is an upsert on a natural key, so loading
+//! the same file twice changes nothing the second time.
+//!
+//! # Layout
+//! - [`rows`]: the kinds of row, their columns, and the typed rows a file becomes ([`Seed`]);
+//! - [`parse`](mod@parse): the first pass, CSV to [`Seed`], every field checked;
+//! - [`load`](mod@load): the second pass, [`Seed`] to the database.
+
+use std::fmt;
+use std::io::Read;
+
+mod load;
+mod parse;
+mod rows;
+
+pub use load::load;
+pub use parse::parse;
+pub use rows::*;
+
+/// One thing wrong with the file, located by line and column (1-based; the kind is column 1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub line: u64,
+    pub column: usize,
+    pub column_name: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}, column {} ({}): {}",
+            self.line, self.column, self.column_name, self.message
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    #[error("cannot read the CSV file: {0}")]
+    Read(String),
+    #[error("the file has {} problem(s), nothing was loaded:\n{}", .0.len(), .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<Problem>),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+}
+
+/// What a load wrote, per kind of row.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub pizzerias: usize,
+    pub ingredients: usize,
+    pub pizzas: usize,
+    pub recipe_lines: usize,
+    pub recipe_steps: usize,
+    pub stock: usize,
+    pub menu: usize,
+    pub printers: usize,
+    pub staff: usize,
+    pub customers: usize,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} pizzerias, {} ingredients, {} pizzas, {} recipe lines, {} recipe steps, {} stock rows, {} menu rows, {} printers, {} staff, {} customers",
+            self.pizzerias,
+            self.ingredients,
+            self.pizzas,
+            self.recipe_lines,
+            self.recipe_steps,
+            self.stock,
+            self.menu,
+            self.printers,
+            self.staff,
+            self.customers
+        )
+    }
+}
+
+/// Parses and loads a seed file in one transaction: all of it, or nothing.
+pub async fn feed(pool: &sqlx::MySqlPool, input: impl Read) -> Result<Summary, FeedError> {
+    let seed = parse(input)?;
+    let mut tx = pool.begin().await?;
+    let summary = load(&mut tx, &seed).await?;
+    tx.commit().await?;
+    tracing::info!(%summary, "seed file loaded");
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use account::Role;
+    use vocab::Cents;
+
+    const GOOD: &str = "\
+# a comment
+pizzeria,paris-11,OC Pizza Paris 11,12 rue Oberkampf,75011,Paris,+33 1 43 00 00 11,paris11@ocpizza.fr,11:30-14:30 18:00-23:00,mon,delivery pickup
+ingredient,mozzarella,Mozzarella,g
+pizza,margherita,Margherita,\"Tomate, mozzarella, basilic\",\"9,50\"
+recipe_line,margherita,mozzarella,120
+recipe_step,margherita,1,Étaler la pâte
+stock,paris-11,mozzarella,20000,2000
+menu,paris-11,margherita,yes
+printer,paris-11,Cuisine,127.0.0.1,9101,main
+printer,,Secours,127.0.0.1,9109,backup
+staff,gerant@ocpizza.fr,Marie Curie,manager,paris-11,ocpizza-demo
+staff,admin@ocpizza.fr,Ada Lovelace,admin,,ocpizza-demo
+customer,client@example.fr,Jean Dupont,0600000000,ocpizza-demo,1 rue de Rivoli,75001,Paris
+";
+
+    #[test]
+    fn a_good_file_parses_every_kind() {
+        let seed = parse(GOOD.as_bytes()).unwrap();
+        assert_eq!(seed.pizzerias.len(), 1);
+        assert!(seed.pizzerias[0].delivery && seed.pizzerias[0].pickup);
+        assert_eq!(seed.pizzas[0].price, Cents(950));
+        assert_eq!(seed.printers.len(), 2);
+        assert!(seed.printers[1].pizzeria.is_none() && seed.printers[1].backup);
+        assert_eq!(seed.staff[1].role, Role::Admin);
+        assert_eq!(seed.customers.len(), 1);
+    }
+
+    fn problems(csv: &str) -> Vec<Problem> {
+        match parse(csv.as_bytes()) {
+            Err(FeedError::Invalid(p)) => p,
+            other => panic!("expected problems, got {other:?}"),
+        }
+    }
+
+    /// Each kind of bad row, with where it must be reported.
+    #[test]
+    fn each_kind_of_bad_row_is_reported_by_line_and_column() {
+        let cases: &[(&str, usize, &str, &str)] = &[
+            ("boisson,coca,Coca", 1, "kind", "unknown kind"),
+            ("ingredient,mozzarella,Mozzarella", 4, "unit", "3 columns"),
+            (
+                "ingredient,mozzarella,Mozzarella,g,extra",
+                5,
+                "extra",
+                "3 columns",
+            ),
+            (
+                "ingredient,Mozzarella!,Mozzarella,g",
+                2,
+                "code",
+                "not a code",
+            ),
+            ("ingredient,mozzarella,,g", 3, "name", "must not be empty"),
+            (
+                "ingredient,mozzarella,Mozzarella,kg",
+                4,
+                "unit",
+                "not a unit",
+            ),
+            ("pizza,reine,Reine,,douze", 5, "price_eur", "not a price"),
+            ("pizza,reine,Reine,,0", 5, "price_eur", "not a price"),
+            ("recipe_line,reine,jambon,-5", 4, "quantity", "whole number"),
+            ("recipe_line,reine,jambon,0", 4, "quantity", "whole number"),
+            (
+                "recipe_step,reine,zero,Cuire",
+                3,
+                "position",
+                "whole number",
+            ),
+            (
+                "stock,paris-11,jambon,12.5,10",
+                4,
+                "quantity",
+                "whole number",
+            ),
+            (
+                "stock,paris-11,jambon,10,-1",
+                5,
+                "low_threshold",
+                "whole number",
+            ),
+            ("menu,paris-11,reine,peut-être", 4, "available", "yes or no"),
+            (
+                "printer,paris-11,Cuisine,127.0.0.1,99999,main",
+                5,
+                "port",
+                "whole number",
+            ),
+            (
+                "printer,paris-11,Cuisine,127.0.0.1,9100,spare",
+                6,
+                "role",
+                "main or backup",
+            ),
+            (
+                "printer,paris-11,Cuisine,bad host!,9100,main",
+                4,
+                "host",
+                "host name",
+            ),
+            (
+                "staff,not-an-email,Jean,manager,paris-11,ocpizza-demo",
+                2,
+                "email",
+                "e-mail",
+            ),
+            (
+                "staff,a@ocpizza.fr,Jean,chef,paris-11,ocpizza-demo",
+                4,
+                "role",
+                "not a role",
+            ),
+            (
+                "staff,a@ocpizza.fr,Jean,customer,paris-11,ocpizza-demo",
+                4,
+                "role",
+                "customer rows",
+            ),
+            (
+                "staff,a@ocpizza.fr,Jean,manager,,ocpizza-demo",
+                5,
+                "pizzeria_code",
+                "give its code",
+            ),
+            (
+                "staff,a@ocpizza.fr,Jean,admin,paris-11,ocpizza-demo",
+                5,
+                "pizzeria_code",
+                "leave it empty",
+            ),
+            (
+                "staff,a@ocpizza.fr,Jean,manager,paris-11,short",
+                6,
+                "password",
+                "au moins 10",
+            ),
+            (
+                "customer,c@example.fr,Jean,06,ocpizza-demo,1 rue,750,Paris",
+                7,
+                "postal_code",
+                "postal code",
+            ),
+            (
+                "pizzeria,p1,P,1 rue,75011,Paris,01,p@ocpizza.fr,25:00-26:00,,pickup",
+                9,
+                "opening_hours",
+                "",
+            ),
+            (
+                "pizzeria,p1,P,1 rue,75011,Paris,01,p@ocpizza.fr,11:00-14:00,lundi,pickup",
+                10,
+                "closed_days",
+                "",
+            ),
+            (
+                "pizzeria,p1,P,1 rue,75011,Paris,01,p@ocpizza.fr,11:00-14:00,,takeaway",
+                11,
+                "services",
+                "delivery, pickup",
+            ),
+        ];
+        for (row, column, column_name, message) in cases {
+            let csv = format!("# header comment, with a comma\n\n{row}\n");
+            let found = problems(&csv);
+            assert_eq!(found.len(), 1, "{row}: {found:?}");
+            let p = &found[0];
+            assert_eq!(
+                (p.line, p.column, p.column_name),
+                (3, *column, *column_name),
+                "{row}: {p}"
+            );
+            assert!(p.message.contains(message), "{row}: {p}");
+        }
+    }
+
+    #[test]
+    fn duplicates_are_reported_at_the_second_occurrence() {
+        let csv = "ingredient,jambon,Jambon,g\ningredient,basilic,Basilic,g\ningredient,jambon,Jambon blanc,g\n";
+        let p = problems(csv);
+        assert_eq!(p.len(), 1);
+        assert_eq!(
+            p[0].to_string(),
+            "line 3, column 2 (code): duplicate of line 1"
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_not_just_the_first() {
+        let p = problems("ingredient,jambon,Jambon,kg\npizza,reine,,,abc\n");
+        let located: Vec<_> = p.iter().map(|p| (p.line, p.column_name)).collect();
+        assert_eq!(located, [(1, "unit"), (2, "name"), (2, "price_eur")]);
+    }
+
+    #[test]
+    fn passwords_are_never_echoed() {
+        let p = problems("staff,a@ocpizza.fr,Jean,manager,paris-11,tiny-pw\n");
+        assert!(!p[0].to_string().contains("tiny-pw"));
+    }
+
+    #[test]
+    fn bad_utf8_is_a_problem_not_a_panic() {
+        let bytes = b"ingredient,jambon,Jamb\xff\xfeon,g\n";
+        assert!(matches!(parse(&bytes[..]), Err(FeedError::Invalid(_))));
+    }
+}

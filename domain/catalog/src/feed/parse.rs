@@ -1,0 +1,569 @@
+//! The first pass: the CSV file read into a [`Seed`], every field checked on its own and across
+//! rows (duplicates, roles, formats), without touching the database.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use account::{Email, Password, Role};
+use vocab::input::{CITY_MAX, NAME_MAX, PHONE_MAX, STREET_MAX};
+use vocab::{Cents, Fulfilment};
+
+use super::rows::*;
+use super::{FeedError, Problem};
+use crate::Unit;
+
+/// Reads and checks a whole seed file; returns every problem found, not just the first.
+pub fn parse(mut input: impl Read) -> Result<Seed, FeedError> {
+    let mut bytes = Vec::new();
+    input
+        .read_to_end(&mut bytes)
+        .map_err(|e| FeedError::Read(e.to_string()))?;
+    // The csv reader's own line count skips blank lines; count from byte offsets instead, so a
+    // reported line is the one an editor shows.
+    // A record's offset may point at the blank lines before it.
+    let line_of = |byte: u64| {
+        let mut at = usize::try_from(byte).map_or(bytes.len(), |b| b.min(bytes.len()));
+        while at < bytes.len() && matches!(bytes[at], b'\n' | b'\r') {
+            at += 1;
+        }
+        1 + bytes[..at].iter().filter(|b| **b == b'\n').count() as u64
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(&bytes[..]);
+    let mut seed = Seed::default();
+    let mut problems = Vec::new();
+    let mut keys = Keys::default();
+
+    for result in reader.records() {
+        let record = match result {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| line_of(p.byte()));
+                return Err(match e.kind() {
+                    csv::ErrorKind::Utf8 { .. } => FeedError::Invalid(vec![Problem {
+                        line,
+                        column: 1,
+                        column_name: "kind",
+                        message: "not valid UTF-8".into(),
+                    }]),
+                    _ => FeedError::Read(e.to_string()),
+                });
+            }
+        };
+        let line = record.position().map_or(0, |p| line_of(p.byte()));
+        // Comments are skipped here rather than by the csv reader, whose line numbers would then
+        // no longer match the file's.
+        if record.iter().all(|f| f.trim().is_empty())
+            || record
+                .get(0)
+                .is_some_and(|f| f.trim_start().starts_with('#'))
+        {
+            continue;
+        }
+        let kind = record.get(0).unwrap_or_default().trim();
+        let Some(spec) = KINDS.iter().find(|k| k.kind == kind) else {
+            let known: Vec<_> = KINDS.iter().map(|k| k.kind).collect();
+            problems.push(Problem {
+                line,
+                column: 1,
+                column_name: "kind",
+                message: format!(
+                    "unknown kind {kind:?}, expected one of {}",
+                    known.join(", ")
+                ),
+            });
+            continue;
+        };
+        let given = record.len() - 1;
+        if given < spec.required || given > spec.columns.len() {
+            let expected = if spec.required == spec.columns.len() {
+                format!("{}", spec.columns.len())
+            } else {
+                format!("{} to {}", spec.required, spec.columns.len())
+            };
+            // Point at the first missing column, or the first one too many.
+            let (column, column_name) = if given < spec.required {
+                (given + 2, spec.columns[given])
+            } else {
+                (spec.columns.len() + 2, "extra")
+            };
+            problems.push(Problem {
+                line,
+                column,
+                column_name,
+                message: format!(
+                    "a {kind} row has {expected} columns after the kind ({}), this one has {given}",
+                    spec.columns.join(", ")
+                ),
+            });
+            continue;
+        }
+        let mut row = RowReader {
+            line,
+            record: &record,
+            columns: spec.columns,
+            problems: &mut problems,
+        };
+        read_row(kind, &mut row, &mut keys, &mut seed);
+    }
+    if problems.is_empty() {
+        Ok(seed)
+    } else {
+        Err(FeedError::Invalid(problems))
+    }
+}
+
+/// One row of a known kind, read into the seed (or its problems recorded).
+fn read_row(kind: &str, row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
+    match kind {
+        "pizzeria" => pizzeria_row(row, keys, seed),
+        "ingredient" => ingredient_row(row, keys, seed),
+        "pizza" => pizza_row(row, keys, seed),
+        "recipe_line" => recipe_line_row(row, keys, seed),
+        "recipe_step" => recipe_step_row(row, keys, seed),
+        "stock" => stock_row(row, keys, seed),
+        "menu" => menu_row(row, keys, seed),
+        "printer" => printer_row(row, keys, seed),
+        "staff" => staff_row(row, keys, seed),
+        "customer" => customer_row(row, keys, seed),
+        _ => unreachable!("every kind in KINDS is handled"),
+    }
+}
+
+fn pizzeria_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
+    let r = PizzeriaRow {
+        code: row.code(0),
+        name: row.text(1, NAME_MAX),
+        street: row.text(2, STREET_MAX),
+        postal_code: row.postal_code(3),
+        city: row.text(4, CITY_MAX),
+        phone: row.text(5, PHONE_MAX),
+        email: row.email(6).map(|e| e.to_string()).unwrap_or_default(),
+        opening_hours: row.opening_hours(7),
+        closed_days: row.closed_days(8),
+        delivery: false,
+        pickup: false,
+    };
+    let (delivery, pickup) = row.services(9);
+    keys.check(row.problems, "pizzeria", &r.code, row.line, 2, "code");
+    seed.pizzerias.push(PizzeriaRow {
+        delivery,
+        pickup,
+        ..r
+    });
+}
+
+fn ingredient_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
+    let code = row.code(0);
+    keys.check(row.problems, "ingredient", &code, row.line, 2, "code");
+    let name = row.text(1, NAME_MAX);
+    let unit = row.unit(2);
+    seed.ingredients.push(IngredientRow { code, name, unit });
+}
+
+fn pizza_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
+    let code = row.code(0);
+    keys.check(row.problems, "pizza", &code, row.line, 2, "code");
+    seed.pizzas.push(PizzaRow {
+        code,
+        name: row.text(1, NAME_MAX),
+        description: row.optional_text(2, 500),
+        price: row.price(3),
+    });
+}
+
+fn recipe_line_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
+    let (pizza, ingredient) = (row.code_ref(0), row.code_ref(1));
+    keys.check(
+        row.problems,
+        "recipe_line",
+        &format!("{}/{}", pizza.code, ingredient.code),
+        row.line,
+        3,
+        "ingredient_code",
+    );
+    let quantity = row.number(2, 1, u32::MAX);
+    seed.recipe_lines.push(RecipeLineRow {
+        pizza,
+        ingredient,
+        quantity,
+        note: row.optional_text(3, 200),
+    });
+}
+
+fn recipe_step_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
+    let pizza = row.code_ref(0);
+    let position = row.number(1, 1u16, 999);
+    keys.check(
+        row.problems,
+        "recipe_step",
+        &format!("{}/{position}", pizza.code),
+        row.line,
+        3,
+        "position",
+    );
+    seed.recipe_steps.push(RecipeStepRow {
+        pizza,
+        position,
+        text: row.text(2, 500),
+    });
+}
+
+fn stock_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
+    let (pizzeria, ingredient) = (row.code_ref(0), row.code_ref(1));
+    keys.check(
+        row.problems,
+        "stock",
+        &format!("{}/{}", pizzeria.code, ingredient.code),
+        row.line,
+        3,
+        "ingredient_code",
+    );
+    let quantity = i64::from(row.number(2, 0u32, 1_000_000_000));
+    let low_threshold = i64::from(row.number(3, 0u32, 1_000_000_000));
+    seed.stock.push(StockRow {
+        pizzeria,
+        ingredient,
+        quantity,
+        low_threshold,
+    });
+}
+
+fn menu_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
+    let (pizzeria, pizza) = (row.code_ref(0), row.code_ref(1));
+    keys.check(
+        row.problems,
+        "menu",
+        &format!("{}/{}", pizzeria.code, pizza.code),
+        row.line,
+        3,
+        "pizza_code",
+    );
+    let available = row.yes_no(2);
+    seed.menu.push(MenuRow {
+        pizzeria,
+        pizza,
+        available,
+    });
+}
+
+fn printer_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
+    let pizzeria = row.optional_code_ref(0);
+    let name = row.text(1, NAME_MAX);
+    let shop = pizzeria.as_ref().map_or("", |p| p.code.as_str());
+    keys.check(
+        row.problems,
+        "printer",
+        &format!("{shop}/{name}"),
+        row.line,
+        3,
+        "name",
+    );
+    let host = row.host(2);
+    let port = row.number(3, 1u16, u16::MAX);
+    let backup = row.printer_role(4);
+    seed.printers.push(PrinterRow {
+        pizzeria,
+        name,
+        host,
+        port,
+        backup,
+    });
+}
+
+fn staff_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
+    let email = row.email(0);
+    let full_name = row.text(1, NAME_MAX);
+    let role = row.staff_role(2);
+    let pizzeria = row.optional_code_ref(3);
+    match (role.map(Role::needs_pizzeria), &pizzeria) {
+        (Some(true), None) => row.problem(3, "this role works in a pizzeria: give its code".into()),
+        (Some(false), Some(_)) => row.problem(
+            3,
+            "a group admin belongs to no pizzeria: leave it empty".into(),
+        ),
+        _ => {}
+    }
+    let password = row.password(4);
+    if let (Some(email), Some(role), Some(password)) = (email, role, password) {
+        keys.check(row.problems, "user", email.as_str(), row.line, 2, "email");
+        seed.staff.push(StaffRow {
+            email,
+            full_name,
+            role,
+            pizzeria,
+            password,
+        });
+    }
+}
+
+fn customer_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
+    let email = row.email(0);
+    let full_name = row.text(1, NAME_MAX);
+    let phone = row.text(2, PHONE_MAX);
+    let password = row.password(3);
+    let (street, postal_code, city) = (
+        row.text(4, STREET_MAX),
+        row.postal_code(5),
+        row.text(6, CITY_MAX),
+    );
+    if let (Some(email), Some(password)) = (email, password) {
+        keys.check(row.problems, "user", email.as_str(), row.line, 2, "email");
+        seed.customers.push(CustomerRow {
+            email,
+            full_name,
+            phone,
+            password,
+            street,
+            postal_code,
+            city,
+        });
+    }
+}
+
+/// Natural keys seen so far in the file, to report a repeated row at its second occurrence.
+#[derive(Default)]
+struct Keys(HashMap<(&'static str, String), u64>);
+
+impl Keys {
+    fn check(
+        &mut self,
+        problems: &mut Vec<Problem>,
+        kind: &'static str,
+        key: &str,
+        line: u64,
+        column: usize,
+        column_name: &'static str,
+    ) {
+        if let Some(first) = self.0.insert((kind, key.to_owned()), line) {
+            self.0.insert((kind, key.to_owned()), first);
+            problems.push(Problem {
+                line,
+                column,
+                column_name,
+                message: format!("duplicate of line {first}"),
+            });
+        }
+    }
+}
+
+/// Reads the typed fields of one row, recording a problem for each bad field.
+struct RowReader<'a> {
+    line: u64,
+    record: &'a csv::StringRecord,
+    columns: &'static [&'static str],
+    problems: &'a mut Vec<Problem>,
+}
+
+impl RowReader<'_> {
+    fn raw(&self, i: usize) -> &str {
+        self.record.get(i + 1).unwrap_or_default().trim()
+    }
+
+    fn problem(&mut self, i: usize, message: String) {
+        self.problems.push(Problem {
+            line: self.line,
+            column: i + 2,
+            column_name: self.columns[i],
+            message,
+        });
+    }
+
+    fn optional_text(&mut self, i: usize, max: usize) -> String {
+        let v = self.raw(i).to_owned();
+        if v.chars().count() > max {
+            self.problem(i, format!("longer than {max} characters"));
+        } else if v.chars().any(char::is_control) {
+            self.problem(i, "contains control characters".into());
+        }
+        v
+    }
+
+    fn text(&mut self, i: usize, max: usize) -> String {
+        if self.raw(i).is_empty() {
+            self.problem(i, "must not be empty".into());
+        }
+        self.optional_text(i, max)
+    }
+
+    fn code(&mut self, i: usize) -> String {
+        let v = self.raw(i).to_owned();
+        let ok = (2..=32).contains(&v.len())
+            && v.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !ok {
+            self.problem(i, format!("{v:?} is not a code: 2 to 32 of a-z, 0-9 and -"));
+        }
+        v
+    }
+
+    fn code_ref(&mut self, i: usize) -> CodeRef {
+        let code = self.code(i);
+        CodeRef {
+            code,
+            line: self.line,
+            column: i + 2,
+            column_name: self.columns[i],
+        }
+    }
+
+    fn optional_code_ref(&mut self, i: usize) -> Option<CodeRef> {
+        if self.raw(i).is_empty() {
+            None
+        } else {
+            Some(self.code_ref(i))
+        }
+    }
+
+    /// A whole number in `min..=max`, as the type the column holds (`min` after a problem).
+    fn number<T: TryFrom<u64> + Copy>(&mut self, i: usize, min: T, max: T) -> T
+    where
+        u64: From<T>,
+    {
+        let (lo, hi) = (u64::from(min), u64::from(max));
+        match self.raw(i).parse::<u64>() {
+            Ok(n) if (lo..=hi).contains(&n) => T::try_from(n).unwrap_or(min),
+            _ => {
+                self.problem(
+                    i,
+                    format!("{:?} is not a whole number from {lo} to {hi}", self.raw(i)),
+                );
+                min
+            }
+        }
+    }
+
+    fn price(&mut self, i: usize) -> Cents {
+        match Cents::parse_eur(self.raw(i)) {
+            Some(c) if c.0 > 0 => c,
+            _ => {
+                self.problem(
+                    i,
+                    format!("{:?} is not a price in euros such as 12.50", self.raw(i)),
+                );
+                Cents(0)
+            }
+        }
+    }
+
+    fn unit(&mut self, i: usize) -> Unit {
+        Unit::parse(self.raw(i)).unwrap_or_else(|| {
+            self.problem(
+                i,
+                format!("{:?} is not a unit: g, ml or piece", self.raw(i)),
+            );
+            Unit::G
+        })
+    }
+
+    fn yes_no(&mut self, i: usize) -> bool {
+        match self.raw(i) {
+            "yes" => true,
+            "no" => false,
+            other => {
+                self.problem(i, format!("{other:?}: expected yes or no"));
+                false
+            }
+        }
+    }
+
+    fn email(&mut self, i: usize) -> Option<Email> {
+        Email::parse(self.raw(i))
+            .map_err(|_| self.problem(i, format!("{:?} is not an e-mail address", self.raw(i))))
+            .ok()
+    }
+
+    fn password(&mut self, i: usize) -> Option<Password> {
+        // The raw value is not trimmed: spaces are part of a password. Never echo it.
+        let raw = self.record.get(i + 1).unwrap_or_default();
+        Password::parse(raw)
+            .map_err(|e| self.problem(i, e.to_string()))
+            .ok()
+    }
+
+    fn staff_role(&mut self, i: usize) -> Option<Role> {
+        match self.raw(i).parse::<Role>() {
+            Ok(Role::Customer) => {
+                self.problem(i, "customers are loaded with customer rows".into());
+                None
+            }
+            Ok(role) => Some(role),
+            Err(_) => {
+                self.problem(
+                    i,
+                    format!(
+                        "{:?} is not a role: counter, pizzaiolo, delivery, manager or admin",
+                        self.raw(i)
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn printer_role(&mut self, i: usize) -> bool {
+        match self.raw(i) {
+            "main" => false,
+            "backup" => true,
+            other => {
+                self.problem(i, format!("{other:?}: expected main or backup"));
+                false
+            }
+        }
+    }
+
+    fn host(&mut self, i: usize) -> String {
+        let v = self.raw(i).to_owned();
+        let ok = !v.is_empty()
+            && v.len() <= 255
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
+        if !ok {
+            self.problem(i, format!("{v:?} is not a host name or IP address"));
+        }
+        v
+    }
+
+    fn postal_code(&mut self, i: usize) -> String {
+        let v = self.raw(i).to_owned();
+        if !(v.len() == 5 && v.bytes().all(|b| b.is_ascii_digit())) {
+            self.problem(i, format!("{v:?} is not a French postal code (5 digits)"));
+        }
+        v
+    }
+
+    fn opening_hours(&mut self, i: usize) -> String {
+        let v = self.raw(i).to_owned();
+        if let Err(e) = crate::hours::OpeningHours::parse(&v) {
+            self.problem(i, e);
+        }
+        v
+    }
+
+    fn closed_days(&mut self, i: usize) -> String {
+        let v = self.raw(i).to_owned();
+        if let Err(e) = crate::hours::parse_days(&v) {
+            self.problem(i, e);
+        }
+        v
+    }
+
+    fn services(&mut self, i: usize) -> (bool, bool) {
+        let words: Vec<Option<Fulfilment>> = self
+            .raw(i)
+            .split_whitespace()
+            .map(Fulfilment::parse)
+            .collect();
+        let delivery = words.contains(&Some(Fulfilment::Delivery));
+        let pickup = words.contains(&Some(Fulfilment::Pickup));
+        if words.is_empty() || words.contains(&None) {
+            self.problem(
+                i,
+                format!("{:?}: expected delivery, pickup or both", self.raw(i)),
+            );
+        }
+        (delivery, pickup)
+    }
+}

@@ -1,0 +1,203 @@
+//! The kinds of row a seed file holds, with their columns, and the typed rows they become.
+
+use account::{Email, Password, Role};
+use vocab::Cents;
+
+use crate::Unit;
+
+pub(super) struct KindSpec {
+    pub(super) kind: &'static str,
+    pub(super) columns: &'static [&'static str],
+    /// Columns that must be present; the ones after may be left out at the end of the row.
+    pub(super) required: usize,
+}
+
+pub(super) const KINDS: &[KindSpec] = &[
+    KindSpec {
+        kind: "pizzeria",
+        columns: &[
+            "code",
+            "name",
+            "street",
+            "postal_code",
+            "city",
+            "phone",
+            "email",
+            "opening_hours",
+            "closed_days",
+            "services",
+        ],
+        required: 10,
+    },
+    KindSpec {
+        kind: "ingredient",
+        columns: &["code", "name", "unit"],
+        required: 3,
+    },
+    KindSpec {
+        kind: "pizza",
+        columns: &["code", "name", "description", "price_eur"],
+        required: 4,
+    },
+    KindSpec {
+        kind: "recipe_line",
+        columns: &["pizza_code", "ingredient_code", "quantity", "note"],
+        required: 3,
+    },
+    KindSpec {
+        kind: "recipe_step",
+        columns: &["pizza_code", "position", "text"],
+        required: 3,
+    },
+    KindSpec {
+        kind: "stock",
+        columns: &[
+            "pizzeria_code",
+            "ingredient_code",
+            "quantity",
+            "low_threshold",
+        ],
+        required: 4,
+    },
+    KindSpec {
+        kind: "menu",
+        columns: &["pizzeria_code", "pizza_code", "available"],
+        required: 3,
+    },
+    KindSpec {
+        kind: "printer",
+        columns: &["pizzeria_code", "name", "host", "port", "role"],
+        required: 5,
+    },
+    KindSpec {
+        kind: "staff",
+        columns: &["email", "full_name", "role", "pizzeria_code", "password"],
+        required: 5,
+    },
+    KindSpec {
+        kind: "customer",
+        columns: &[
+            "email",
+            "full_name",
+            "phone",
+            "password",
+            "street",
+            "postal_code",
+            "city",
+        ],
+        required: 7,
+    },
+];
+
+/// A reference to another row by code, remembered with where it was written.
+#[derive(Clone, Debug)]
+pub struct CodeRef {
+    pub code: String,
+    pub(super) line: u64,
+    pub(super) column: usize,
+    pub(super) column_name: &'static str,
+}
+
+#[derive(Debug)]
+pub struct PizzeriaRow {
+    pub code: String,
+    pub name: String,
+    pub street: String,
+    pub postal_code: String,
+    pub city: String,
+    pub phone: String,
+    pub email: String,
+    pub opening_hours: String,
+    pub closed_days: String,
+    pub delivery: bool,
+    pub pickup: bool,
+}
+
+#[derive(Debug)]
+pub struct IngredientRow {
+    pub code: String,
+    pub name: String,
+    pub unit: Unit,
+}
+
+#[derive(Debug)]
+pub struct PizzaRow {
+    pub code: String,
+    pub name: String,
+    pub description: String,
+    pub price: Cents,
+}
+
+#[derive(Debug)]
+pub struct RecipeLineRow {
+    pub pizza: CodeRef,
+    pub ingredient: CodeRef,
+    pub quantity: u32,
+    pub note: String,
+}
+
+#[derive(Debug)]
+pub struct RecipeStepRow {
+    pub pizza: CodeRef,
+    pub position: u16,
+    pub text: String,
+}
+
+#[derive(Debug)]
+pub struct StockRow {
+    pub pizzeria: CodeRef,
+    pub ingredient: CodeRef,
+    pub quantity: i64,
+    pub low_threshold: i64,
+}
+
+#[derive(Debug)]
+pub struct MenuRow {
+    pub pizzeria: CodeRef,
+    pub pizza: CodeRef,
+    pub available: bool,
+}
+
+#[derive(Debug)]
+pub struct PrinterRow {
+    pub pizzeria: Option<CodeRef>,
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub backup: bool,
+}
+
+#[derive(Debug)]
+pub struct StaffRow {
+    pub email: Email,
+    pub full_name: String,
+    pub role: Role,
+    pub pizzeria: Option<CodeRef>,
+    pub password: Password,
+}
+
+#[derive(Debug)]
+pub struct CustomerRow {
+    pub email: Email,
+    pub full_name: String,
+    pub phone: String,
+    pub password: Password,
+    pub street: String,
+    pub postal_code: String,
+    pub city: String,
+}
+
+/// A seed file that passed every check that needs no database.
+#[derive(Debug, Default)]
+pub struct Seed {
+    pub pizzerias: Vec<PizzeriaRow>,
+    pub ingredients: Vec<IngredientRow>,
+    pub pizzas: Vec<PizzaRow>,
+    pub recipe_lines: Vec<RecipeLineRow>,
+    pub recipe_steps: Vec<RecipeStepRow>,
+    pub stock: Vec<StockRow>,
+    pub menu: Vec<MenuRow>,
+    pub printers: Vec<PrinterRow>,
+    pub staff: Vec<StaffRow>,
+    pub customers: Vec<CustomerRow>,
+}

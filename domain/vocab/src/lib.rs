@@ -1,0 +1,28 @@
+//! The order platform's shared vocabulary: the words every other crate speaks, with their
+//! rules, and nothing that touches the network or the database beyond how a word is stored.
+//!
+//! It sits at the bottom of the domain: `messages` carries these types on the wire, the domain
+//! crates store and check them, the web and the workers show them.
+//!
+//! # Layout
+//! - [`named`]: [`named_enum!`], enums whose machine names are written once;
+//! - [`status`]: [`OrderStatus`], the order lifecycle as methods (`can_move_to`, `label_fr`);
+//! - [`order`]: [`Fulfilment`], [`Channel`], [`Actor`];
+//! - [`payment`]: [`PaymentMode`], [`PaymentStatus`], [`PaymentMethod`];
+//! - [`money`]: [`Cents`], the only money type;
+//! - [`input`]: what people type, parsed once ([`PersonName`], [`Phone`], [`Quantity`],
+//!   [`DeliveryAddress`]) with every limit as a named constant.
+#![forbid(unsafe_code)]
+
+pub mod input;
+pub mod money;
+pub mod named;
+pub mod order;
+pub mod payment;
+pub mod status;
+
+pub use input::{DeliveryAddress, InputError, PersonName, Phone, Quantity};
+pub use money::Cents;
+pub use order::{Actor, Channel, Fulfilment};
+pub use payment::{PaymentMethod, PaymentMode, PaymentStatus};
+pub use status::{OrderStatus, TransitionError};

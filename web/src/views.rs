@@ -1,0 +1,169 @@
+//! What the customer's pages, the staff screens and the JSON API all show: an order, a shop,
+//! a menu, a time in Paris. One view per thing, so a page and the API never disagree.
+
+use catalog::Pizzeria;
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Europe::Paris;
+use order::Order;
+use serde::Serialize;
+use sqlx::MySqlConnection;
+use vocab::{Cents, DeliveryAddress, OrderStatus, PaymentMode};
+
+use crate::error::WebError;
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ShopView {
+    pub code: String,
+    pub name: String,
+    pub address: String,
+    pub phone: String,
+    pub hours: String,
+    pub closed_days: String,
+    pub offers_delivery: bool,
+    pub offers_pickup: bool,
+    pub open_now: bool,
+}
+
+const DAYS_FR: [(&str, &str); 7] = [
+    ("mon", "lundi"),
+    ("tue", "mardi"),
+    ("wed", "mercredi"),
+    ("thu", "jeudi"),
+    ("fri", "vendredi"),
+    ("sat", "samedi"),
+    ("sun", "dimanche"),
+];
+
+impl From<&Pizzeria> for ShopView {
+    fn from(p: &Pizzeria) -> ShopView {
+        let closed: Vec<&str> = p
+            .closed_days
+            .split_whitespace()
+            .filter_map(|d| DAYS_FR.iter().find(|(en, _)| *en == d).map(|(_, fr)| *fr))
+            .collect();
+        ShopView {
+            code: p.code.clone(),
+            name: p.name.clone(),
+            address: p.address_line(),
+            phone: p.phone.clone(),
+            hours: p.opening_hours.replace(' ', ", ").replace('-', "–"),
+            closed_days: closed.join(", "),
+            offers_delivery: p.offers_delivery,
+            offers_pickup: p.offers_pickup,
+            open_now: p.is_open_at(Utc::now()),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct MenuItemView {
+    pub pizza_id: u64,
+    pub code: String,
+    pub name: String,
+    pub description: String,
+    pub price: String,
+    pub price_cents: u32,
+    /// Whether the shop's stock covers one more right now.
+    pub available: bool,
+}
+
+/// The shop's menu with availability from its stock (unavailable pizzas are listed as such).
+pub async fn menu(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+) -> Result<Vec<MenuItemView>, WebError> {
+    let items = catalog::menu::menu(conn, pizzeria_id).await?;
+    let makeable = stock::makeable(conn, pizzeria_id).await?;
+    Ok(items
+        .into_iter()
+        .map(|m| MenuItemView {
+            available: makeable.get(&m.pizza_id).copied().unwrap_or(true),
+            pizza_id: m.pizza_id,
+            code: m.code,
+            name: m.name,
+            description: m.description,
+            price: m.price.to_string(),
+            price_cents: m.price.0,
+        })
+        .collect())
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LineView {
+    pizza_id: u64,
+    name: String,
+    quantity: u32,
+    notes: String,
+    amount: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OrderView {
+    id: u64,
+    version: u32,
+    status: &'static str,
+    status_label: &'static str,
+    rejection_reason: Option<String>,
+    fulfilment_label: &'static str,
+    when: String,
+    total: String,
+    payment_label: String,
+    address: Option<String>,
+    lines: Vec<LineView>,
+    modifiable: bool,
+    awaiting_payment: bool,
+    created: String,
+}
+
+pub fn paris(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Paris)
+        .format("%d/%m/%Y %H:%M")
+        .to_string()
+}
+
+pub fn order_view(o: &Order) -> OrderView {
+    OrderView {
+        id: o.id,
+        version: o.version,
+        status: o.status.as_str(),
+        status_label: o.status_label(),
+        rejection_reason: o.rejection_reason.clone(),
+        fulfilment_label: o.fulfilment.label_fr(),
+        when: o
+            .desired_at
+            .map(|t| format!("pour le {}", paris(t)))
+            .unwrap_or_else(|| "dès que possible".into()),
+        total: o.total.to_string(),
+        payment_label: match o.payment_mode {
+            PaymentMode::Online => "Paiement en ligne".into(),
+            PaymentMode::OnSite => format!("À régler sur place : {}", o.total),
+        },
+        address: o.delivery.as_ref().map(DeliveryAddress::one_line),
+        lines: o
+            .lines
+            .iter()
+            .map(|l| LineView {
+                pizza_id: l.pizza_id,
+                name: l.pizza_name.clone(),
+                quantity: l.quantity,
+                notes: l.notes.clone(),
+                amount: Cents(l.unit_price.0 * l.quantity).to_string(),
+            })
+            .collect(),
+        modifiable: o.status.is_modifiable(),
+        awaiting_payment: o.status == OrderStatus::AwaitingPayment,
+        created: paris(o.created_at),
+    }
+}
+
+/// A local (Paris) date and time from a form, in UTC.
+pub fn parse_local(raw: &str) -> Result<DateTime<Utc>, WebError> {
+    let naive = NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%dT%H:%M").map_err(|_| {
+        WebError::Invalid("créneau invalide : choisissez une date et une heure".into())
+    })?;
+    Paris
+        .from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| WebError::Invalid("cette heure n'existe pas (changement d'heure)".into()))
+}
