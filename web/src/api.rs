@@ -346,15 +346,7 @@ async fn cancel_order(
 ) -> Result<Json<OrderView>, ApiError> {
     own_order(&state, &user, id).await?;
     let mut tx = state.pool.begin().await?;
-    let o = order::transition::move_to(
-        &mut tx,
-        id,
-        OrderStatus::Cancelled,
-        Actor::Customer(user.id),
-        "annulée par le client",
-        None,
-    )
-    .await?;
+    let o = order::transition::cancel_by_customer(&mut tx, id, user.id).await?;
     tx.commit().await?;
     Ok(Json(order_view(&o)))
 }

@@ -368,16 +368,7 @@ pub async fn cancel(
 ) -> Result<Redirect, WebError> {
     own_order(&state, &user, id).await?;
     let mut tx = state.pool.begin().await?;
-    match order::transition::move_to(
-        &mut tx,
-        id,
-        OrderStatus::Cancelled,
-        Actor::Customer(user.id),
-        "annulée par le client",
-        None,
-    )
-    .await
-    {
+    match order::transition::cancel_by_customer(&mut tx, id, user.id).await {
         Ok(_) => {
             tx.commit().await?;
             flash(&page.session, "Votre commande est annulée.").await?;

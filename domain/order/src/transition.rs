@@ -123,3 +123,20 @@ pub async fn move_to(
     move_locked(conn, &mut order, to, by, reason, cause).await?;
     Ok(order)
 }
+
+/// The customer cancels their order (refused once the kitchen has started it).
+pub async fn cancel_by_customer(
+    conn: &mut MySqlConnection,
+    order_id: u64,
+    customer_id: u64,
+) -> Result<Order, OrderError> {
+    move_to(
+        conn,
+        order_id,
+        OrderStatus::Cancelled,
+        Actor::Customer(customer_id),
+        "annulée par le client",
+        None,
+    )
+    .await
+}
