@@ -134,12 +134,11 @@ if [ ! -f .env ]; then
     set_env ENV production
     set_env SECRET_KEY "$(openssl rand -hex 32)"
     set_env DB_PASSWORD "$(openssl rand -hex 24)"
-    # Links in e-mails and Stripe's return address: plain HTTP until a certificate exists.
-    if [ -n "${SKIP_CERTBOT:-}" ]; then
-        set_env PUBLIC_URL "http://$DOMAIN/"
-    else
-        set_env PUBLIC_URL "https://$DOMAIN/"
-    fi
+    # Links in e-mails and Stripe's return address. Production refuses http:// (the site is
+    # served over TLS once certbot has run, SKIP_CERTBOT or not).
+    set_env PUBLIC_URL "https://$DOMAIN/"
+    # nginx on this machine is the only proxy whose X-Forwarded-For names the client.
+    set_env TRUSTED_PROXIES "127.0.0.1"
     # The example points at localstripe, the local test double.
     set_env STRIPE_API_BASE "https://api.stripe.com"
     created_env=1

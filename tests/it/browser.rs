@@ -133,6 +133,7 @@ async fn a_web_order_reaches_the_kitchen_screen_live_and_the_customer_sees_it_re
     catalog::feed::feed(
         &env.pool,
         format!("staff,{COOK},Paul Pizzaïolo,pizzaiolo,test,{PASSWORD}\n").as_bytes(),
+        &env.settings.printer_ports,
     )
     .await
     .unwrap();

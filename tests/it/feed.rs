@@ -31,7 +31,9 @@ async fn counts(env: &TestEnv) -> Vec<i64> {
 #[tokio::test]
 async fn the_demo_data_set_is_complete() {
     let env = TestEnv::new().await;
-    let summary = feed::feed(&env.pool, &demo_seed()[..]).await.unwrap();
+    let summary = feed::feed(&env.pool, &demo_seed()[..], &env.settings.printer_ports)
+        .await
+        .unwrap();
     assert_eq!(summary.pizzerias, 5);
     assert!(summary.pizzas >= 15, "{summary}");
     assert!(summary.ingredients >= 25, "{summary}");
@@ -77,9 +79,13 @@ async fn the_demo_data_set_is_complete() {
 #[tokio::test]
 async fn feeding_the_same_file_twice_duplicates_nothing() {
     let env = TestEnv::new().await;
-    feed::feed(&env.pool, &demo_seed()[..]).await.unwrap();
+    feed::feed(&env.pool, &demo_seed()[..], &env.settings.printer_ports)
+        .await
+        .unwrap();
     let first = counts(&env).await;
-    feed::feed(&env.pool, &demo_seed()[..]).await.unwrap();
+    feed::feed(&env.pool, &demo_seed()[..], &env.settings.printer_ports)
+        .await
+        .unwrap();
     assert_eq!(counts(&env).await, first);
 }
 
@@ -90,12 +96,14 @@ async fn a_changed_stock_quantity_is_recorded_in_the_ledger() {
     feed::feed(
         &env.pool,
         format!("{base}stock,p1,jambon,1000,100\n").as_bytes(),
+        &env.settings.printer_ports,
     )
     .await
     .unwrap();
     feed::feed(
         &env.pool,
         format!("{base}stock,p1,jambon,1500,100\n").as_bytes(),
+        &env.settings.printer_ports,
     )
     .await
     .unwrap();
@@ -119,7 +127,7 @@ async fn an_unknown_code_loads_nothing_even_after_good_rows() {
                pizza,reine,Reine,,11\n\
                recipe_line,reine,champignon,80\n\
                stock,p2,jambon,10,1\n";
-    match feed::feed(&env.pool, csv.as_bytes()).await {
+    match feed::feed(&env.pool, csv.as_bytes(), &env.settings.printer_ports).await {
         Err(FeedError::Invalid(problems)) => {
             let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
             assert_eq!(
@@ -145,12 +153,14 @@ async fn rows_may_refer_to_what_the_database_already_holds() {
     feed::feed(
         &env.pool,
         "ingredient,jambon,Jambon,g\npizza,reine,Reine,,11\n".as_bytes(),
+        &env.settings.printer_ports,
     )
     .await
     .unwrap();
     feed::feed(
         &env.pool,
         "recipe_line,reine,jambon,80,en lamelles\n".as_bytes(),
+        &env.settings.printer_ports,
     )
     .await
     .unwrap();

@@ -12,6 +12,7 @@ mod notifications;
 mod ops;
 mod payments;
 mod proof;
+mod security;
 mod staff;
 mod stock;
 mod web;

@@ -31,7 +31,7 @@ staff,{ADMIN},Anne Admin,admin,,{PASSWORD}
 staff,{OTHER_MANAGER},Odile Autre,manager,autre,{PASSWORD}
 "
     );
-    catalog::feed::feed(&env.pool, more.as_bytes())
+    catalog::feed::feed(&env.pool, more.as_bytes(), &env.settings.printer_ports)
         .await
         .expect("the extra staff load");
     let app = env.spawn_web().await;

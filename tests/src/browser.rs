@@ -23,6 +23,25 @@ impl Visitor {
         Visitor::at(&format!("http://{}", app.address))
     }
 
+    /// A visitor whose every request says, in `X-Forwarded-For`, that it comes from `client`
+    /// (believed only when the server trusts the peer as a proxy).
+    pub fn forwarded_for(app: &TestApp, client: &str) -> Visitor {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            client.parse().expect("an address is a header value"),
+        );
+        Visitor {
+            client: Client::builder()
+                .cookie_store(true)
+                .redirect(Policy::none())
+                .default_headers(headers)
+                .build()
+                .expect("HTTP client"),
+            base: format!("http://{}", app.address),
+        }
+    }
+
     /// A visitor of any address (e.g. through nginx).
     pub fn at(base: &str) -> Visitor {
         Visitor {

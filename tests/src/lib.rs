@@ -93,6 +93,8 @@ pub fn test_vars(
         ("SMTP_FROM", "OC Pizza <commandes@ocpizza.fr>".to_owned()),
         ("SENTRY_DSN", String::new()),
         ("LOG_LEVEL", "warn".to_owned()),
+        // Emulated printers listen on whatever loopback port a test reserved.
+        ("PRINTER_PORTS", "1-65535".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

@@ -57,9 +57,13 @@ pub struct Shop {
 impl TestEnv {
     /// Loads [`shop_csv`] and returns its ids.
     pub async fn seed_shop(&self, main_port: u16, backup_port: u16) -> Shop {
-        catalog::feed::feed(&self.pool, shop_csv(main_port, backup_port).as_bytes())
-            .await
-            .expect("the test shop loads");
+        catalog::feed::feed(
+            &self.pool,
+            shop_csv(main_port, backup_port).as_bytes(),
+            &self.settings.printer_ports,
+        )
+        .await
+        .expect("the test shop loads");
         let id = |sql: &'static str, key: &'static str| {
             let pool = self.pool.clone();
             async move {

@@ -17,7 +17,7 @@ use vocab::{PersonName, Phone};
 
 use crate::error::WebError;
 use crate::page::{Page, flash};
-use crate::session::{ClientAddr, CurrentUser, log_in, log_out};
+use crate::session::{ClientAddr, CurrentUser, KnownDevice, device_cookie, log_in, log_out};
 use crate::state::AppState;
 
 pub const LOGIN_FAILED: &str = "adresse e-mail ou mot de passe incorrect";
@@ -57,7 +57,8 @@ pub async fn sign_up(state: &AppState, form: &SignupForm) -> Result<(), WebError
     let name = PersonName::parse(&form.full_name)?;
     let email = Email::parse(&form.email).map_err(|e| WebError::Invalid(e.to_string()))?;
     let phone = Phone::parse(&form.phone)?;
-    let password = Password::parse(&form.password).map_err(|e| WebError::Invalid(e.to_string()))?;
+    let password = Password::parse_for(&form.password, Some(&email))
+        .map_err(|e| WebError::Invalid(e.to_string()))?;
     let hash = blocking(move || account::password::hash(&password))
         .await?
         .map_err(|e| WebError::Internal(e.to_string()))?;
@@ -82,20 +83,24 @@ pub struct LoginForm {
     pub password: String,
 }
 
-/// The user whose credentials these are, within the rate limits.
+/// The user whose credentials these are, within the rate limits ([`crate::session::LoginLimiter`]).
 pub async fn authenticate(
     state: &AppState,
     client: ClientAddr,
+    device: KnownDevice,
     form: &LoginForm,
 ) -> Result<account::user::User, WebError> {
-    state.login_limiter.check(form.email.trim(), client.0)?;
-    let user = match Email::parse(&form.email) {
+    let (key, user) = match Email::parse(&form.email) {
         Ok(email) => {
             let mut conn = state.pool.acquire().await?;
-            account::user::find_by_email(&mut conn, &email).await?
+            let user = account::user::find_by_email(&mut conn, &email).await?;
+            (email.as_str().to_owned(), user)
         }
-        Err(_) => None,
+        // Not an address any account can have: nothing to guess, only the client is counted.
+        Err(_) => (String::new(), None),
     };
+    let known = device.0.is_some() && device.0 == user.as_ref().map(|u| u.id);
+    state.login_limiter.check(&key, client.0, known)?;
     let stored = user
         .as_ref()
         .and_then(|u| u.password_hash.clone())
@@ -137,15 +142,23 @@ pub async fn login_page(page: Page) -> Result<Html<String>, WebError> {
 pub async fn login(
     State(state): State<AppState>,
     client: ClientAddr,
+    device: KnownDevice,
     page: Page,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, WebError> {
-    match authenticate(&state, client, &form).await {
+    match authenticate(&state, client, device, &form).await {
         Ok(user) => {
             log_in(&page.session, user.id).await?;
             let cart = crate::cart::Cart::load(&page.session).await?;
-            let next = if cart.count() > 0 { "/panier" } else { "/" };
-            Ok(Redirect::to(next).into_response())
+            // Staff land on their own screen.
+            let next = if user.role.is_staff() {
+                "/equipe"
+            } else if cart.count() > 0 {
+                "/panier"
+            } else {
+                "/"
+            };
+            Ok(([device_cookie(&state, user.id)], Redirect::to(next)).into_response())
         }
         Err(e @ (WebError::Invalid(_) | WebError::TooManyRequests)) => {
             let status = e.status();

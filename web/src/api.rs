@@ -27,7 +27,7 @@ use crate::accounts::{LoginForm, SignupForm};
 use crate::error::WebError;
 use crate::error::{ApiError, ErrorBody};
 use crate::lookup::own_order;
-use crate::session::{ClientAddr, CurrentUser, log_in, log_out};
+use crate::session::{ClientAddr, CurrentUser, KnownDevice, device_cookie, log_in, log_out};
 use crate::state::AppState;
 use crate::views::{MenuItemView, ShopView};
 use crate::views::{OrderView, order_view};
@@ -180,17 +180,21 @@ pub struct Me {
 async fn log_in_api(
     State(state): State<AppState>,
     client: ClientAddr,
+    device: KnownDevice,
     session: Session,
     ApiJson(form): ApiJson<LoginForm>,
-) -> Result<Json<Me>, ApiError> {
-    let user = crate::accounts::authenticate(&state, client, &form).await?;
+) -> Result<([(axum::http::HeaderName, String); 1], Json<Me>), ApiError> {
+    let user = crate::accounts::authenticate(&state, client, device, &form).await?;
     log_in(&session, user.id).await?;
-    Ok(Json(Me {
-        id: user.id,
-        email: user.email,
-        full_name: user.full_name,
-        role: user.role.as_str().to_owned(),
-    }))
+    Ok((
+        [device_cookie(&state, user.id)],
+        Json(Me {
+            id: user.id,
+            email: user.email,
+            full_name: user.full_name,
+            role: user.role.as_str().to_owned(),
+        }),
+    ))
 }
 
 /// Logs out: the session is deleted.

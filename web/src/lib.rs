@@ -10,6 +10,7 @@
 //! - [`health`]: `/healthz` (process up) and `/readyz` (database and broker reachable);
 //! - [`metrics`]: `/metrics` for Prometheus (orders, messages, outbox, dead letters, HTTP);
 //! - [`session`]: sessions in MariaDB, the logged-in user, CSRF, login throttling;
+//! - [`signing`]: what `SECRET_KEY` signs (CSRF tokens, known-device cookies);
 //! - [`page`]: templates and what every page needs;
 //! - [`shops`], [`accounts`], [`cart`], [`orders`]: the customer's pages (French);
 //! - [`staff`]: the staff screens (kitchen, counter, delivery, manager, admin);
@@ -30,6 +31,7 @@ pub mod page;
 pub mod routes;
 pub mod session;
 pub mod shops;
+pub mod signing;
 pub mod staff;
 pub mod startup;
 pub mod state;

@@ -105,7 +105,13 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             let pool = db::connect(&settings.database).await?;
             let file = std::fs::File::open(&data)
                 .with_context(|| format!("cannot open {}", data.display()))?;
-            match catalog::feed::feed(&pool, std::io::BufReader::new(file)).await {
+            match catalog::feed::feed(
+                &pool,
+                std::io::BufReader::new(file),
+                &settings.printer_ports,
+            )
+            .await
+            {
                 Ok(summary) => println!("{}: loaded {summary}", data.display()),
                 Err(e @ catalog::feed::FeedError::Invalid(_)) => {
                     eprintln!("{}: {e}", data.display());

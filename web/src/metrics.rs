@@ -11,8 +11,9 @@
 //! - whether the database and the broker answer.
 //!
 //! This process adds its own HTTP counters (responses by status class, latency histogram).
-//! The exposition format is written by `prometheus-client`. nginx refuses `/metrics` from
-//! outside (deploy/nginx); scrape it on the loopback address.
+//! The exposition format is written by `prometheus-client`. Only loopback and the addresses in
+//! `METRICS_ALLOW` may read it (nginx refuses it from outside too); scrape it on the loopback
+//! address.
 
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use settings::ExposeSecret;
 
+use crate::session::ClientAddr;
 use crate::state::AppState;
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -67,7 +69,12 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
-pub async fn handler(State(state): State<AppState>) -> Response {
+pub async fn handler(State(state): State<AppState>, ClientAddr(client): ClientAddr) -> Response {
+    // Figures about the whole business: loopback and the configured scrapers only (nginx
+    // refuses it from outside too).
+    if !client.is_loopback() && !state.settings.metrics_allow.contains(&client) {
+        return crate::error::WebError::NotFound.into_response();
+    }
     let mut registry = Registry::with_prefix("ocpizza");
 
     let database_up = Gauge::<i64>::default();

@@ -65,8 +65,8 @@ async fn render_cart(
         let Some(item) = items.iter().find(|i| i.pizza_id == *pizza_id) else {
             continue;
         };
-        let amount = Cents(item.price_cents * quantity);
-        total = Cents(total.0 + amount.0);
+        let amount = Cents(item.price_cents).saturating_mul(*quantity);
+        total = total.saturating_add(amount);
         lines.push(CartLineView {
             pizza_id: *pizza_id,
             name: item.name.clone(),

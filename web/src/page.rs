@@ -11,7 +11,7 @@ use minijinja::{Environment, Value, context};
 use tower_sessions::Session;
 
 use crate::error::WebError;
-use crate::session::{MaybeUser, csrf_token};
+use crate::session::{CsrfNonce, MaybeUser, csrf_token, session_user};
 use crate::state::AppState;
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -86,7 +86,12 @@ impl FromRequestParts<AppState> for Page {
             .get::<Session>()
             .cloned()
             .ok_or_else(|| WebError::Internal("session layer missing".into()))?;
-        let csrf = csrf_token(&session).await?;
+        let nonce = parts
+            .extensions
+            .get::<CsrfNonce>()
+            .cloned()
+            .ok_or_else(|| WebError::Internal("CSRF layer missing".into()))?;
+        let csrf = csrf_token(state, &nonce, session_user(&session).await?);
         let flash = session.remove::<String>(FLASH_KEY).await?;
         let cart_count = crate::cart::Cart::load(&session).await?.count();
         Ok(Page {

@@ -3,15 +3,21 @@
 //! - Sessions are tower-sessions records kept in MariaDB (`sessions`), so any web instance
 //!   serves any request. The cookie (`ocpizza_session`) is HttpOnly, SameSite=Lax, Secure in
 //!   production, and holds only a random id; login issues a new id, logout deletes the record.
-//! - CSRF: a random token per session, required in the `csrf` field of every form POST (checked
-//!   once, in [`csrf_guard`], so no form can forget it). The JSON API accepts only
-//!   `application/json` bodies, which a cross-site form cannot send, and SameSite cookies do the
-//!   rest. Stripe's webhook is authenticated by its signature instead.
-//! - Login attempts are limited per e-mail and per client address (governor).
+//! - CSRF: every visitor has a random nonce in an `ocpizza_csrf` cookie (HttpOnly, SameSite=Lax);
+//!   forms carry the nonce signed with `SECRET_KEY` for the logged-in user, required in the
+//!   `csrf` field of every form POST (checked once, in [`csrf_guard`], so no form can forget it).
+//!   Nothing is stored for it: pages read by a visitor without a session create none. The JSON
+//!   API accepts only `application/json` bodies, which a cross-site form cannot send, and refuses
+//!   state-changing calls whose `Origin` is not ours or that a browser marks cross-site.
+//!   Stripe's webhook is authenticated by its signature instead.
+//! - Posting without a session (which creates one) is limited per client address.
+//! - Login attempts are limited per e-mail and per client address (governor); the client
+//!   address is the peer's, or what a configured proxy forwarded ([`ClientAddr`]).
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use axum::body::Body;
@@ -30,7 +36,6 @@ use crate::error::WebError;
 use crate::state::AppState;
 
 const USER_KEY: &str = "user_id";
-const CSRF_KEY: &str = "csrf";
 
 #[derive(Clone, Debug)]
 pub struct MySqlStore {
@@ -134,31 +139,93 @@ fn session_of(parts: &Parts) -> Result<Session, WebError> {
         .ok_or_else(|| WebError::Internal("session layer missing".into()))
 }
 
-/// The session's CSRF token, created on first use.
-pub async fn csrf_token(session: &Session) -> Result<String, WebError> {
-    if let Some(token) = session.get::<String>(CSRF_KEY).await? {
-        return Ok(token);
-    }
-    let token = format!(
+const CSRF_COOKIE: &str = "ocpizza_csrf";
+const SESSION_COOKIE: &str = "ocpizza_session";
+
+/// The visitor's CSRF nonce: from their `ocpizza_csrf` cookie, or new (then the cookie is set
+/// on the response if a page used it). Put in the request by [`csrf_cookie`].
+#[derive(Clone, Debug)]
+pub struct CsrfNonce {
+    nonce: String,
+    used: Arc<AtomicBool>,
+}
+
+/// The value of cookie `name` in the request, if any.
+fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn random_token() -> String {
+    format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),
         uuid::Uuid::new_v4().simple()
-    );
-    session.insert(CSRF_KEY, &token).await?;
-    Ok(token)
+    )
 }
 
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+/// Gives every request its [`CsrfNonce`], and sets the cookie when a page handed out a token
+/// for a new one. No session row is written for it: a visitor who only reads pages costs the
+/// database nothing.
+pub async fn csrf_cookie(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let known = cookie(request.headers(), CSRF_COOKIE)
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_owned);
+    let fresh = known.is_none();
+    let nonce = CsrfNonce {
+        nonce: known.unwrap_or_else(random_token),
+        used: Arc::new(AtomicBool::new(false)),
+    };
+    request.extensions_mut().insert(nonce.clone());
+    let mut response = next.run(request).await;
+    if fresh && nonce.used.load(Ordering::Relaxed) {
+        let secure = if state.settings.env.is_production() {
+            "; Secure"
+        } else {
+            ""
+        };
+        let value = format!(
+            "{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age=1209600{secure}",
+            nonce.nonce
+        );
+        if let Ok(v) = axum::http::HeaderValue::from_str(&value) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    response
 }
 
-/// Refuses state-changing requests without a valid CSRF token (forms) or with a body that is
-/// not JSON (API). See the module docs.
-pub async fn csrf_guard(request: Request, next: Next) -> Response {
+/// The id of the user logged in on this session, if any.
+pub async fn session_user(session: &Session) -> Result<Option<u64>, WebError> {
+    Ok(session.get::<u64>(USER_KEY).await?)
+}
+
+/// The token forms carry: the visitor's nonce signed with `SECRET_KEY`, for this user, so a
+/// token seen before logging in (or as someone else) is worth nothing after.
+pub fn csrf_token(state: &AppState, nonce: &CsrfNonce, user: Option<u64>) -> String {
+    nonce.used.store(true, Ordering::Relaxed);
+    state
+        .signer
+        .sign("csrf", &format!("{}:{}", nonce.nonce, user.unwrap_or(0)))
+}
+
+/// Refuses state-changing requests without a valid CSRF token (forms), with a body that is not
+/// JSON or from another site (API). See the module docs.
+pub async fn csrf_guard(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     if matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
@@ -176,6 +243,9 @@ pub async fn csrf_guard(request: Request, next: Next) -> Response {
         .unwrap_or("")
         .to_owned();
     if path.starts_with("/api/") {
+        if !same_origin(&state, request.headers()) {
+            return crate::error::ApiError(WebError::Forbidden).into_response();
+        }
         // A cross-site form always sends a form content type, even with an empty body; an API
         // client sends JSON or nothing at all.
         if !content_type.is_empty() && !content_type.starts_with("application/json") {
@@ -186,10 +256,20 @@ pub async fn csrf_guard(request: Request, next: Next) -> Response {
         }
         return next.run(request).await;
     }
-    let Some(session) = request.extensions().get::<Session>().cloned() else {
+    let (mut parts, body) = request.into_parts();
+    // A visitor without a session creates one by posting (a cart, a log-in): bounded per client.
+    if cookie(&parts.headers, SESSION_COOKIE).is_none() {
+        let client = ClientAddr::of(&parts, &state.settings.trusted_proxies);
+        if state.anonymous_posts.check_key(&client.0).is_err() {
+            return WebError::TooManyRequests.into_response();
+        }
+    }
+    let Some(session) = parts.extensions.get::<Session>().cloned() else {
         return WebError::Internal("session layer missing".into()).into_response();
     };
-    let (parts, body) = request.into_parts();
+    let Some(nonce) = parts.extensions.get_mut::<CsrfNonce>().cloned() else {
+        return WebError::Internal("CSRF layer missing".into()).into_response();
+    };
     let bytes = match axum::body::to_bytes(body, 64 * 1024).await {
         Ok(b) => b,
         Err(_) => return WebError::BadRequest("formulaire trop volumineux".into()).into_response(),
@@ -199,13 +279,35 @@ pub async fn csrf_guard(request: Request, next: Next) -> Response {
     } else {
         None
     };
-    let expected = session.get::<String>(CSRF_KEY).await.ok().flatten();
-    match (sent, expected) {
-        (Some(s), Some(e)) if same(&s, &e) => {
+    let user = session_user(&session).await.ok().flatten();
+    let value = format!("{}:{}", nonce.nonce, user.unwrap_or(0));
+    match sent {
+        Some(s) if state.signer.verify("csrf", &value, &s) => {
             next.run(Request::from_parts(parts, Body::from(bytes)))
                 .await
         }
         _ => WebError::Forbidden.into_response(),
+    }
+}
+
+/// Whether a state-changing API call comes from our own pages or from a client that is not a
+/// browser: a browser names the page's origin (`Origin`) or says the request is cross-site
+/// (`Sec-Fetch-Site`); a bodiless cross-site POST carrying the cookie is refused.
+fn same_origin(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && !matches!(site, "same-origin" | "none")
+    {
+        return false;
+    }
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(origin) => {
+            let ours = state.settings.public_url.origin().ascii_serialization();
+            // Behind the TLS proxy the scheme differs from what we see; the host must not.
+            let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+            let authority = origin.split_once("://").map(|(_, a)| a);
+            origin == ours || (host.is_some() && authority == host)
+        }
     }
 }
 
@@ -254,8 +356,6 @@ impl FromRequestParts<AppState> for CurrentUser {
 pub async fn log_in(session: &Session, user_id: u64) -> Result<(), WebError> {
     session.cycle_id().await?;
     session.insert(USER_KEY, user_id).await?;
-    // A new token too: one seen before login is worth nothing after.
-    session.remove::<String>(CSRF_KEY).await?;
     Ok(())
 }
 
@@ -265,28 +365,36 @@ pub async fn log_out(session: &Session) -> Result<(), WebError> {
     Ok(())
 }
 
-/// Login attempts: 5 a minute per e-mail, 20 a minute per client address.
+/// Login attempts: 20 a minute per client address, and 10 a minute per account from devices
+/// that never logged into it. The account limit slows a spread-out guesser without locking the
+/// owner out: their browser's known-device cookie ([`KnownDevice`]) or a password-reset link
+/// gets past it.
 #[derive(Clone)]
 pub struct LoginLimiter {
-    by_email: Arc<DefaultKeyedRateLimiter<String>>,
+    by_account: Arc<DefaultKeyedRateLimiter<String>>,
     by_client: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+}
+
+fn per_minute(n: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(n).expect("non-zero"))
 }
 
 impl Default for LoginLimiter {
     fn default() -> LoginLimiter {
-        let per_minute = |n| Quota::per_minute(NonZeroU32::new(n).expect("non-zero"));
         LoginLimiter {
-            by_email: Arc::new(RateLimiter::keyed(per_minute(5))),
+            by_account: Arc::new(RateLimiter::keyed(per_minute(10))),
             by_client: Arc::new(RateLimiter::keyed(per_minute(20))),
         }
     }
 }
 
 impl LoginLimiter {
-    pub fn check(&self, email: &str, client: IpAddr) -> Result<(), WebError> {
-        let email_ok = self.by_email.check_key(&email.to_lowercase()).is_ok();
+    /// `account` is the key the database matches (the parsed e-mail); `known_device` says the
+    /// request carries this account's known-device cookie.
+    pub fn check(&self, account: &str, client: IpAddr, known_device: bool) -> Result<(), WebError> {
         let client_ok = self.by_client.check_key(&client).is_ok();
-        if email_ok && client_ok {
+        let account_ok = known_device || self.by_account.check_key(&account.to_owned()).is_ok();
+        if client_ok && account_ok {
             Ok(())
         } else {
             Err(WebError::TooManyRequests)
@@ -294,31 +402,81 @@ impl LoginLimiter {
     }
 }
 
-/// The client's address: the first `X-Forwarded-For` hop when behind our nginx (which sets it),
-/// else the socket's peer.
+/// Posts without a session, per client address: 30 a minute.
+pub fn anonymous_post_limiter() -> Arc<DefaultKeyedRateLimiter<IpAddr>> {
+    Arc::new(RateLimiter::keyed(per_minute(30)))
+}
+
+const DEVICE_COOKIE: &str = "ocpizza_device";
+
+/// The account this browser logged into before, if its `ocpizza_device` cookie (the user id
+/// signed with `SECRET_KEY`, set at each successful log-in) says so.
+#[derive(Clone, Copy, Debug)]
+pub struct KnownDevice(pub Option<u64>);
+
+impl FromRequestParts<AppState> for KnownDevice {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        let known = cookie(&parts.headers, DEVICE_COOKIE)
+            .and_then(|v| v.split_once('.'))
+            .filter(|(id, sig)| state.signer.verify("device", id, sig))
+            .and_then(|(id, _)| id.parse().ok());
+        Ok(KnownDevice(known))
+    }
+}
+
+/// The `Set-Cookie` header that marks this browser as a known device of `user_id` (a year).
+pub fn device_cookie(state: &AppState, user_id: u64) -> (header::HeaderName, String) {
+    let id = user_id.to_string();
+    let secure = if state.settings.env.is_production() {
+        "; Secure"
+    } else {
+        ""
+    };
+    (
+        header::SET_COOKIE,
+        format!(
+            "{DEVICE_COOKIE}={id}.{}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000{secure}",
+            state.signer.sign("device", &id)
+        ),
+    )
+}
+
+/// The client's address: the socket's peer, or, when that peer is one of the configured
+/// `TRUSTED_PROXIES` (nginx in production), the last address the proxy appended to
+/// `X-Forwarded-For`. Anyone else's header is ignored, so a local process cannot forge its way
+/// past the login limits.
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub IpAddr);
 
-impl FromRequestParts<AppState> for ClientAddr {
-    type Rejection = WebError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, WebError> {
+impl ClientAddr {
+    pub fn of(parts: &Parts, trusted_proxies: &[IpAddr]) -> ClientAddr {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
             .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        if !trusted_proxies.contains(&peer) {
+            return ClientAddr(peer);
+        }
+        // The proxy appends the address it saw; earlier hops are the client's own claims.
         let forwarded = parts
             .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .next_back()
             .and_then(|v| v.trim().parse().ok());
-        // Only a proxy on this machine may speak for the client.
-        Ok(ClientAddr(if peer.is_loopback() {
-            forwarded.unwrap_or(peer)
-        } else {
-            peer
-        }))
+        ClientAddr(forwarded.unwrap_or(peer))
+    }
+}
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        Ok(ClientAddr::of(parts, &state.settings.trusted_proxies))
     }
 }

@@ -36,11 +36,14 @@ impl Application {
         )
         .map_err(|e| std::io::Error::other(format!("STRIPE settings: {e}")))?;
         let (stop, stopping) = tokio::sync::watch::channel(false);
+        let signer = crate::signing::Signer::new(settings.secret_key.expose_secret());
         let state = AppState {
             pool: pool.clone(),
             settings: Arc::new(settings),
             gateway,
             login_limiter: crate::session::LoginLimiter::default(),
+            anonymous_posts: crate::session::anonymous_post_limiter(),
+            signer,
             http: Arc::new(crate::metrics::Http::default()),
             stopping,
         };
@@ -100,8 +103,15 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::routes::pages())
         .merge(crate::api::router())
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(crate::session::csrf_guard))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::session::csrf_guard,
+        ))
         .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::session::csrf_cookie,
+        ))
         .layer(RequestBodyLimitLayer::new(256 * 1024))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn(crate::error::report))

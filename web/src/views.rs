@@ -7,7 +7,7 @@ use chrono_tz::Europe::Paris;
 use order::Order;
 use serde::Serialize;
 use sqlx::MySqlConnection;
-use vocab::{Cents, DeliveryAddress, OrderStatus, PaymentMode};
+use vocab::{DeliveryAddress, OrderStatus, PaymentMode};
 
 use crate::error::WebError;
 
@@ -147,7 +147,7 @@ pub fn order_view(o: &Order) -> OrderView {
                 name: l.pizza_name.clone(),
                 quantity: l.quantity,
                 notes: l.notes.clone(),
-                amount: Cents(l.unit_price.0 * l.quantity).to_string(),
+                amount: l.unit_price.saturating_mul(l.quantity).to_string(),
             })
             .collect(),
         modifiable: o.status.is_modifiable(),

@@ -4,6 +4,7 @@
 //! - [`Role`]: what a user is, with the French label shown in the interface;
 //! - [`Email`], [`Password`]: parsed at the edge, so the rest of the code never sees raw input;
 //! - [`password`]: Argon2id hashing and verification;
+//! - [`strength`]: which passwords are too easy to guess (the shipped common-password list);
 //! - [`user`]: the `users` table;
 //! - [`address`]: saved delivery addresses;
 //! - [`access`]: which staff screen each role may use, for which pizzeria.
@@ -12,6 +13,7 @@
 pub mod access;
 pub mod address;
 pub mod password;
+pub mod strength;
 pub mod user;
 
 use std::fmt;
@@ -27,6 +29,16 @@ pub enum AccountError {
     PasswordTooShort { min: usize },
     #[error("le mot de passe ne doit pas dépasser {max} caractères")]
     PasswordTooLong { max: usize },
+    #[error("le mot de passe ne peut pas être fait que d'espaces")]
+    PasswordBlank,
+    #[error(
+        "ce mot de passe est trop courant ou trop facile à deviner : choisissez-en un autre (plusieurs mots, par exemple)"
+    )]
+    PasswordCommon,
+    #[error("le mot de passe ne doit pas reprendre votre adresse e-mail")]
+    PasswordHasEmail,
+    #[error("l'adresse e-mail ne doit contenir ni accent ni caractère spécial")]
+    EmailNotAscii,
     #[error("rôle inconnu : {0}")]
     UnknownRole(String),
     #[error("password hashing failed: {0}")]
@@ -114,13 +126,22 @@ impl TryFrom<String> for Role {
     }
 }
 
-/// A syntactically valid e-mail address, trimmed and lower-cased (logins are case-insensitive).
+/// A syntactically valid e-mail address, trimmed and lower-cased, ASCII only.
+///
+/// ASCII only because `users.email` compares accent- and case-insensitively
+/// (`utf8mb4_unicode_ci`): `clīent1@example.fr` would find `client1@example.fr`. Refusing
+/// look-alikes makes the parsed text the very key the database matches, so the login limits
+/// and every lookup agree on which account is meant. (An internationalised domain can be given
+/// in its `xn--` form.)
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Email(String);
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, AccountError> {
-        let email = raw.trim().to_lowercase();
+        let email = raw.trim().to_ascii_lowercase();
+        if !email.is_ascii() {
+            return Err(AccountError::EmailNotAscii);
+        }
         let (local, domain) = email.split_once('@').ok_or(AccountError::InvalidEmail)?;
         let ok = !local.is_empty()
             && email.len() <= 254
@@ -157,6 +178,17 @@ impl Password {
     /// Bounds the hashing work an attacker can ask for.
     pub const MAX_CHARS: usize = 128;
 
+    /// A password for the account with this e-mail (`None` when there is none yet): long
+    /// enough, and not one that is easy to guess ([`strength`]).
+    pub fn parse_for(raw: &str, email: Option<&Email>) -> Result<Self, AccountError> {
+        let password = Password::parse(raw)?;
+        match strength::weakness(raw, email) {
+            Some(e) => Err(e),
+            None => Ok(password),
+        }
+    }
+
+    /// Length only: what a log-in compares against, or a password already checked.
     pub fn parse(raw: &str) -> Result<Self, AccountError> {
         let n = raw.chars().count();
         if n < Self::MIN_CHARS {
@@ -232,6 +264,20 @@ mod tests {
             "x@.fr",
             "<x@y.fr>",
         ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?}");
+        }
+        for look_alike in [
+            "clīent1@example.fr",
+            "CLIËNT1@example.fr",
+            "client1@exämple.fr",
+        ] {
+            assert_eq!(
+                Email::parse(look_alike),
+                Err(AccountError::EmailNotAscii),
+                "{look_alike:?}"
+            );
+        }
+        for bad in ["", "marie", "@example.fr"] {
             assert_eq!(
                 Email::parse(bad),
                 Err(AccountError::InvalidEmail),

@@ -18,6 +18,9 @@ pub enum AdminError {
     NotFound,
 }
 
+/// Characters of a pizzeria's opening hours (the column's size).
+pub const HOURS_MAX: usize = 200;
+
 fn found(rows: u64) -> Result<(), AdminError> {
     if rows == 0 {
         Err(AdminError::NotFound)
@@ -38,12 +41,23 @@ pub async fn set_pizzeria(
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
+    if hours.chars().count() > HOURS_MAX {
+        return Err(AdminError::Invalid(format!(
+            "horaires trop longs ({HOURS_MAX} caractères au plus)"
+        )));
+    }
     OpeningHours::parse(&hours).map_err(|e| {
         AdminError::Invalid(format!(
             "horaires invalides ({e}) : ex. 11:00-14:00 18:00-22:30"
         ))
     })?;
-    let days = closed_days.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut days: Vec<&str> = Vec::new();
+    for day in closed_days.split_whitespace() {
+        if !days.contains(&day) {
+            days.push(day);
+        }
+    }
+    let days = days.join(" ");
     parse_days(&days)
         .map_err(|e| AdminError::Invalid(format!("jours de fermeture invalides ({e})")))?;
     let exists: Option<u64> = sqlx::query_scalar("SELECT id FROM pizzerias WHERE id = ?")
@@ -160,31 +174,25 @@ pub async fn printer(conn: &mut MySqlConnection, id: u64) -> Result<PrinterRow, 
     .ok_or(AdminError::NotFound)
 }
 
-/// Where a printer is on the shop's network.
+/// Where a printer is on the shop's network ([`vocab::input::printer_address`]).
 pub async fn set_printer(
     conn: &mut MySqlConnection,
     id: u64,
     host: &str,
     port: &str,
     active: bool,
+    allowed_ports: &std::ops::RangeInclusive<u16>,
 ) -> Result<(), AdminError> {
-    let host = host.trim();
-    if host.is_empty()
-        || host.len() > 255
-        || !host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
-    {
-        return Err(AdminError::Invalid(
-            "adresse d'imprimante invalide (IP ou nom)".into(),
-        ));
-    }
-    let port: u16 = port
-        .trim()
-        .parse()
-        .ok()
-        .filter(|p| *p > 0)
-        .ok_or_else(|| AdminError::Invalid("port invalide (1 à 65535, souvent 9100)".into()))?;
+    let port: u16 = port.trim().parse().map_err(|_| {
+        AdminError::Invalid(format!(
+            "port invalide : de {} à {}",
+            allowed_ports.start(),
+            allowed_ports.end()
+        ))
+    })?;
+    let host = vocab::input::printer_address(host, port, allowed_ports)
+        .map_err(|e| AdminError::Invalid(e.to_string()))?
+        .to_string();
     printer(conn, id).await?;
     sqlx::query("UPDATE printers SET host = ?, port = ?, active = ? WHERE id = ?")
         .bind(host)

@@ -82,7 +82,7 @@ fn summary(order: &Order) -> OrderSummary {
                 quantity: l.quantity,
                 name: l.pizza_name.clone(),
                 notes: l.notes.clone(),
-                amount: Cents(l.unit_price.0 * l.quantity).to_string(),
+                amount: l.unit_price.saturating_mul(l.quantity).to_string(),
             })
             .collect(),
         total: order.total.to_string(),

@@ -21,7 +21,16 @@ pub enum StockError {
     UnknownStock,
     #[error("le stock ne peut pas devenir négatif (disponible : {available})")]
     WouldGoNegative { available: i64 },
+    #[error("quantité trop grande : un stock compte au plus {MAX_QUANTITY} unités")]
+    TooLarge,
+    #[error("la remarque dépasse {NOTE_MAX} caractères")]
+    NoteTooLong,
 }
+
+/// The most of one ingredient a shop can hold ([`vocab::input::MAX_STOCK`]).
+pub const MAX_QUANTITY: i64 = vocab::input::MAX_STOCK as i64;
+/// Characters in a ledger note (the column's size).
+pub const NOTE_MAX: usize = 300;
 
 /// An ingredient an order needs more of than the shop has.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -165,7 +174,8 @@ async fn apply(
     user_id: Option<u64>,
     note: &str,
 ) -> Result<Option<LowStock>, sqlx::Error> {
-    let quantity = row.quantity + delta;
+    // Bounded by MAX_QUANTITY on the way in; saturating keeps a corrupt row from panicking.
+    let quantity = row.quantity.saturating_add(delta);
     let is_low = quantity <= row.low_threshold;
     // Alert once per crossing: set when it goes low, cleared only when it is back above.
     let crossing = is_low && !row.low_alerted && delta < 0;
@@ -327,12 +337,23 @@ pub async fn adjust(
     if delta == 0 || (kind == Adjustment::Restock && delta < 0) {
         return Err(StockError::ZeroDelta);
     }
+    if !(-MAX_QUANTITY..=MAX_QUANTITY).contains(&delta) {
+        return Err(StockError::TooLarge);
+    }
+    if note.chars().count() > NOTE_MAX {
+        return Err(StockError::NoteTooLong);
+    }
     let locked = lock(conn, pizzeria_id, std::iter::once(ingredient_id)).await?;
     let row = locked.get(&ingredient_id).ok_or(StockError::UnknownStock)?;
-    if row.quantity + delta < 0 {
-        return Err(StockError::WouldGoNegative {
-            available: row.quantity,
-        });
+    match row.quantity.checked_add(delta) {
+        Some(q) if q < 0 => {
+            return Err(StockError::WouldGoNegative {
+                available: row.quantity,
+            });
+        }
+        Some(q) if q > MAX_QUANTITY => return Err(StockError::TooLarge),
+        None => return Err(StockError::TooLarge),
+        Some(_) => {}
     }
     let reason = match kind {
         Adjustment::Restock => "restock",

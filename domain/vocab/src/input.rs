@@ -23,6 +23,10 @@ pub const MAX_QUANTITY_PER_LINE: u32 = 20;
 /// Pizzas in one order: beyond, a group order is a phone call.
 pub const MAX_PIZZAS: u32 = 40;
 
+/// The most of one ingredient a shop can hold, in its unit (a thousand tonnes in grams):
+/// quantities from forms and files are bounded by it, so sums never overflow.
+pub const MAX_STOCK: u32 = 1_000_000_000;
+
 /// Why typed input was refused. Every message is French, for the person who typed it; the
 /// field it concerns is [`InputError::field`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,6 +47,12 @@ pub enum InputError {
     AddressLabel,
     #[error("la quantité d'une ligne va de 1 à {MAX_QUANTITY_PER_LINE}")]
     Quantity,
+    #[error(
+        "adresse d'imprimante invalide : l'adresse IP de l'imprimante sur le réseau de la pizzeria (ex. 192.168.1.50)"
+    )]
+    PrinterHost,
+    #[error("port d'imprimante refusé : de {0} à {1}")]
+    PrinterPort(u16, u16),
 }
 
 impl InputError {
@@ -57,6 +67,8 @@ impl InputError {
             InputError::Complement => "complement",
             InputError::AddressLabel => "label",
             InputError::Quantity => "quantity",
+            InputError::PrinterHost => "host",
+            InputError::PrinterPort(..) => "port",
         }
     }
 }
@@ -139,6 +151,30 @@ impl Quantity {
     pub fn get(self) -> u32 {
         self.0
     }
+}
+
+/// Where a kitchen printer can be: an IP address on the shop's own network (private ranges,
+/// IPv6 unique-local) or this machine, on one of the allowed ports (`PRINTER_PORTS`). No host
+/// names (they may resolve anywhere), no link-local or public addresses: the admin's form and a
+/// test print must not become a way to send bytes to any machine.
+pub fn printer_address(
+    host: &str,
+    port: u16,
+    ports: &std::ops::RangeInclusive<u16>,
+) -> Result<std::net::IpAddr, InputError> {
+    use std::net::IpAddr;
+    let ip: IpAddr = host.trim().parse().map_err(|_| InputError::PrinterHost)?;
+    let local = match ip {
+        IpAddr::V4(v4) => v4.is_private() || v4.is_loopback(),
+        IpAddr::V6(v6) => v6.is_loopback() || v6.is_unique_local(),
+    };
+    if !local {
+        return Err(InputError::PrinterHost);
+    }
+    if !ports.contains(&port) {
+        return Err(InputError::PrinterPort(*ports.start(), *ports.end()));
+    }
+    Ok(ip)
 }
 
 /// Where to deliver. Built from typed input by [`DeliveryAddress::parse`]; loaded from the
@@ -228,6 +264,39 @@ mod tests {
             ..address("1 rue", "75011", "Paris")
         };
         assert_eq!(DeliveryAddress::parse(&long), Err(InputError::Complement));
+    }
+
+    #[test]
+    fn printers_are_on_the_shops_network_and_their_ports() {
+        let ports = 9100..=9109;
+        for ok in [
+            "192.168.1.50",
+            "10.0.0.7",
+            "172.16.4.2",
+            "127.0.0.1",
+            "::1",
+            "fd00::12",
+        ] {
+            assert!(printer_address(ok, 9100, &ports).is_ok(), "{ok}");
+        }
+        for bad in [
+            "169.254.169.254",
+            "8.8.8.8",
+            "imprimante.local",
+            "",
+            "fe80::1",
+            "0.0.0.0",
+        ] {
+            assert_eq!(
+                printer_address(bad, 9100, &ports),
+                Err(InputError::PrinterHost),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            printer_address("192.168.1.50", 80, &ports),
+            Err(InputError::PrinterPort(9100, 9109))
+        );
     }
 
     #[test]

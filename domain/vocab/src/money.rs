@@ -39,6 +39,16 @@ impl Cents {
         self.0.checked_mul(n).map(Cents)
     }
 
+    /// `self × n`, capped at the largest amount (for display of amounts already checked when
+    /// the order was priced).
+    pub fn saturating_mul(self, n: u32) -> Cents {
+        Cents(self.0.saturating_mul(n))
+    }
+
+    pub fn saturating_add(self, other: Cents) -> Cents {
+        Cents(self.0.saturating_add(other.0))
+    }
+
     pub fn checked_add(self, other: Cents) -> Option<Cents> {
         self.0.checked_add(other.0).map(Cents)
     }

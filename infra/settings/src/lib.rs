@@ -144,6 +144,87 @@ pub struct Settings {
     pub sentry_dsn: Option<SecretString>,
     /// A `tracing` filter such as `info` or `info,sqlx=warn`.
     pub log_level: String,
+    /// Peers whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`; nginx's address in
+    /// production). Empty: the header is ignored and the socket's peer is the client.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Addresses besides loopback that may read `/metrics` (`METRICS_ALLOW`).
+    pub metrics_allow: Vec<IpAddr>,
+    /// TCP ports a kitchen printer may listen on (`PRINTER_PORTS`, default 9100-9109).
+    pub printer_ports: std::ops::RangeInclusive<u16>,
+}
+
+/// Where the address list settings (`TRUSTED_PROXIES`, `METRICS_ALLOW`) come from: IPs separated
+/// by commas or spaces.
+fn ip_list(name: &'static str, raw: Option<String>) -> Result<Vec<IpAddr>, SettingsError> {
+    raw.unwrap_or_default()
+        .split([',', ' '])
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse()
+                .map_err(|_| malformed(name, &format!("{s:?} is not an IP address")))
+        })
+        .collect()
+}
+
+/// `9100-9109` or a single port.
+fn port_range(raw: &str) -> Result<std::ops::RangeInclusive<u16>, SettingsError> {
+    let bad = || {
+        malformed(
+            "PRINTER_PORTS",
+            "expected a port or a range such as 9100-9109",
+        )
+    };
+    let (lo, hi) = raw.split_once('-').unwrap_or((raw, raw));
+    let lo: u16 = lo.trim().parse().map_err(|_| bad())?;
+    let hi: u16 = hi.trim().parse().map_err(|_| bad())?;
+    if lo == 0 || lo > hi {
+        return Err(bad());
+    }
+    Ok(lo..=hi)
+}
+
+/// A secret key anyone could guess or repeat: too few different characters.
+fn weak_secret(key: &str) -> bool {
+    let mut distinct: Vec<char> = key.chars().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    distinct.len() < 12
+}
+
+/// What production refuses although development and tests accept it; the error names the
+/// variable.
+fn check_production(s: &Settings) -> Result<(), SettingsError> {
+    if weak_secret(s.secret_key.expose_secret()) {
+        return Err(malformed(
+            "SECRET_KEY",
+            "too easy to guess (too few different characters); generate one with openssl rand -hex 32",
+        ));
+    }
+    if s.public_url.scheme() != "https" {
+        return Err(malformed(
+            "PUBLIC_URL",
+            "production is served over https://",
+        ));
+    }
+    if s.stripe.secret_key.expose_secret().starts_with("sk_test_") {
+        return Err(malformed(
+            "STRIPE_SECRET_KEY",
+            "a test key (sk_test_) in production",
+        ));
+    }
+    if s.stripe.publishable_key.starts_with("pk_test_") {
+        return Err(malformed(
+            "STRIPE_PUBLISHABLE_KEY",
+            "a test key (pk_test_) in production",
+        ));
+    }
+    if s.stripe.api_base.as_str().trim_end_matches('/') != "https://api.stripe.com" {
+        return Err(malformed(
+            "STRIPE_API_BASE",
+            "production talks to https://api.stripe.com",
+        ));
+    }
+    Ok(())
 }
 
 impl Settings {
@@ -250,7 +331,14 @@ impl Settings {
             None => None,
         };
 
-        Ok(Settings {
+        let log_level = v.optional("LOG_LEVEL").unwrap_or_else(|| "info".to_owned());
+        if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
+            return Err(malformed(
+                "LOG_LEVEL",
+                "not a tracing filter such as info or info,sqlx=warn",
+            ));
+        }
+        let settings = Settings {
             env,
             host,
             port,
@@ -264,8 +352,18 @@ impl Settings {
                 from,
             },
             sentry_dsn,
-            log_level: v.optional("LOG_LEVEL").unwrap_or_else(|| "info".to_owned()),
-        })
+            log_level,
+            trusted_proxies: ip_list("TRUSTED_PROXIES", v.optional("TRUSTED_PROXIES"))?,
+            metrics_allow: ip_list("METRICS_ALLOW", v.optional("METRICS_ALLOW"))?,
+            printer_ports: port_range(
+                &v.optional("PRINTER_PORTS")
+                    .unwrap_or_else(|| "9100-9109".to_owned()),
+            )?,
+        };
+        if env.is_production() {
+            check_production(&settings)?;
+        }
+        Ok(settings)
     }
 }
 
@@ -426,6 +524,11 @@ mod tests {
             ("SMTP_FROM", "nobody"),
             ("SENTRY_DSN", "ftp://key@sentry.io/1"),
             ("PUBLIC_URL", "ocpizza.fr"),
+            ("LOG_LEVEL", "info,[[garbage"),
+            ("TRUSTED_PROXIES", "127.0.0.1, nginx"),
+            ("METRICS_ALLOW", "10.0.0.300"),
+            ("PRINTER_PORTS", "9109-9100"),
+            ("PRINTER_PORTS", "imprimante"),
         ];
         for (name, value) in cases {
             let mut vars = valid();
@@ -454,6 +557,66 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    fn production() -> HashMap<&'static str, String> {
+        let mut vars = valid();
+        for (k, v) in [
+            ("ENV", "production"),
+            (
+                "SECRET_KEY",
+                "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            ),
+            ("PUBLIC_URL", "https://commande.ocpizza.fr/"),
+            ("STRIPE_SECRET_KEY", "sk_live_12345"),
+            ("STRIPE_PUBLISHABLE_KEY", "pk_live_12345"),
+            ("STRIPE_API_BASE", "https://api.stripe.com"),
+        ] {
+            vars.insert(k, v.to_owned());
+        }
+        vars
+    }
+
+    #[test]
+    fn production_refuses_weak_settings_and_names_each() {
+        parse(&production()).expect("a sound production environment parses");
+        for (name, value) in [
+            ("SECRET_KEY", "a".repeat(40)),
+            (
+                "SECRET_KEY",
+                "abababababababababababababababababababab".to_owned(),
+            ),
+            ("PUBLIC_URL", "http://commande.ocpizza.fr/".to_owned()),
+            ("STRIPE_SECRET_KEY", "sk_test_12345".to_owned()),
+            ("STRIPE_PUBLISHABLE_KEY", "pk_test_12345".to_owned()),
+            ("STRIPE_API_BASE", "http://127.0.0.1:8420".to_owned()),
+            ("LOG_LEVEL", "n'importe quoi [".to_owned()),
+        ] {
+            let mut vars = production();
+            vars.insert(name, value.clone());
+            match parse(&vars) {
+                Err(SettingsError::Malformed { name: got, .. }) => {
+                    assert_eq!(got, name, "{name}={value}")
+                }
+                other => panic!("{name}={value}: expected Malformed, got {other:?}"),
+            }
+        }
+        let mut dev = valid();
+        dev.insert("SECRET_KEY", "a".repeat(40));
+        assert!(parse(&dev).is_ok(), "development accepts what it is given");
+    }
+
+    #[test]
+    fn address_lists_and_printer_ports_parse() {
+        let mut vars = valid();
+        vars.insert("TRUSTED_PROXIES", "127.0.0.1, ::1".to_owned());
+        vars.insert("PRINTER_PORTS", "9100".to_owned());
+        let s = parse(&vars).unwrap();
+        assert_eq!(s.trusted_proxies.len(), 2);
+        assert_eq!(s.printer_ports, 9100..=9100);
+        let s = parse(&valid()).unwrap();
+        assert!(s.trusted_proxies.is_empty() && s.metrics_allow.is_empty());
+        assert_eq!(s.printer_ports, 9100..=9109);
     }
 
     #[test]

@@ -120,10 +120,25 @@ pub async fn adjust(
         "correction" => stock::Adjustment::Correction,
         _ => return Err(WebError::BadRequest("type d'ajustement inconnu".into())),
     };
-    let Ok(delta) = form.quantity.trim().parse::<i64>() else {
+    let Ok(delta) = form
+        .quantity
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| ())
+        .and_then(|d| {
+            if (-stock::MAX_QUANTITY..=stock::MAX_QUANTITY).contains(&d) {
+                Ok(d)
+            } else {
+                Err(())
+            }
+        })
+    else {
         flash(
             &page.session,
-            "Quantité invalide : un nombre entier, négatif pour retirer.",
+            format!(
+                "Quantité invalide : un nombre entier (au plus {} en valeur absolue), négatif pour retirer.",
+                stock::MAX_QUANTITY
+            ),
         )
         .await?;
         return Ok(back);
@@ -147,7 +162,12 @@ pub async fn adjust(
             flash(&page.session, format!("Stock mis à jour : {quantity}.")).await?;
         }
         Err(stock::StockError::UnknownStock) => return Err(WebError::NotFound),
-        Err(e @ (stock::StockError::ZeroDelta | stock::StockError::WouldGoNegative { .. })) => {
+        Err(
+            e @ (stock::StockError::ZeroDelta
+            | stock::StockError::WouldGoNegative { .. }
+            | stock::StockError::TooLarge
+            | stock::StockError::NoteTooLong),
+        ) => {
             flash(&page.session, e.to_string()).await?;
         }
         Err(e) => return Err(WebError::Internal(e.to_string())),

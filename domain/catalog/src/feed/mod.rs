@@ -89,8 +89,13 @@ impl fmt::Display for Summary {
 }
 
 /// Parses and loads a seed file in one transaction: all of it, or nothing.
-pub async fn feed(pool: &sqlx::MySqlPool, input: impl Read) -> Result<Summary, FeedError> {
-    let seed = parse(input)?;
+/// `printer_ports` are the ports a printer row may use (`PRINTER_PORTS`).
+pub async fn feed(
+    pool: &sqlx::MySqlPool,
+    input: impl Read,
+    printer_ports: &std::ops::RangeInclusive<u16>,
+) -> Result<Summary, FeedError> {
+    let seed = parse(input, printer_ports)?;
     let mut tx = pool.begin().await?;
     let summary = load(&mut tx, &seed).await?;
     tx.commit().await?;
@@ -103,6 +108,8 @@ mod tests {
     use super::*;
     use account::Role;
     use vocab::Cents;
+
+    const PORTS: std::ops::RangeInclusive<u16> = 9100..=9109;
 
     const GOOD: &str = "\
 # a comment
@@ -122,7 +129,7 @@ customer,client@example.fr,Jean Dupont,0600000000,ocpizza-demo,1 rue de Rivoli,7
 
     #[test]
     fn a_good_file_parses_every_kind() {
-        let seed = parse(GOOD.as_bytes()).unwrap();
+        let seed = parse(GOOD.as_bytes(), &PORTS).unwrap();
         assert_eq!(seed.pizzerias.len(), 1);
         assert!(seed.pizzerias[0].delivery && seed.pizzerias[0].pickup);
         assert_eq!(seed.pizzas[0].price, Cents(950));
@@ -133,7 +140,7 @@ customer,client@example.fr,Jean Dupont,0600000000,ocpizza-demo,1 rue de Rivoli,7
     }
 
     fn problems(csv: &str) -> Vec<Problem> {
-        match parse(csv.as_bytes()) {
+        match parse(csv.as_bytes(), &PORTS) {
             Err(FeedError::Invalid(p)) => p,
             other => panic!("expected problems, got {other:?}"),
         }
@@ -187,6 +194,12 @@ customer,client@example.fr,Jean Dupont,0600000000,ocpizza-demo,1 rue de Rivoli,7
                 "whole number",
             ),
             ("menu,paris-11,reine,peut-être", 4, "available", "yes or no"),
+            (
+                "printer,paris-11,Cuisine,169.254.169.254,80,main",
+                4,
+                "host",
+                "not a kitchen printer",
+            ),
             (
                 "printer,paris-11,Cuisine,127.0.0.1,99999,main",
                 5,
@@ -307,6 +320,9 @@ customer,client@example.fr,Jean Dupont,0600000000,ocpizza-demo,1 rue de Rivoli,7
     #[test]
     fn bad_utf8_is_a_problem_not_a_panic() {
         let bytes = b"ingredient,jambon,Jamb\xff\xfeon,g\n";
-        assert!(matches!(parse(&bytes[..]), Err(FeedError::Invalid(_))));
+        assert!(matches!(
+            parse(&bytes[..], &PORTS),
+            Err(FeedError::Invalid(_))
+        ));
     }
 }

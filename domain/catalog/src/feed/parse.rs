@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use account::{Email, Password, Role};
-use vocab::input::{CITY_MAX, NAME_MAX, PHONE_MAX, STREET_MAX};
+use vocab::input::{CITY_MAX, MAX_STOCK, NAME_MAX, PHONE_MAX, STREET_MAX};
 use vocab::{Cents, Fulfilment};
 
 use super::rows::*;
@@ -13,7 +13,11 @@ use super::{FeedError, Problem};
 use crate::Unit;
 
 /// Reads and checks a whole seed file; returns every problem found, not just the first.
-pub fn parse(mut input: impl Read) -> Result<Seed, FeedError> {
+/// `printer_ports`: the ports a printer row may use (`PRINTER_PORTS`).
+pub fn parse(
+    mut input: impl Read,
+    printer_ports: &std::ops::RangeInclusive<u16>,
+) -> Result<Seed, FeedError> {
     let mut bytes = Vec::new();
     input
         .read_to_end(&mut bytes)
@@ -105,6 +109,7 @@ pub fn parse(mut input: impl Read) -> Result<Seed, FeedError> {
             record: &record,
             columns: spec.columns,
             problems: &mut problems,
+            printer_ports,
         };
         read_row(kind, &mut row, &mut keys, &mut seed);
     }
@@ -221,8 +226,8 @@ fn stock_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
         3,
         "ingredient_code",
     );
-    let quantity = i64::from(row.number(2, 0u32, 1_000_000_000));
-    let low_threshold = i64::from(row.number(3, 0u32, 1_000_000_000));
+    let quantity = i64::from(row.number(2, 0u32, MAX_STOCK));
+    let low_threshold = i64::from(row.number(3, 0u32, MAX_STOCK));
     seed.stock.push(StockRow {
         pizzeria,
         ingredient,
@@ -261,8 +266,22 @@ fn printer_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
         3,
         "name",
     );
+    let before = row.problems.len();
     let host = row.host(2);
     let port = row.number(3, 1u16, u16::MAX);
+    if row.problems.len() == before
+        && vocab::input::printer_address(&host, port, row.printer_ports).is_err()
+    {
+        let ports = row.printer_ports.clone();
+        row.problem(
+            2,
+            format!(
+                "{host}:{port} is not a kitchen printer: give an IP address on the shop's network (or loopback) and a port from {} to {} (PRINTER_PORTS)",
+                ports.start(),
+                ports.end()
+            ),
+        );
+    }
     let backup = row.printer_role(4);
     seed.printers.push(PrinterRow {
         pizzeria,
@@ -286,7 +305,7 @@ fn staff_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
         ),
         _ => {}
     }
-    let password = row.password(4);
+    let password = row.password(4, email.as_ref());
     if let (Some(email), Some(role), Some(password)) = (email, role, password) {
         keys.check(row.problems, "user", email.as_str(), row.line, 2, "email");
         seed.staff.push(StaffRow {
@@ -303,7 +322,7 @@ fn customer_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
     let email = row.email(0);
     let full_name = row.text(1, NAME_MAX);
     let phone = row.text(2, PHONE_MAX);
-    let password = row.password(3);
+    let password = row.password(3, email.as_ref());
     let (street, postal_code, city) = (
         row.text(4, STREET_MAX),
         row.postal_code(5),
@@ -355,6 +374,7 @@ struct RowReader<'a> {
     record: &'a csv::StringRecord,
     columns: &'static [&'static str],
     problems: &'a mut Vec<Problem>,
+    printer_ports: &'a std::ops::RangeInclusive<u16>,
 }
 
 impl RowReader<'_> {
@@ -475,10 +495,11 @@ impl RowReader<'_> {
             .ok()
     }
 
-    fn password(&mut self, i: usize) -> Option<Password> {
+    /// The password of the account with `email` (checked as at sign-up).
+    fn password(&mut self, i: usize, email: Option<&Email>) -> Option<Password> {
         // The raw value is not trimmed: spaces are part of a password. Never echo it.
         let raw = self.record.get(i + 1).unwrap_or_default();
-        Password::parse(raw)
+        Password::parse_for(raw, email)
             .map_err(|e| self.problem(i, e.to_string()))
             .ok()
     }
