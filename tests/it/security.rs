@@ -299,11 +299,7 @@ async fn a_printer_address_must_be_a_kitchen_printer_and_a_test_print_sends_noth
     for (host, port, says) in [
         ("169.254.169.254", "80", "imprimante invalide"),
         ("8.8.8.8", "9100", "imprimante invalide"),
-        (
-            "imprimante.example",
-            "9100",
-            "imprimante invalide",
-        ),
+        ("imprimante.example", "9100", "imprimante invalide"),
         ("192.168.1.50", "22", "imprimante refusé"),
     ] {
         let r = admin
@@ -329,10 +325,7 @@ async fn a_printer_address_must_be_a_kitchen_printer_and_a_test_print_sends_noth
         .submit(&format!("/admin/imprimantes/{printer_id}/test"), &[])
         .await;
     let page = admin.page(&ocpizza_tests::browser::location(&r)).await;
-    assert!(
-        page.contains("imprimante refusé"),
-        "the admin is told why"
-    );
+    assert!(page.contains("imprimante refusé"), "the admin is told why");
     assert!(
         printers.receipts(0).await.is_empty(),
         "no bytes reached the address"
@@ -386,4 +379,101 @@ async fn huge_stock_quantities_and_long_notes_are_refused_in_french_and_change_n
     }
     assert_eq!(env.stock_of(&shop, "jambon").await, before);
     assert_eq!(env.count("stock_ledger").await, ledger);
+}
+
+#[tokio::test]
+async fn reloading_the_payment_page_opens_one_payment_intent() {
+    let env = TestEnv::new().await;
+    let shop = env.seed_shop(9, 9).await;
+    let app = env.spawn_web().await;
+    let v = Visitor::new(&app);
+    assert_eq!(log_in(&v, CUSTOMER, PASSWORD).await, StatusCode::SEE_OTHER);
+    let order = env
+        .place_pickup(&shop, shop.margherita, PaymentMode::Online)
+        .await;
+    for _ in 0..4 {
+        let page = v.page(&format!("/commandes/{}/paiement", order.id)).await;
+        assert!(page.contains("data-client-secret"));
+    }
+    let (rows, intents): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COUNT(DISTINCT stripe_payment_intent_id) FROM payments WHERE order_id = ?",
+    )
+    .bind(order.id)
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (rows, intents),
+        (1, 1),
+        "one payment row and one intent, however many loads"
+    );
+}
+
+#[tokio::test]
+async fn pages_carry_their_own_security_headers_and_metrics_answer_only_trusted_scrapers() {
+    let env = TestEnv::new().await;
+    let shop = env.seed_shop(9, 9).await;
+    let settings = env.settings_with(&[
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+        ("METRICS_ALLOW", "192.0.2.7"),
+    ]);
+    let app = env.spawn_web_with(settings, env.pool.clone()).await;
+    let v = Visitor::new(&app);
+    assert_eq!(log_in(&v, CUSTOMER, PASSWORD).await, StatusCode::SEE_OTHER);
+    let order = env
+        .place_pickup(&shop, shop.margherita, PaymentMode::OnSite)
+        .await;
+    for path in [
+        format!("/commandes/{}", order.id),
+        "/compte".into(),
+        "/".into(),
+    ] {
+        let r = v.get(&path).await;
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        let h = r.headers();
+        let get = |name: &str| {
+            h.get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(get("cache-control"), "no-store", "{path}");
+        assert_eq!(get("x-frame-options"), "DENY", "{path}");
+        assert_eq!(get("referrer-policy"), "same-origin", "{path}");
+        assert_eq!(get("x-content-type-options"), "nosniff", "{path}");
+        let csp = get("content-security-policy");
+        assert!(
+            csp.contains("script-src 'self';") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+    }
+    let css = v.get("/static/site.css").await;
+    assert!(
+        css.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .starts_with("public")
+    );
+
+    // /metrics: loopback, and the configured scraper behind the proxy; nobody else.
+    let from = |ip: &str| {
+        app.client
+            .get(app.url("/metrics"))
+            .header("x-forwarded-for", ip.to_owned())
+            .send()
+    };
+    assert_eq!(
+        app.client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(from("192.0.2.7").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        from("192.0.2.8").await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
 }

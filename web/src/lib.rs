@@ -7,6 +7,7 @@
 //! - [`routes`]: the pages' route table;
 //! - [`views`]: what pages, staff screens and the API all show (orders, shops, menus, times);
 //! - [`lookup`]: finding what a request names, within what its user may reach;
+//! - [`headers`]: the security headers and Content-Security-Policy of every answer;
 //! - [`health`]: `/healthz` (process up) and `/readyz` (database and broker reachable);
 //! - [`metrics`]: `/metrics` for Prometheus (orders, messages, outbox, dead letters, HTTP);
 //! - [`session`]: sessions in MariaDB, the logged-in user, CSRF, login throttling;
@@ -23,6 +24,7 @@ pub mod accounts;
 pub mod api;
 pub mod cart;
 pub mod error;
+pub mod headers;
 pub mod health;
 pub mod lookup;
 pub mod metrics;

@@ -479,8 +479,10 @@ pub async fn pay_page(
         "/commandes/{id}/paiement/retour?payment_intent={}",
         intent.id
     );
-    Ok(page
-        .render(
+    let policy = crate::headers::stripe_policy(&stripe.api_base);
+    Ok((
+        [(axum::http::header::CONTENT_SECURITY_POLICY, policy)],
+        page.render(
             "pay.html",
             context! {
                 order => order_view(&o),
@@ -489,7 +491,8 @@ pub async fn pay_page(
                 stripe_js => stripe_js,
                 return_url => return_url,
             },
-        )?
+        )?,
+    )
         .into_response())
 }
 

@@ -134,3 +134,31 @@ impl Page {
         Ok(Html(env().get_template(template)?.render(all)?))
     }
 }
+
+#[cfg(test)]
+mod csp_tests {
+    use super::TEMPLATES;
+
+    /// The Content-Security-Policy allows no inline script, style attribute or event handler:
+    /// a template that had one would silently stop working in the browser.
+    #[test]
+    fn templates_hold_no_inline_script_style_or_handler() {
+        for (name, source) in TEMPLATES {
+            let lower = source.to_lowercase();
+            for (at, _) in lower.match_indices("<script") {
+                let tag = &lower[at..at + lower[at..].find('>').unwrap_or(0)];
+                assert!(tag.contains(" src="), "{name}: inline <script>");
+            }
+            for forbidden in [
+                " style=",
+                " onclick=",
+                " onchange=",
+                " onsubmit=",
+                " onload=",
+                "javascript:",
+            ] {
+                assert!(!lower.contains(forbidden), "{name}: {forbidden}");
+            }
+        }
+    }
+}

@@ -8,24 +8,47 @@ use axum::routing::{get, post};
 use crate::state::AppState;
 use crate::{accounts, orders, shops, webhook};
 
-const SITE_CSS: &str = include_str!("../static/site.css");
+/// The site's static files, embedded in the binary: (path, content type, body).
+const STATIC: [(&str, &str, &str); 3] = [
+    (
+        "/static/site.css",
+        "text/css; charset=utf-8",
+        include_str!("../static/site.css"),
+    ),
+    (
+        "/static/live.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/live.js"),
+    ),
+    (
+        "/static/pay.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/pay.js"),
+    ),
+];
+
+fn static_files(mut router: Router<AppState>) -> Router<AppState> {
+    for (path, content_type, body) in STATIC {
+        router = router.route(
+            path,
+            get(move || async move {
+                (
+                    [
+                        (header::CONTENT_TYPE, content_type),
+                        (header::CACHE_CONTROL, "public, max-age=3600"),
+                    ],
+                    body,
+                )
+            }),
+        );
+    }
+    router
+}
 
 /// The customer's pages (the JSON API lives in [`api`]).
 pub fn pages() -> Router<AppState> {
-    Router::new()
+    static_files(Router::new())
         .route("/", get(shops::index))
-        .route(
-            "/static/site.css",
-            get(|| async {
-                (
-                    [
-                        (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-                        (header::CACHE_CONTROL, "public, max-age=3600"),
-                    ],
-                    SITE_CSS,
-                )
-            }),
-        )
         .route("/pizzerias/{code}", get(shops::show))
         .route("/pizzerias/{code}/carte", get(shops::menu_fragment))
         .route(

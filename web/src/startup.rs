@@ -114,6 +114,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(RequestBodyLimitLayer::new(256 * 1024))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::headers::security_headers,
+        ))
         .layer(axum::middleware::from_fn(crate::error::report))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

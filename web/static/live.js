@@ -1,0 +1,73 @@
+// Live pages, without inline script (the Content-Security-Policy allows scripts from the site
+// only). Each behaviour is switched on by a data attribute the template sets.
+//
+// Rule for every live update: never throw away what a person is typing or has chosen. A page
+// whose forms were touched is not reloaded; it says that news is waiting instead.
+(function () {
+  "use strict";
+
+  var dirty = false;
+  document.addEventListener("input", function (e) {
+    if (e.target.closest("form")) { dirty = true; }
+  });
+  document.addEventListener("submit", function () { dirty = false; });
+
+  // Reloads, or when the person has started filling a form, offers to.
+  function reloadOrOffer() {
+    if (!dirty) { window.location.reload(); return; }
+    if (document.getElementById("live-news")) { return; }
+    var news = document.createElement("p");
+    news.id = "live-news";
+    news.className = "flash";
+    news.setAttribute("role", "status");
+    news.textContent = "Du nouveau sur cette page. ";
+    var link = document.createElement("a");
+    link.href = window.location.href;
+    link.textContent = "Recharger";
+    news.appendChild(link);
+    var main = document.querySelector("main");
+    main.insertBefore(news, main.firstChild);
+  }
+
+  // A fragment fetched again into its element, unless the person is using a field inside it.
+  function refreshInto(element, url) {
+    if (element.contains(document.activeElement) && document.activeElement.matches("input, select, textarea")) { return; }
+    if (element.querySelector("[data-touched]")) { return; }
+    fetch(url, {headers: {"Accept": "text/html"}})
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) { if (html !== null) { element.innerHTML = html; } })
+      .catch(function () {});
+  }
+  document.addEventListener("input", function (e) {
+    if (e.target.closest("[data-refresh]")) { e.target.setAttribute("data-touched", ""); }
+  });
+
+  // Staff boards: `data-board-stream` is the pizzeria's event stream; `data-refresh` (a URL)
+  // on the same element refreshes it in place, otherwise the page reloads.
+  document.querySelectorAll("[data-board-stream]").forEach(function (element) {
+    var last = null;
+    new EventSource(element.dataset.boardStream).addEventListener("board", function (e) {
+      var changed = last !== null && last !== e.data;
+      last = e.data;
+      if (element.dataset.refresh) {
+        refreshInto(element, element.dataset.refresh);
+      } else if (changed) {
+        reloadOrOffer();
+      }
+    });
+  });
+
+  // The customer's order page: reload when the order's version moves.
+  document.querySelectorAll("[data-order-stream]").forEach(function (element) {
+    var version = Number(element.dataset.version);
+    new EventSource(element.dataset.orderStream).addEventListener("order", function (e) {
+      if (JSON.parse(e.data).version !== version) { reloadOrOffer(); }
+    });
+  });
+
+  // A fragment refreshed on a timer (the menu's availability), `data-every` seconds.
+  document.querySelectorAll("[data-refresh][data-every]").forEach(function (element) {
+    setInterval(function () { refreshInto(element, element.dataset.refresh); },
+      Number(element.dataset.every) * 1000);
+  });
+})();
