@@ -142,6 +142,25 @@ pub struct MessageDeadLettered {
     pub order_id: Option<u64>,
 }
 
+/// What an e-mailed password link is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkPurpose {
+    /// A forgotten password.
+    Reset,
+    /// An account created at the counter (no password yet) that its owner wants to use.
+    Claim,
+}
+
+/// Someone asked for a password link for this account; the notifications worker issues it
+/// (the token never travels through the broker) and mails it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordLinkRequested {
+    pub user_id: u64,
+    pub purpose: LinkPurpose,
+}
+
 /// Declares the events: variant, payload type, message type (= routing key) and version.
 macro_rules! events {
     ($( $(#[$doc:meta])* $variant:ident($payload:ty) = $name:literal v $version:literal ),+ $(,)?) => {
@@ -205,6 +224,8 @@ events! {
     PrinterOffline(PrinterOffline) = "printer.offline" v 1,
     /// A consumer gave up on a message and parked it in its dead-letter queue.
     MessageDeadLettered(MessageDeadLettered) = "message.dead_lettered" v 1,
+    /// A password link was asked for (forgotten password, or claiming a counter account).
+    PasswordLinkRequested(PasswordLinkRequested) = "account.password_link_requested" v 1,
 }
 
 /// Why bytes could not be read as a message.
@@ -314,7 +335,7 @@ impl Event {
             Event::TicketPrinted(e) => Some(e.order_id),
             Event::TicketReprintRequested(e) => Some(e.order_id),
             Event::MessageDeadLettered(e) => e.order_id,
-            Event::StockLow(_) | Event::PrinterOffline(_) => None,
+            Event::StockLow(_) | Event::PrinterOffline(_) | Event::PasswordLinkRequested(_) => None,
         }
     }
 }
@@ -412,6 +433,10 @@ mod tests {
                 printer_id: 2,
                 printer_name: "Cuisine".into(),
                 error: "timeout".into(),
+            }),
+            Event::PasswordLinkRequested(PasswordLinkRequested {
+                user_id: 9,
+                purpose: LinkPurpose::Claim,
             }),
         ]
     }

@@ -477,3 +477,362 @@ async fn pages_carry_their_own_security_headers_and_metrics_answer_only_trusted_
         StatusCode::NOT_FOUND
     );
 }
+
+/// Reads until the server closes the connection (or `limit` passes): what it answered, if
+/// anything, and whether it closed.
+async fn until_closed(
+    stream: &mut tokio::net::TcpStream,
+    limit: std::time::Duration,
+) -> (String, bool) {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return (String::from_utf8_lossy(&got).into_owned(), true),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            Err(_) => return (String::from_utf8_lossy(&got).into_owned(), false),
+        }
+    }
+}
+
+#[tokio::test]
+async fn idle_and_trickling_connections_are_closed_by_the_server() {
+    use tokio::io::AsyncWriteExt;
+    let env = TestEnv::new().await;
+    let app = env.spawn_web().await;
+    let limit = std::time::Duration::from_secs(60);
+
+    // Says nothing at all.
+    let idle = async {
+        let mut s = tokio::net::TcpStream::connect(app.address).await.unwrap();
+        until_closed(&mut s, limit).await
+    };
+    // Sends its headers one byte every second, never finishing.
+    let trickle = async {
+        let mut s = tokio::net::TcpStream::connect(app.address).await.unwrap();
+        let request = b"GET / HTTP/1.1\r\nHost: ocpizza\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        for byte in request {
+            if s.write_all(&[*byte]).await.is_err() {
+                return (String::new(), true);
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        until_closed(&mut s, limit).await
+    };
+    // Sends complete headers, then its body one byte every two seconds.
+    let slow_body = async {
+        use tokio::io::AsyncReadExt;
+        let s = tokio::net::TcpStream::connect(app.address).await.unwrap();
+        let (mut rd, mut wr) = s.into_split();
+        wr.write_all(b"POST /api/accounts HTTP/1.1\r\nHost: ocpizza\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{")
+            .await
+            .unwrap();
+        let writer = async move {
+            for _ in 0..40 {
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                if wr.write_all(b" ").await.is_err() {
+                    break;
+                }
+            }
+        };
+        let reader = async move {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 1024];
+            while let Ok(Ok(n)) = tokio::time::timeout(limit, rd.read(&mut buf)).await {
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+                if got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    break;
+                }
+            }
+            String::from_utf8_lossy(&got).into_owned()
+        };
+        tokio::select! {
+            answer = reader => answer,
+            () = writer => String::new(),
+        }
+    };
+    let ((idle_said, idle_closed), (_, trickle_closed), slow_answer) =
+        tokio::join!(idle, trickle, slow_body);
+    assert!(
+        idle_closed && idle_said.is_empty(),
+        "an idle connection is closed: {idle_said:?}"
+    );
+    assert!(trickle_closed, "a request whose headers never end is cut");
+    assert!(
+        slow_answer.starts_with("HTTP/1.1 408"),
+        "a body that trickles is answered 408 while the client is still sending: {slow_answer:?}"
+    );
+}
+
+#[tokio::test]
+async fn signing_up_with_a_victims_phone_number_shows_none_of_their_phone_orders() {
+    let env = TestEnv::new().await;
+    let _shop = env.seed_shop(9, 9).await;
+    catalog::feed::feed(
+        &env.pool,
+        format!("staff,comptoir@test.example,Chloé Comptoir,counter,test,{PASSWORD}\n").as_bytes(),
+        &env.settings.printer_ports,
+    )
+    .await
+    .unwrap();
+    let app = env.spawn_web().await;
+    // The attacker signs up with the victim's number.
+    let attacker = Visitor::new(&app);
+    let r = app
+        .client
+        .post(app.url("/api/accounts"))
+        .json(&json!({"full_name": "Mallory", "email": "mallory@test.example", "phone": "06 12 34 56 78", "password": "une-pizza-bien-cuite"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        log_in(&attacker, "mallory@test.example", "une-pizza-bien-cuite").await,
+        StatusCode::SEE_OTHER
+    );
+    // The victim phones the shop for a delivery, door code included.
+    let desk = Visitor::new(&app);
+    assert_eq!(
+        log_in(&desk, "comptoir@test.example", PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
+    let page = desk.page("/equipe/test/comptoir").await;
+    let key = page
+        .split("name=\"idempotency_key\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    let margherita: u64 = sqlx::query_scalar("SELECT id FROM pizzas WHERE code = 'margherita'")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    let qty = format!("qty_{margherita}");
+    let r = desk
+        .submit(
+            "/equipe/test/comptoir",
+            &[
+                ("idempotency_key", key.as_str()),
+                ("channel", "phone"),
+                ("customer_name", "Victor Victime"),
+                ("customer_phone", "+33 6 12 34 56 78"),
+                (qty.as_str(), "1"),
+                ("fulfilment", "delivery"),
+                ("street", "8 rue Secrète"),
+                ("postal_code", "75011"),
+                ("city", "Paris"),
+                ("instructions", "Digicode 4321"),
+                ("when", "asap"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let order: u64 = sqlx::query_scalar("SELECT id FROM orders")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    // The attacker sees nothing of it, and cannot touch it.
+    let mine = attacker.page("/commandes").await;
+    assert!(!mine.contains("Secrète") && !mine.contains(&format!("n°{order}")));
+    let api: Value = attacker
+        .client
+        .get(attacker.url("/api/orders"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(api.as_array().map(Vec::len), Some(0), "{api}");
+    let page = attacker.get(&format!("/commandes/{order}")).await;
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    let cancel = attacker
+        .client
+        .post(attacker.url(&format!("/api/orders/{order}/cancel")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancel.status(), StatusCode::NOT_FOUND);
+    assert_eq!(env.order(order).await.status, vocab::OrderStatus::Placed);
+}
+
+/// The notifications worker handles every `account.password_link_requested` waiting in the
+/// outbox; returns the links the e-mails carry, in order.
+async fn mailed_links(
+    env: &TestEnv,
+    maildev: &ocpizza_tests::peers::Maildev,
+    base: &str,
+) -> Vec<String> {
+    let worker = workers::notifications::NotificationsWorker {
+        mailer: mail::Mailer::new(&maildev.smtp_url(), "OC Pizza <commandes@ocpizza.example>")
+            .unwrap(),
+        public_url: base.to_owned(),
+    };
+    for message in env.outbox("account.password_link_requested").await {
+        messages::consumer::process(&env.pool, "notifications", &worker, &message)
+            .await
+            .unwrap();
+    }
+    maildev
+        .emails()
+        .await
+        .iter()
+        .filter_map(|e| e["text"].as_str())
+        .filter_map(|text| {
+            let at = text.find("/mot-de-passe/")?;
+            let token: String = text[at + "/mot-de-passe/".len()..]
+                .chars()
+                .take_while(char::is_ascii_alphanumeric)
+                .collect();
+            Some(format!("/mot-de-passe/{token}"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_once_by_the_mailed_link_which_ends_every_session() {
+    let env = TestEnv::new().await;
+    let _shop = env.seed_shop(9, 9).await;
+    let maildev = ocpizza_tests::peers::Maildev::start().await;
+    let app = env.spawn_web().await;
+    // The customer is logged in on another device.
+    let other_device = Visitor::new(&app);
+    assert_eq!(
+        log_in(&other_device, CUSTOMER, PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(other_device.get("/compte").await.status(), StatusCode::OK);
+
+    // The same answer for an unknown address and a known one; a link only for the known one.
+    let v = Visitor::new(&app);
+    for email in ["personne@test.example", CUSTOMER] {
+        let r = v.submit("/mot-de-passe-oublie", &[("email", email)]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{email}");
+        let page = v.page(&ocpizza_tests::browser::location(&r)).await;
+        assert!(
+            page.contains("Si un compte existe pour cette adresse"),
+            "{email}"
+        );
+    }
+    let links = mailed_links(&env, &maildev, &format!("http://{}/", app.address)).await;
+    assert_eq!(links.len(), 1, "one e-mail, for the account that exists");
+    let stored: String = sqlx::query_scalar("SELECT token_hash FROM password_links")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert!(
+        !links[0].contains(&stored),
+        "only a digest of the token is kept"
+    );
+
+    // A weak new password is refused and spends nothing.
+    let r = v.submit(&links[0], &[("password", "azertyuiop")]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // The link sets the password, logs in here, and ends the other device's session.
+    let r = v
+        .submit(&links[0], &[("password", "une-nouvelle-pizza-au-four")])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(v.page("/compte").await.contains("Claire"));
+    let kicked = other_device.get("/compte").await;
+    assert_eq!(
+        kicked.status(),
+        StatusCode::SEE_OTHER,
+        "the other session is over"
+    );
+    // Once only.
+    let again = v.get(&links[0]).await;
+    assert_eq!(again.status(), StatusCode::GONE);
+    let fresh = Visitor::new(&app);
+    assert_eq!(
+        log_in(&fresh, CUSTOMER, PASSWORD).await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        log_in(&fresh, CUSTOMER, "une-nouvelle-pizza-au-four").await,
+        StatusCode::SEE_OTHER
+    );
+
+    // An expired link is refused.
+    let r = v
+        .submit("/mot-de-passe-oublie", &[("email", CUSTOMER)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let links = mailed_links(&env, &maildev, &format!("http://{}/", app.address)).await;
+    let newest = links.last().unwrap().clone();
+    sqlx::query(
+        "UPDATE password_links SET expires_at = NOW(6) - INTERVAL 1 MINUTE WHERE used_at IS NULL",
+    )
+    .execute(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(v.get(&newest).await.status(), StatusCode::GONE);
+}
+
+#[tokio::test]
+async fn a_counter_customer_claims_their_account_only_by_proving_the_address() {
+    let env = TestEnv::new().await;
+    let shop = env.seed_shop(9, 9).await;
+    let maildev = ocpizza_tests::peers::Maildev::start().await;
+    let app = env.spawn_web().await;
+    // A counter order with an e-mail created a record without a password.
+    let mut tx = env.pool.begin().await.unwrap();
+    let email = account::Email::parse("comptoir-client@test.example").unwrap();
+    let walk_in = account::user::walk_in(&mut tx, Some(&email), "Paul Comptoir", "0611223344")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let order = env
+        .place_pickup(&shop, shop.margherita, PaymentMode::OnSite)
+        .await;
+    sqlx::query("UPDATE orders SET customer_id = ? WHERE id = ?")
+        .bind(walk_in.customer_id)
+        .bind(order.id)
+        .execute(&env.pool)
+        .await
+        .unwrap();
+
+    // Signing up with that address says what it always says, creates nothing, logs nobody in…
+    let v = Visitor::new(&app);
+    let users = env.count("users").await;
+    v.sign_up(
+        "Paul Comptoir",
+        "comptoir-client@test.example",
+        "une-pizza-bien-cuite",
+    )
+    .await;
+    assert_eq!(env.count("users").await, users);
+    assert_eq!(
+        log_in(&v, "comptoir-client@test.example", "une-pizza-bien-cuite").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "no access without proving the address"
+    );
+    // …and mails the address a link to claim it.
+    let links = mailed_links(&env, &maildev, &format!("http://{}/", app.address)).await;
+    assert_eq!(links.len(), 1);
+    let subjects: Vec<String> = maildev
+        .emails()
+        .await
+        .iter()
+        .filter_map(|e| e["subject"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        subjects.iter().any(|s| s.contains("Activer votre compte")),
+        "{subjects:?}"
+    );
+    let r = v
+        .submit(&links[0], &[("password", "une-pizza-bien-cuite")])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(
+        v.page("/commandes")
+            .await
+            .contains(&format!("{}", order.id)),
+        "the counter order is theirs once the address is proven"
+    );
+}

@@ -532,17 +532,38 @@ async fn counter_and_phone_orders_use_the_same_pipeline_and_find_known_customers
         .unwrap();
     assert!(email.ends_with(".invalid"), "no e-mail given: {email}");
 
-    // The same phone number another day finds the same customer; a known customer by e-mail too.
+    // The same number another day: the counter suggests the known customer after « Chercher
+    // ce numéro », and the order is theirs only if staff picks them (having asked the caller).
+    let search = desk
+        .page("/equipe/test/comptoir?chercher=1&customer_name=Marc&customer_phone=%2B33%206%2098%2076%2054%2032")
+        .await;
+    assert!(
+        search.contains("Marc Téléphone"),
+        "the known customer is suggested"
+    );
+    assert!(search.contains("value=\"Marc\""), "what was typed stays");
+    let chosen = customer.to_string();
     let again = [
         ("idempotency_key", "second"),
         ("customer_name", "Marc T."),
         ("customer_phone", "+33 6 98 76 54 32"),
+        ("customer_id", chosen.as_str()),
         (margherita.as_str(), "1"),
         ("fulfilment", "pickup"),
     ];
     desk.submit("/equipe/test/comptoir", &again).await;
-    let by_email = [
+    // Not picked: the same number is a new record, never matched by itself.
+    let unpicked = [
         ("idempotency_key", "third"),
+        ("customer_name", "Marc T."),
+        ("customer_phone", "06 98 76 54 32"),
+        (margherita.as_str(), "1"),
+        ("fulfilment", "pickup"),
+    ];
+    desk.submit("/equipe/test/comptoir", &unpicked).await;
+    // The e-mail of a web account: not attached either; the e-mails go to the address given.
+    let by_email = [
+        ("idempotency_key", "fourth"),
         ("customer_name", "Claire"),
         ("customer_phone", "0100000000"),
         ("customer_email", CUSTOMER),
@@ -550,11 +571,26 @@ async fn counter_and_phone_orders_use_the_same_pipeline_and_find_known_customers
         ("fulfilment", "pickup"),
     ];
     desk.submit("/equipe/test/comptoir", &by_email).await;
-    let customers: Vec<u64> = sqlx::query_scalar("SELECT customer_id FROM orders ORDER BY id")
-        .fetch_all(&env.pool)
-        .await
-        .unwrap();
-    assert_eq!(customers, [customer, customer, shop.customer_id]);
+    let rows: Vec<(u64, Option<String>)> =
+        sqlx::query_as("SELECT customer_id, contact_email FROM orders ORDER BY id")
+            .fetch_all(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[1].0, customer, "picked by staff");
+    assert!(
+        rows[2].0 != customer && rows[2].0 != shop.customer_id,
+        "not matched by phone"
+    );
+    assert!(
+        rows[3].0 != shop.customer_id,
+        "not attached to the web account by e-mail"
+    );
+    assert_eq!(
+        rows[3].1.as_deref(),
+        Some(CUSTOMER),
+        "e-mails go to the address given"
+    );
 
     // Refused with the reason and nothing placed: no pizza, an unknown delivery address.
     let before = env.count("orders").await;

@@ -105,6 +105,7 @@ impl TestEnv {
             payment_mode: payment,
             customer_name: "Claire Cliente".into(),
             customer_phone: "+33 6 00 00 00 00".into(),
+            contact_email: None,
             delivery: (fulfilment == Fulfilment::Delivery).then(|| DeliveryAddress {
                 street: "3 rue des Clients".into(),
                 complement: "Bâtiment B".into(),

@@ -21,7 +21,7 @@ use crate::session::{ClientAddr, CurrentUser, KnownDevice, device_cookie, log_in
 use crate::state::AppState;
 
 pub const LOGIN_FAILED: &str = "adresse e-mail ou mot de passe incorrect";
-pub const SIGNUP_DONE: &str = "Si cette adresse n'avait pas encore de compte, il est créé : connectez-vous avec votre mot de passe.";
+pub const SIGNUP_DONE: &str = "Si cette adresse n'avait pas encore de compte, il est créé : connectez-vous avec votre mot de passe. Si elle en avait déjà un (par exemple après une commande au comptoir), nous venons d'y envoyer un lien pour choisir votre mot de passe.";
 
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
@@ -53,7 +53,14 @@ pub struct SignupForm {
 }
 
 /// Checks and creates the account; the same `Ok` whether it was created or already existed.
-pub async fn sign_up(state: &AppState, form: &SignupForm) -> Result<(), WebError> {
+/// An address that already has an account gets an e-mailed link instead: to claim it if it was
+/// made at the counter (it has no password), to choose a new password otherwise. Only proving
+/// the address gives access to what is filed under it.
+pub async fn sign_up(
+    state: &AppState,
+    client: ClientAddr,
+    form: &SignupForm,
+) -> Result<(), WebError> {
     let name = PersonName::parse(&form.full_name)?;
     let email = Email::parse(&form.email).map_err(|e| WebError::Invalid(e.to_string()))?;
     let phone = Phone::parse(&form.phone)?;
@@ -72,6 +79,14 @@ pub async fn sign_up(state: &AppState, form: &SignupForm) -> Result<(), WebError
     )
     .await?;
     tracing::info!(created = created.is_some(), "sign-up");
+    if created.is_none() {
+        drop(conn);
+        // Over the link limits, no e-mail; the answer stays the same (no enumeration).
+        match crate::password::request_link(state, client, email.as_str()).await {
+            Ok(()) | Err(WebError::TooManyRequests) => {}
+            Err(e) => return Err(e),
+        }
+    }
     Ok(())
 }
 
@@ -119,10 +134,11 @@ pub async fn signup_page(page: Page) -> Result<Html<String>, WebError> {
 
 pub async fn signup(
     State(state): State<AppState>,
+    client: ClientAddr,
     page: Page,
     Form(form): Form<SignupForm>,
 ) -> Result<Response, WebError> {
-    match sign_up(&state, &form).await {
+    match sign_up(&state, client, &form).await {
         Ok(()) => {
             flash(&page.session, SIGNUP_DONE).await?;
             Ok(Redirect::to("/connexion").into_response())

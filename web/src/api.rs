@@ -154,9 +154,10 @@ pub struct Message {
     responses((status = 202, body = Message), (status = 422, body = ErrorBody)))]
 async fn sign_up(
     State(state): State<AppState>,
+    client: ClientAddr,
     ApiJson(form): ApiJson<SignupForm>,
 ) -> Result<(StatusCode, Json<Message>), ApiError> {
-    crate::accounts::sign_up(&state, &form).await?;
+    crate::accounts::sign_up(&state, client, &form).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(Message {
@@ -300,6 +301,7 @@ async fn place_order(
         payment_mode: req.payment,
         customer_name: user.full_name.clone(),
         customer_phone: user.phone.clone().unwrap_or_default(),
+        contact_email: None,
         delivery,
         desired_at: req.desired_at,
         notes: req.notes,

@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`startup`]: builds the app from settings, binds, serves until a shutdown future resolves
 //!   (tests bind port 0 and run the very same code);
+//! - [`serve`]: the accept loop with header-read, idle and request timeouts;
 //! - [`state`]: [`AppState`], what every handler reaches;
 //! - [`routes`]: the pages' route table;
 //! - [`views`]: what pages, staff screens and the API all show (orders, shops, menus, times);
@@ -13,7 +14,7 @@
 //! - [`session`]: sessions in MariaDB, the logged-in user, CSRF, login throttling;
 //! - [`signing`]: what `SECRET_KEY` signs (CSRF tokens, known-device cookies);
 //! - [`page`]: templates and what every page needs;
-//! - [`shops`], [`accounts`], [`cart`], [`orders`]: the customer's pages (French);
+//! - [`shops`], [`accounts`], [`password`], [`cart`], [`orders`]: the customer's pages (French);
 //! - [`staff`]: the staff screens (kitchen, counter, delivery, manager, admin);
 //! - [`webhook`]: Stripe's webhook;
 //! - [`api`]: the JSON API and its OpenAPI document;
@@ -30,7 +31,9 @@ pub mod lookup;
 pub mod metrics;
 pub mod orders;
 pub mod page;
+pub mod password;
 pub mod routes;
+pub mod serve;
 pub mod session;
 pub mod shops;
 pub mod signing;

@@ -256,6 +256,7 @@ async fn place_from_cart(
         payment_mode,
         customer_name: user.full_name.clone(),
         customer_phone: user.phone.clone().unwrap_or_default(),
+        contact_email: None,
         delivery,
         desired_at,
         notes: form.notes.clone(),

@@ -21,6 +21,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("menu.html", include_str!("../templates/menu.html")),
     ("login.html", include_str!("../templates/login.html")),
     ("signup.html", include_str!("../templates/signup.html")),
+    ("forgot.html", include_str!("../templates/forgot.html")),
+    ("reset.html", include_str!("../templates/reset.html")),
     ("account.html", include_str!("../templates/account.html")),
     ("cart.html", include_str!("../templates/cart.html")),
     ("pay.html", include_str!("../templates/pay.html")),

@@ -6,7 +6,7 @@ use axum::http::header;
 use axum::routing::{get, post};
 
 use crate::state::AppState;
-use crate::{accounts, orders, shops, webhook};
+use crate::{accounts, orders, password, shops, webhook};
 
 /// The site's static files, embedded in the binary: (path, content type, body).
 const STATIC: [(&str, &str, &str); 3] = [
@@ -60,6 +60,14 @@ pub fn pages() -> Router<AppState> {
             get(accounts::login_page).post(accounts::login),
         )
         .route("/deconnexion", post(accounts::logout))
+        .route(
+            "/mot-de-passe-oublie",
+            get(password::forgot_page).post(password::forgot),
+        )
+        .route(
+            "/mot-de-passe/{token}",
+            get(password::reset_page).post(password::reset),
+        )
         .route("/compte", get(accounts::profile))
         .route("/compte/adresses", post(accounts::add_address))
         .route(

@@ -373,6 +373,9 @@ pub async fn log_out(session: &Session) -> Result<(), WebError> {
 pub struct LoginLimiter {
     by_account: Arc<DefaultKeyedRateLimiter<String>>,
     by_client: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    /// Password links: 3 an hour per address (no mailbox flooding), 10 a minute per client.
+    links_by_address: Arc<DefaultKeyedRateLimiter<String>>,
+    links_by_client: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
 fn per_minute(n: u32) -> Quota {
@@ -384,6 +387,10 @@ impl Default for LoginLimiter {
         LoginLimiter {
             by_account: Arc::new(RateLimiter::keyed(per_minute(10))),
             by_client: Arc::new(RateLimiter::keyed(per_minute(20))),
+            links_by_address: Arc::new(RateLimiter::keyed(Quota::per_hour(
+                NonZeroU32::new(3).expect("non-zero"),
+            ))),
+            links_by_client: Arc::new(RateLimiter::keyed(per_minute(10))),
         }
     }
 }
@@ -395,6 +402,20 @@ impl LoginLimiter {
         let client_ok = self.by_client.check_key(&client).is_ok();
         let account_ok = known_device || self.by_account.check_key(&account.to_owned()).is_ok();
         if client_ok && account_ok {
+            Ok(())
+        } else {
+            Err(WebError::TooManyRequests)
+        }
+    }
+}
+
+impl LoginLimiter {
+    /// A password link asked for `address` (the parsed e-mail, or empty) from `client`.
+    pub fn check_link(&self, address: &str, client: IpAddr) -> Result<(), WebError> {
+        let client_ok = self.links_by_client.check_key(&client).is_ok();
+        let address_ok =
+            address.is_empty() || self.links_by_address.check_key(&address.to_owned()).is_ok();
+        if client_ok && address_ok {
             Ok(())
         } else {
             Err(WebError::TooManyRequests)

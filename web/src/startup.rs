@@ -76,15 +76,16 @@ impl Application {
                 }
             }
         });
-        let served = axum::serve(
+        let stop = self.stop;
+        let served = crate::serve::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
+            self.router,
+            crate::serve::Timeouts::default(),
+            async move {
+                shutdown.await;
+                let _ = stop.send(true);
+            },
         )
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = self.stop.send(true);
-        })
         .await;
         sweeper.abort();
         served
@@ -112,6 +113,9 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::session::csrf_cookie,
         ))
+        .layer(axum::middleware::from_fn(|request, next| {
+            crate::serve::request_timeout(crate::serve::Timeouts::default().request, request, next)
+        }))
         .layer(RequestBodyLimitLayer::new(256 * 1024))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn_with_state(

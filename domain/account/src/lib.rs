@@ -4,6 +4,7 @@
 //! - [`Role`]: what a user is, with the French label shown in the interface;
 //! - [`Email`], [`Password`]: parsed at the edge, so the rest of the code never sees raw input;
 //! - [`password`]: Argon2id hashing and verification;
+//! - [`password_link`]: single-use e-mailed links (forgotten password, claiming a counter account);
 //! - [`strength`]: which passwords are too easy to guess (the shipped common-password list);
 //! - [`user`]: the `users` table;
 //! - [`address`]: saved delivery addresses;
@@ -13,6 +14,7 @@
 pub mod access;
 pub mod address;
 pub mod password;
+pub mod password_link;
 pub mod strength;
 pub mod user;
 

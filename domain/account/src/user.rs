@@ -94,52 +94,56 @@ pub async fn create_customer(
     Ok((done.rows_affected() == 1).then(|| done.last_insert_id()))
 }
 
-/// The customer a counter or phone order is for: the account with this e-mail, else the
-/// customer with this phone number, else a new account without password. Without an e-mail the
-/// account gets a placeholder address under the reserved `.invalid` domain (nothing is sent to
-/// it); a staff account's e-mail is not taken over.
-pub async fn find_or_create_customer(
+/// Who a counter or phone order belongs to, and where its e-mails go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WalkIn {
+    pub customer_id: u64,
+    /// The address the customer gave when it is not their record's own (it belongs to a web
+    /// account the order must not be attached to): the order's e-mails go there.
+    pub contact_email: Option<String>,
+}
+
+/// The record a counter or phone order is filed under when staff did not pick a known
+/// customer. It is never a web account found by phone number or e-mail: an unverified phone
+/// number or address proves nothing, and attaching would show the order (address, door code)
+/// to whoever signed up with them. So:
+/// - an e-mail no account has: a new record with that address and no password (the customer
+///   can claim it later by proving the address, see `password_tokens`);
+/// - an e-mail of such a record (an earlier walk-in, nobody can log into it): that record;
+/// - an e-mail of a web or staff account, or none: a new record under a placeholder address
+///   in the reserved `.invalid` domain, the given address kept as the order's contact.
+pub async fn walk_in(
     conn: &mut MySqlConnection,
     email: Option<&Email>,
     full_name: &str,
     phone: &str,
-) -> Result<u64, sqlx::Error> {
+) -> Result<WalkIn, sqlx::Error> {
+    let mut contact_email = None;
     if let Some(email) = email {
-        let found: Option<(u64, String)> =
-            sqlx::query_as("SELECT id, CAST(role AS CHAR) FROM users WHERE email = ?")
-                .bind(email.as_str())
-                .fetch_optional(&mut *conn)
-                .await?;
+        let found: Option<(u64, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, CAST(role AS CHAR), password_hash FROM users WHERE email = ? FOR UPDATE",
+        )
+        .bind(email.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
         match found {
-            Some((id, role)) if role == "customer" => return Ok(id),
-            Some(_) => {}
             None => {
-                let done = sqlx::query(
-                    "INSERT INTO users (email, full_name, phone, role) VALUES (?, ?, ?, 'customer')",
-                )
-                .bind(email.as_str())
-                .bind(full_name)
-                .bind(phone)
-                .execute(&mut *conn)
-                .await?;
-                return Ok(done.last_insert_id());
+                let id = insert_walk_in(conn, email.as_str(), full_name, phone).await?;
+                return Ok(WalkIn {
+                    customer_id: id,
+                    contact_email: None,
+                });
             }
+            Some((id, role, None)) if role == "customer" => {
+                return Ok(WalkIn {
+                    customer_id: id,
+                    contact_email: None,
+                });
+            }
+            Some(_) => contact_email = Some(email.as_str().to_owned()),
         }
     }
     let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
-    if !digits.is_empty() {
-        let by_phone: Option<u64> = sqlx::query_scalar(
-            "SELECT id FROM users WHERE role = 'customer' AND active
-               AND REPLACE(REPLACE(REPLACE(phone, ' ', ''), '.', ''), '+33', '0') = ?
-             ORDER BY id LIMIT 1",
-        )
-        .bind(french_digits(&digits))
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some(id) = by_phone {
-            return Ok(id);
-        }
-    }
     let placeholder = format!(
         "tel-{}-{}@sans-email.invalid",
         if digits.is_empty() {
@@ -149,10 +153,23 @@ pub async fn find_or_create_customer(
         },
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
+    let id = insert_walk_in(conn, &placeholder, full_name, phone).await?;
+    Ok(WalkIn {
+        customer_id: id,
+        contact_email,
+    })
+}
+
+async fn insert_walk_in(
+    conn: &mut MySqlConnection,
+    email: &str,
+    full_name: &str,
+    phone: &str,
+) -> Result<u64, sqlx::Error> {
     let done = sqlx::query(
         "INSERT INTO users (email, full_name, phone, role) VALUES (?, ?, ?, 'customer')",
     )
-    .bind(placeholder)
+    .bind(email)
     .bind(full_name)
     .bind(phone)
     .execute(conn)
@@ -160,7 +177,66 @@ pub async fn find_or_create_customer(
     Ok(done.last_insert_id())
 }
 
-/// `+33 6 12…` and `06 12…` are the same number.
+/// A known customer the counter may suggest for a phone number, for the staff member to
+/// confirm with the caller before attaching the order.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Suggestion {
+    pub id: u64,
+    pub full_name: String,
+    pub phone: String,
+    /// `c•••@example.fr`: enough for the caller to recognise, not to harvest.
+    pub email_hint: Option<String>,
+}
+
+/// Up to five customers with this phone number (French numbers compared as `0…`).
+pub async fn suggest_by_phone(
+    conn: &mut MySqlConnection,
+    phone: &str,
+) -> Result<Vec<Suggestion>, sqlx::Error> {
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 6 {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(u64, String, Option<String>, String)> = sqlx::query_as(
+        "SELECT id, full_name, phone, email FROM users WHERE role = 'customer' AND active
+           AND REPLACE(REPLACE(REPLACE(REPLACE(phone, ' ', ''), '.', ''), '-', ''), '+33', '0') = ?
+         ORDER BY id DESC LIMIT 5",
+    )
+    .bind(french_digits(&digits))
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, full_name, phone, email)| Suggestion {
+            id,
+            full_name,
+            phone: phone.unwrap_or_default(),
+            email_hint: (!email.ends_with(".invalid")).then(|| email_hint(&email)),
+        })
+        .collect())
+}
+
+fn email_hint(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}•••@{domain}")
+        }
+        None => "•••".into(),
+    }
+}
+
+/// A customer staff picked from the suggestions (`None` if the id is no active customer).
+pub async fn chosen_customer(
+    conn: &mut MySqlConnection,
+    id: u64,
+) -> Result<Option<u64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM users WHERE id = ? AND role = 'customer' AND active")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
 fn french_digits(digits: &str) -> String {
     match digits.strip_prefix("33") {
         Some(rest) if rest.len() == 9 => format!("0{rest}"),

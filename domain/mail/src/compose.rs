@@ -126,10 +126,15 @@ async fn context(conn: &mut MySqlConnection, order_id: u64) -> Result<Option<Con
     let Some(shop) = Pizzeria::find(conn, order.pizzeria_id).await? else {
         return Ok(None);
     };
-    let customer_email: String = sqlx::query_scalar("SELECT email FROM users WHERE id = ?")
-        .bind(order.customer_id)
-        .fetch_one(&mut *conn)
-        .await?;
+    let customer_email: String = match &order.contact_email {
+        Some(email) => email.clone(),
+        None => {
+            sqlx::query_scalar("SELECT email FROM users WHERE id = ?")
+                .bind(order.customer_id)
+                .fetch_one(&mut *conn)
+                .await?
+        }
+    };
     let customer_first_name = order
         .customer_name
         .split_whitespace()
@@ -378,6 +383,11 @@ pub async fn for_event(
                 ],
             ));
         }
+        Event::PasswordLinkRequested(e) => {
+            if let Some(mail) = password_link(conn, message, e, public_url).await? {
+                out.push(mail);
+            }
+        }
         _ => {}
     }
     // Customers taken by phone without an e-mail have a placeholder under the reserved
@@ -387,6 +397,61 @@ pub async fn for_event(
     }
     out.retain(|o| !o.to.is_empty());
     Ok(out)
+}
+
+/// The e-mail with a single-use password link. The token is made here, in the worker's
+/// transaction, so it never travels through the broker; a retried message makes a new one.
+async fn password_link(
+    conn: &mut MySqlConnection,
+    message: &Envelope,
+    e: &messages::event::PasswordLinkRequested,
+    public_url: &str,
+) -> Result<Option<Outgoing>, MailError> {
+    use messages::event::LinkPurpose;
+    let user: Option<(String, String)> =
+        sqlx::query_as("SELECT email, full_name FROM users WHERE id = ? AND active")
+            .bind(e.user_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some((email, full_name)) = user else {
+        return Ok(None);
+    };
+    let token = account::password_link::issue(conn, e.user_id, Utc::now()).await?;
+    let first_name = full_name.split_whitespace().next().unwrap_or("").to_owned();
+    let (template, subject, title, why) = match e.purpose {
+        LinkPurpose::Reset => (
+            "password-reset",
+            "Choisir un nouveau mot de passe",
+            "Mot de passe oublié",
+            "Vous (ou quelqu'un qui connaît votre adresse) avez demandé à changer le mot de passe de votre compte OC Pizza.",
+        ),
+        LinkPurpose::Claim => (
+            "account-claim",
+            "Activer votre compte OC Pizza",
+            "Votre compte OC Pizza",
+            "Vous avez déjà commandé chez nous au comptoir ou par téléphone avec cette adresse : choisissez un mot de passe pour retrouver vos commandes en ligne.",
+        ),
+    };
+    Ok(Some(Outgoing {
+        key: format!("account-{}.{template}-{}", e.user_id, message.message_id),
+        order_id: None,
+        template: template.to_owned(),
+        to: vec![email],
+        subject: subject.to_owned(),
+        body: Body {
+            title: title.to_owned(),
+            paragraphs: vec![
+                format!("Bonjour {first_name},"),
+                why.to_owned(),
+                "Le lien ci-dessous est valable une heure et ne sert qu'une fois ; toutes les sessions ouvertes sur votre compte seront fermées.".to_owned(),
+                "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message : rien ne change.".to_owned(),
+            ],
+            order: None,
+            link: Some(format!("{}/mot-de-passe/{token}", public_url.trim_end_matches('/'))),
+            link_label: "Choisir mon mot de passe".to_owned(),
+            signature: "OC Pizza".to_owned(),
+        },
+    }))
 }
 
 /// An address that stands for "no e-mail" (RFC 2606 reserves `.invalid`).

@@ -62,6 +62,7 @@ pub async fn modify(
             payment_mode: order.payment_mode,
             customer_name: order.customer_name.clone(),
             customer_phone: order.customer_phone.clone(),
+            contact_email: order.contact_email.clone(),
             delivery: order.delivery.clone(),
             desired_at: order.desired_at,
             notes: order.notes.clone(),

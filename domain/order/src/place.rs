@@ -38,6 +38,8 @@ pub struct NewOrder {
     pub payment_mode: PaymentMode,
     pub customer_name: String,
     pub customer_phone: String,
+    /// See [`crate::Order::contact_email`].
+    pub contact_email: Option<String>,
     pub delivery: Option<DeliveryAddress>,
     /// `None`: as soon as possible.
     pub desired_at: Option<DateTime<Utc>>,
@@ -222,6 +224,28 @@ pub async fn find_by_key(
         .await
 }
 
+/// The order a staff member already placed with this key (counter and phone orders, whose
+/// customer record may be new each time). Locks the staff member's row first, so their double
+/// submits queue up and the second finds the first's order.
+pub async fn find_by_staff_key(
+    conn: &mut MySqlConnection,
+    staff_id: u64,
+    key: &str,
+) -> Result<Option<u64>, sqlx::Error> {
+    sqlx::query("SELECT id FROM users WHERE id = ? FOR UPDATE")
+        .bind(staff_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query_scalar(
+        "SELECT o.id FROM orders o JOIN order_status_history h ON h.order_id = o.id AND h.from_status IS NULL
+         WHERE o.idempotency_key = ? AND h.actor_kind = 'staff' AND h.actor_user_id = ? LIMIT 1",
+    )
+    .bind(key)
+    .bind(staff_id)
+    .fetch_optional(conn)
+    .await
+}
+
 /// Places `new` in the caller's transaction. An order paid online starts `awaiting_payment`
 /// (the payment step moves it to `placed`); any other starts `placed` and its message is queued.
 pub async fn place(
@@ -266,9 +290,10 @@ pub async fn place(
         .filter(|_| new.fulfilment == Fulfilment::Delivery);
     let inserted = sqlx::query(
         "INSERT INTO orders (pizzeria_id, customer_id, channel, fulfilment, status, payment_mode,
-             customer_name, customer_phone, delivery_street, delivery_complement, delivery_postal_code,
-             delivery_city, delivery_instructions, desired_at, notes, total_cents, idempotency_key)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             customer_name, customer_phone, contact_email, delivery_street, delivery_complement,
+             delivery_postal_code, delivery_city, delivery_instructions, desired_at, notes, total_cents,
+             idempotency_key)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(shop.id)
     .bind(new.customer_id)
@@ -278,6 +303,7 @@ pub async fn place(
     .bind(new.payment_mode)
     .bind(new.customer_name.trim())
     .bind(new.customer_phone.trim())
+    .bind(&new.contact_email)
     .bind(address.map(|a| a.street.trim()))
     .bind(address.map(|a| a.complement.trim()))
     .bind(address.map(|a| a.postal_code.trim()))

@@ -26,6 +26,9 @@ pub struct Order {
     pub payment_mode: PaymentMode,
     pub customer_name: String,
     pub customer_phone: String,
+    /// Where the order's e-mails go instead of the customer record's address (a counter order
+    /// given the e-mail of a web account it is not attached to).
+    pub contact_email: Option<String>,
     pub delivery: Option<DeliveryAddress>,
     /// `None`: as soon as possible.
     pub desired_at: Option<DateTime<Utc>>,
@@ -39,7 +42,7 @@ pub struct Order {
 
 const COLUMNS: &str =
     "id, pizzeria_id, customer_id, channel, fulfilment, status, payment_mode, customer_name,
-    customer_phone, delivery_street, delivery_complement, delivery_postal_code, delivery_city,
+    customer_phone, contact_email, delivery_street, delivery_complement, delivery_postal_code, delivery_city,
     delivery_instructions, desired_at, notes, total_cents, version, rejection_reason, created_at";
 
 fn from_row(row: &sqlx::mysql::MySqlRow) -> Result<Order, sqlx::Error> {
@@ -54,6 +57,7 @@ fn from_row(row: &sqlx::mysql::MySqlRow) -> Result<Order, sqlx::Error> {
         payment_mode: row.try_get("payment_mode")?,
         customer_name: row.try_get("customer_name")?,
         customer_phone: row.try_get("customer_phone")?,
+        contact_email: row.try_get("contact_email")?,
         delivery: match street {
             Some(street) => Some(DeliveryAddress {
                 street,

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use account::Email;
 use account::access::Screen;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use minijinja::context;
@@ -34,6 +34,12 @@ async fn show(
     let shop = shop_for(state, user, code, Screen::Counter).await?;
     let mut conn = state.pool.acquire().await?;
     let menu = crate::views::menu(&mut conn, shop.id).await?;
+    let suggestions = match form.get("customer_phone") {
+        Some(phone) if form.contains_key("chercher") || form.contains_key("customer_id") => {
+            Some(account::user::suggest_by_phone(&mut conn, phone).await?)
+        }
+        _ => None,
+    };
     let pickups: Vec<_> = board(state, &shop, &[OrderStatus::Ready])
         .await?
         .into_iter()
@@ -54,6 +60,7 @@ async fn show(
             pickups => pickups,
             tenders => tenders(),
             form => form,
+            suggestions => suggestions,
             error => error,
             idempotency_key => uuid::Uuid::new_v4().simple().to_string(),
         },
@@ -61,13 +68,17 @@ async fn show(
     Ok((status, html).into_response())
 }
 
+/// The counter page; `?chercher=1&customer_phone=…` (the form's « Chercher ce numéro ») keeps
+/// what was typed and lists the known customers with that number, for staff to confirm.
 pub async fn page(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(code): Path<String>,
     page: Page,
+    Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, WebError> {
-    show(&state, &user, &code, &page, HashMap::new(), None).await
+    let form: HashMap<String, String> = query.into_iter().filter(|(k, _)| k != "csrf").collect();
+    show(&state, &user, &code, &page, form, None).await
 }
 
 pub async fn place(
@@ -137,17 +148,38 @@ async fn place_order(
         })
         .collect();
     lines.sort_by_key(|l| l.pizza_id);
+    let idempotency_key = format!("staff-{}-{}", user.id, field("idempotency_key"));
     let mut tx = state.pool.begin().await?;
-    let customer_id =
-        account::user::find_or_create_customer(&mut tx, email.as_ref(), name, phone).await?;
+    // A double submit by this staff member finds the order the first one placed (its customer
+    // record is new each time, so the usual per-customer key lookup cannot).
+    if let Some(id) = order::place::find_by_staff_key(&mut tx, user.id, &idempotency_key).await? {
+        return Ok(id);
+    }
+    let chosen = match field("customer_id").parse::<u64>() {
+        Ok(id) => Some(
+            account::user::chosen_customer(&mut tx, id)
+                .await?
+                .ok_or_else(|| WebError::Invalid("ce client n'existe plus".into()))?,
+        ),
+        Err(_) => None,
+    };
+    let walk_in = match chosen {
+        // Staff checked with the caller that this is them.
+        Some(customer_id) => account::user::WalkIn {
+            customer_id,
+            contact_email: None,
+        },
+        None => account::user::walk_in(&mut tx, email.as_ref(), name, phone).await?,
+    };
     let new = NewOrder {
         pizzeria_id,
-        customer_id,
+        customer_id: walk_in.customer_id,
         channel,
         fulfilment,
         payment_mode: PaymentMode::OnSite,
         customer_name: name.to_owned(),
         customer_phone: phone.to_owned(),
+        contact_email: walk_in.contact_email,
         delivery: (fulfilment == Fulfilment::Delivery).then(|| DeliveryAddress {
             street: field("street").to_owned(),
             complement: field("complement").to_owned(),
@@ -158,7 +190,7 @@ async fn place_order(
         desired_at,
         notes: field("notes").to_owned(),
         lines,
-        idempotency_key: format!("staff-{}-{}", user.id, field("idempotency_key")),
+        idempotency_key,
     };
     let placed = order::place::place(&mut tx, &new, Actor::Staff(user.id), Utc::now()).await?;
     tx.commit().await?;
