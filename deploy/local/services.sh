@@ -88,6 +88,16 @@ rabbitmq_up() {
     fi
 }
 
+schemathesis_up() {
+    # Not a service: the API property tests run it against the served OpenAPI document.
+    local venv="$opt/venvs/schemathesis"
+    if [ ! -x "$venv/bin/schemathesis" ]; then
+        log "installing schemathesis"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install -q "schemathesis==4.32.5"
+    fi
+}
+
 localstripe_up() {
     # A localstripe started by an older launcher (other patches) is restarted, not reused.
     local launcher="$root/tests/peers/localstripe_launcher.py" want
@@ -208,6 +218,7 @@ case "${1:-up}" in
         mariadb_up
         rabbitmq_up
         localstripe_up
+        schemathesis_up
         maildev_up
         emupos_up
         browser_up

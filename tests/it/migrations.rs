@@ -1,6 +1,6 @@
 use ocpizza_tests::TestEnv;
 
-const TABLES: [&str; 21] = [
+const TABLES: [&str; 22] = [
     "addresses",
     "email_log",
     "ingredients",
@@ -8,6 +8,7 @@ const TABLES: [&str; 21] = [
     "order_status_history",
     "orders",
     "outbox",
+    "password_links",
     "payments",
     "pizzas",
     "pizzeria_pizzas",

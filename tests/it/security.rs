@@ -836,3 +836,138 @@ async fn a_counter_customer_claims_their_account_only_by_proving_the_address() {
         "the counter order is theirs once the address is proven"
     );
 }
+
+/// Where `deploy/local/services.sh up` installs schemathesis.
+const SCHEMATHESIS: &str = "/opt/ocpizza/venvs/schemathesis/bin/schemathesis";
+
+/// Schemathesis against the served OpenAPI document: generated requests (a bounded number per
+/// operation), failing on any 5xx and on any answer the document does not describe (status,
+/// content type, body).
+async fn schemathesis(app: &ocpizza_tests::TestApp, cookie: Option<&str>) -> (bool, String) {
+    assert!(
+        std::path::Path::new(SCHEMATHESIS).exists(),
+        "schemathesis is missing: {}",
+        ocpizza_tests::SERVICES_HINT
+    );
+    let mut command = tokio::process::Command::new(SCHEMATHESIS);
+    command
+        .arg("run")
+        .arg(app.url("/api/openapi.json"))
+        .args([
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+            "--max-examples",
+            "40",
+            "--phases",
+            "examples,fuzzing",
+            "--generation-deterministic",
+            "--workers",
+            "2",
+        ])
+        .env("NO_COLOR", "1")
+        .kill_on_drop(true);
+    if let Some(cookie) = cookie {
+        command.args(["--header", &format!("Cookie: {cookie}")]);
+    }
+    let out = tokio::time::timeout(std::time::Duration::from_secs(600), command.output())
+        .await
+        .expect("schemathesis finishes within 10 minutes")
+        .expect("schemathesis runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[tokio::test]
+async fn the_api_answers_generated_requests_as_its_openapi_document_says() {
+    let env = TestEnv::new().await;
+    env.seed_shop(9, 9).await;
+    let app = env.spawn_web().await;
+    let (ok, report) = schemathesis(&app, None).await;
+    assert!(ok, "anonymous:\n{report}");
+    // Logged in (a session cookie from the API's own log-in).
+    let r = app
+        .client
+        .post(app.url("/api/session"))
+        .json(&json!({"email": CUSTOMER, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("ocpizza_session="))
+        .expect("a session cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (ok, report) = schemathesis(&app, Some(&cookie)).await;
+    assert!(ok, "logged in:\n{report}");
+}
+
+#[tokio::test]
+async fn the_api_and_pages_say_what_the_documents_say_in_french() {
+    let env = TestEnv::new().await;
+    let shop = env.seed_shop(9, 9).await;
+    let app = env.spawn_web().await;
+    let v = Visitor::new(&app);
+    assert_eq!(log_in(&v, CUSTOMER, PASSWORD).await, StatusCode::SEE_OTHER);
+    let order = env
+        .place_pickup(&shop, shop.margherita, PaymentMode::OnSite)
+        .await;
+
+    // The order list carries the lines.
+    let list: Value = v
+        .client
+        .get(v.url("/api/orders"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["lines"][0]["name"], "Margherita", "{list}");
+
+    // Changing an order the kitchen started is a conflict (409), as docs/web.md says.
+    ocpizza_tests::flow::move_as_manager(&env, &shop, order.id, vocab::OrderStatus::Confirmed)
+        .await;
+    ocpizza_tests::flow::move_as_manager(&env, &shop, order.id, vocab::OrderStatus::Preparing)
+        .await;
+    let r = v
+        .client
+        .patch(v.url(&format!("/api/orders/{}", order.id)))
+        .json(&json!({"lines": [{"pizza_id": shop.margherita, "quantity": 2}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+
+    // Bad paths and forms on pages: the French error page, not axum's English text.
+    let r = v.get("/commandes/pas-un-numero").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("introuvable") && page.contains("<html"),
+        "{page}"
+    );
+    let csrf = v.csrf().await;
+    let r = v
+        .submit(
+            "/panier/ajouter",
+            &[
+                ("csrf", csrf.as_str()),
+                ("pizzeria", "test"),
+                ("pizza_id", "douze"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("formulaire invalide"), "{page}");
+}

@@ -6,9 +6,10 @@
 
 use std::sync::OnceLock;
 
+use crate::extract::Form;
+use crate::extract::Path;
 use account::{Email, Password};
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
@@ -43,12 +44,17 @@ fn decoy_hash() -> &'static str {
 #[derive(Debug, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
 pub struct SignupForm {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 120)]
     pub full_name: String,
     #[serde(default)]
+    #[schema(max_length = 254)]
     pub email: String,
     #[serde(default)]
+    #[schema(max_length = 30)]
     pub phone: String,
+    /// 10 to 128 characters, not a common password, not containing the e-mail.
     #[serde(default, skip_serializing)]
+    #[schema(min_length = 10, max_length = 128)]
     pub password: String,
 }
 

@@ -151,7 +151,8 @@ pub struct Message {
 /// Creates a customer account. The answer is the same whether or not the address already had
 /// one (no enumeration).
 #[utoipa::path(post, path = "/api/accounts", tag = "account", request_body = SignupForm,
-    responses((status = 202, body = Message), (status = 422, body = ErrorBody)))]
+    responses((status = 202, body = Message), (status = 422, body = ErrorBody),
+              (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn sign_up(
     State(state): State<AppState>,
     client: ClientAddr,
@@ -177,7 +178,8 @@ pub struct Me {
 /// Logs in: sets the session cookie. Five attempts a minute per address.
 #[utoipa::path(post, path = "/api/session", tag = "account", request_body = LoginForm,
     responses((status = 200, body = Me), (status = 422, body = ErrorBody),
-              (status = 429, body = ErrorBody)))]
+              (status = 429, body = ErrorBody),
+              (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn log_in_api(
     State(state): State<AppState>,
     client: ClientAddr,
@@ -199,7 +201,8 @@ async fn log_in_api(
 }
 
 /// Logs out: the session is deleted.
-#[utoipa::path(delete, path = "/api/session", tag = "account", responses((status = 204)))]
+#[utoipa::path(delete, path = "/api/session", tag = "account",
+    responses((status = 204), (status = 403, body = ErrorBody)))]
 async fn log_out_api(session: Session) -> Result<StatusCode, ApiError> {
     log_out(&session).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -243,7 +246,9 @@ async fn list_orders(
 #[serde(deny_unknown_fields)]
 pub struct NewOrderRequest {
     /// The pizzeria's code.
+    #[schema(max_length = 40)]
     pizzeria: String,
+    #[schema(min_items = 1, max_items = 20)]
     lines: Vec<NewLine>,
     fulfilment: Fulfilment,
     /// A delivery address, or `address_id` for a saved one.
@@ -256,7 +261,10 @@ pub struct NewOrderRequest {
     desired_at: Option<DateTime<Utc>>,
     payment: PaymentMode,
     #[serde(default)]
+    #[schema(max_length = 500)]
     notes: String,
+    /// Chosen once per checkout: the same key finds the order already placed.
+    #[schema(pattern = "^[A-Za-z0-9_-]{8,64}$")]
     idempotency_key: String,
 }
 
@@ -273,7 +281,8 @@ pub struct Placement {
     request_body = NewOrderRequest,
     responses((status = 201, body = Placement), (status = 200, body = Placement),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 422, body = ErrorBody)))]
+              (status = 422, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
 async fn place_order(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -331,7 +340,8 @@ async fn place_order(
 /// One of the customer's orders.
 #[utoipa::path(get, path = "/api/orders/{id}", tag = "orders", security(("session" = [])),
     params(("id" = u64, Path)),
-    responses((status = 200, body = OrderView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = OrderView), (status = 404, body = ErrorBody),
+              (status = 401, body = ErrorBody)))]
 async fn get_order(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -344,7 +354,8 @@ async fn get_order(
 #[utoipa::path(post, path = "/api/orders/{id}/cancel", tag = "orders", security(("session" = [])),
     params(("id" = u64, Path)),
     responses((status = 200, body = OrderView), (status = 404, body = ErrorBody),
-              (status = 409, body = ErrorBody)))]
+              (status = 409, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn cancel_order(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -389,7 +400,8 @@ mod double_option {
 #[utoipa::path(patch, path = "/api/orders/{id}", tag = "orders", security(("session" = [])),
     params(("id" = u64, Path)), request_body = ModifyRequest,
     responses((status = 200, body = OrderView), (status = 404, body = ErrorBody),
-              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn modify_order(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -421,7 +433,8 @@ pub struct PaymentStart {
 #[utoipa::path(post, path = "/api/orders/{id}/payment", tag = "orders", security(("session" = [])),
     params(("id" = u64, Path)),
     responses((status = 200, body = PaymentStart), (status = 404, body = ErrorBody),
-              (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+              (status = 409, body = ErrorBody), (status = 503, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn pay_order(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -445,7 +458,8 @@ async fn pay_order(
 #[utoipa::path(post, path = "/api/orders/{id}/payment/finalise", tag = "orders",
     security(("session" = [])), params(("id" = u64, Path)),
     responses((status = 200, body = OrderView), (status = 404, body = ErrorBody),
-              (status = 409, body = ErrorBody)))]
+              (status = 409, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn finalise_payment(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,

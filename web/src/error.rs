@@ -137,6 +137,7 @@ impl From<order::OrderError> for WebError {
             E::Invalid(m) => WebError::Invalid(m),
             E::Transition(t) => WebError::Conflict(t.to_string()),
             E::Conflict => WebError::Conflict(E::Conflict.to_string()),
+            E::Locked(m) => WebError::Conflict(m),
             other => WebError::Internal(other.to_string()),
         }
     }

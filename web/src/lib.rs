@@ -18,13 +18,15 @@
 //! - [`staff`]: the staff screens (kitchen, counter, delivery, manager, admin);
 //! - [`webhook`]: Stripe's webhook;
 //! - [`api`]: the JSON API and its OpenAPI document;
-//! - [`error`]: the one mapping from errors to responses.
+//! - [`error`]: the one mapping from errors to responses;
+//! - [`extract`]: the pages' `Path`, `Query` and `Form`, refusing in French.
 #![forbid(unsafe_code)]
 
 pub mod accounts;
 pub mod api;
 pub mod cart;
 pub mod error;
+pub mod extract;
 pub mod headers;
 pub mod health;
 pub mod lookup;

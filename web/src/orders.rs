@@ -5,8 +5,9 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::Form;
-use axum::extract::{Path, Query, State};
+use crate::extract::Form;
+use crate::extract::{Path, Query};
+use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use catalog::Pizzeria;
@@ -441,7 +442,9 @@ pub async fn modify(
             tx.commit().await?;
             flash(&page.session, "Commande modifiée.").await?;
         }
-        Err(order::OrderError::Invalid(m)) => flash(&page.session, m).await?,
+        Err(order::OrderError::Invalid(m) | order::OrderError::Locked(m)) => {
+            flash(&page.session, m).await?
+        }
         Err(order::OrderError::Conflict) => {
             flash(&page.session, order::OrderError::Conflict.to_string()).await?
         }

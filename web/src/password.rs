@@ -4,9 +4,10 @@
 //! (`account::password_link`), and following it sets the password, ends every other session
 //! and logs the customer in. The link is also the way past the login limits.
 
+use crate::extract::Form;
+use crate::extract::Path;
 use account::{Email, Password};
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use messages::event::{LinkPurpose, PasswordLinkRequested};

@@ -1,7 +1,8 @@
 //! The customer's pages of pizzerias and their menus, with what each shop can make now from
 //! its stock.
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use axum::response::Html;
 use catalog::Pizzeria;
 use minijinja::context;

@@ -42,6 +42,10 @@ pub enum OrderError {
     /// The order's content is not acceptable; the text says what to fix.
     #[error("{0}")]
     Invalid(String),
+    /// The order has gone past the point where it may change (the kitchen started it, it is
+    /// awaiting payment or finished); the text says so.
+    #[error("{0}")]
+    Locked(String),
     /// Someone else changed the order meanwhile.
     #[error("la commande a été modifiée entre-temps : rechargez la page")]
     Conflict,

@@ -39,7 +39,7 @@ pub async fn modify(
     // Paid online and not yet authorised: the amount being paid must not move under the
     // customer's feet; pay first (or cancel).
     if !order.status.is_modifiable() || order.status == OrderStatus::AwaitingPayment {
-        return Err(OrderError::invalid(format!(
+        return Err(OrderError::Locked(format!(
             "la commande est « {} » : elle ne peut plus être modifiée",
             order.status_label()
         )));

@@ -24,8 +24,10 @@ pub const MAX_AHEAD: Duration = Duration::days(7);
 #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
 pub struct NewLine {
     pub pizza_id: u64,
+    #[schema(minimum = 1, maximum = 20)]
     pub quantity: u32,
     #[serde(default)]
+    #[schema(max_length = 300)]
     pub notes: String,
 }
 

@@ -115,7 +115,7 @@ impl Order {
         Ok(order)
     }
 
-    /// A customer's orders, newest first, without lines.
+    /// A customer's orders, newest first, with their lines.
     pub async fn list_for_customer(
         conn: &mut MySqlConnection,
         customer_id: u64,
@@ -126,9 +126,11 @@ impl Order {
         )))
         .bind(customer_id)
         .bind(limit)
-        .fetch_all(conn)
+        .fetch_all(&mut *conn)
         .await?;
-        Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+        let mut orders = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+        attach_lines(conn, &mut orders).await?;
+        Ok(orders)
     }
 
     /// A pizzeria's orders in the given statuses, oldest first, with lines (kitchen and
@@ -152,9 +154,7 @@ impl Order {
         }
         let rows = query.fetch_all(&mut *conn).await?;
         let mut orders = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-        for order in &mut orders {
-            order.lines = load_lines(conn, order.id).await?;
-        }
+        attach_lines(conn, &mut orders).await?;
         Ok(orders)
     }
 
@@ -196,6 +196,35 @@ impl Order {
     pub fn status_label(&self) -> &'static str {
         self.status.label_fr(self.fulfilment)
     }
+}
+
+/// Fills in the lines of `orders` with one query.
+async fn attach_lines(conn: &mut MySqlConnection, orders: &mut [Order]) -> Result<(), sqlx::Error> {
+    if orders.is_empty() {
+        return Ok(());
+    }
+    let placeholders = vec!["?"; orders.len()].join(", ");
+    let sql = format!(
+        "SELECT order_id, pizza_id, pizza_name, unit_price_cents, quantity, notes FROM order_lines
+         WHERE order_id IN ({placeholders}) ORDER BY order_id, id"
+    );
+    let mut query =
+        sqlx::query_as::<_, (u64, u64, String, u32, u32, String)>(sqlx::AssertSqlSafe(sql));
+    for o in orders.iter() {
+        query = query.bind(o.id);
+    }
+    for (order_id, pizza_id, pizza_name, price, quantity, notes) in query.fetch_all(conn).await? {
+        if let Some(o) = orders.iter_mut().find(|o| o.id == order_id) {
+            o.lines.push(Line {
+                pizza_id,
+                pizza_name,
+                unit_price: Cents(price),
+                quantity,
+                notes,
+            });
+        }
+    }
+    Ok(())
 }
 
 async fn load_lines(conn: &mut MySqlConnection, order_id: u64) -> Result<Vec<Line>, sqlx::Error> {

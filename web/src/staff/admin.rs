@@ -4,10 +4,11 @@
 
 use std::collections::HashMap;
 
+use crate::extract::Form;
+use crate::extract::Path;
 use account::access::Screen;
 use account::{Email, Password, Role};
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{Html, Redirect};
 use catalog::Pizzeria;
 use catalog::admin::{self, AdminError};

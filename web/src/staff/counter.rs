@@ -4,10 +4,11 @@
 
 use std::collections::HashMap;
 
+use crate::extract::Form;
+use crate::extract::{Path, Query};
 use account::Email;
 use account::access::Screen;
-use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use minijinja::context;

@@ -1,8 +1,9 @@
 //! The delivery screen: ready deliveries with address, instructions and what to collect; mark
 //! them out, then delivered with the payment collected at the door.
 
+use crate::extract::Path;
 use account::access::Screen;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Html;
 use minijinja::context;
 

@@ -1,8 +1,9 @@
 //! The kitchen screen: confirmed and started orders, oldest first, live; start, finish, reprint;
 //! every pizza's recipe one tap away. Made for a tablet on the wall.
 
+use crate::extract::Path;
 use account::access::Screen;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{Html, Redirect};
 use messages::event::TicketReprintRequested;
 use messages::{Envelope, Event, outbox};

@@ -2,9 +2,10 @@
 //! takings by payment method, the stock with thresholds (low first) and its restocks and
 //! corrections, each written to the ledger with who and why.
 
+use crate::extract::Form;
+use crate::extract::Path;
 use account::access::Screen;
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{Html, Redirect};
 use chrono::{Datelike, TimeZone, Utc};
 use chrono_tz::Europe::Paris;

@@ -17,10 +17,11 @@ pub mod manage;
 use std::convert::Infallible;
 use std::time::Duration;
 
+use crate::extract::Form;
+use crate::extract::Path;
 use account::access::{Access, Screen, check};
 use account::user::User;
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{Html, Redirect};
 use catalog::Pizzeria;
