@@ -967,7 +967,7 @@ async fn the_api_and_pages_say_what_the_documents_say_in_french() {
             ],
         )
         .await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = r.text().await.unwrap();
     assert!(page.contains("formulaire invalide"), "{page}");
 }

@@ -42,9 +42,13 @@ impl From<QueryRejection> for PageRejection {
 impl From<FormRejection> for PageRejection {
     fn from(r: FormRejection) -> Self {
         tracing::info!(reason = %r.body_text(), "form refused");
-        PageRejection(WebError::BadRequest(
-            "formulaire invalide : rechargez la page et recommencez".into(),
-        ))
+        let message = "formulaire invalide : rechargez la page et recommencez";
+        PageRejection(match r {
+            // A field that does not hold what it should (a letter in a number): 422, like
+            // every refused input.
+            FormRejection::FailedToDeserializeFormBody(_) => WebError::Invalid(message.into()),
+            _ => WebError::BadRequest(message.into()),
+        })
     }
 }
 

@@ -32,6 +32,7 @@ impl Address {
 /// An address to save, as typed: a label and the address itself.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct NewAddress {
+    #[serde(default)]
     pub label: String,
     #[serde(flatten)]
     pub address: DeliveryAddress,
