@@ -485,7 +485,14 @@ pub async fn pay_page(
     );
     let policy = crate::headers::stripe_policy(&stripe.api_base);
     Ok((
-        [(axum::http::header::CONTENT_SECURITY_POLICY, policy)],
+        [
+            (axum::http::header::CONTENT_SECURITY_POLICY, policy),
+            // Stripe's card frames and 3-D Secure want to know which site they serve.
+            (
+                axum::http::header::REFERRER_POLICY,
+                "strict-origin-when-cross-origin".to_owned(),
+            ),
+        ],
         page.render(
             "pay.html",
             context! {
