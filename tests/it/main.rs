@@ -1,5 +1,6 @@
 //! Integration tests against the real MariaDB and RabbitMQ (one binary, so it links once).
 
+mod account;
 mod backbone;
 mod browser;
 mod cli;

@@ -199,14 +199,129 @@ pub async fn logout(session: Session) -> Result<Redirect, WebError> {
     Ok(Redirect::to("/"))
 }
 
+/// Which form of the account page a refusal belongs to, with what was typed in it, so the page
+/// comes back with the input kept and the message beside that form.
+#[derive(Default, serde::Serialize)]
+struct AccountForms {
+    /// `profile`, `password`, `address-new` or `address-<id>`.
+    failed: Option<String>,
+    error: Option<String>,
+    address: Option<account::address::NewAddress>,
+    profile: Option<ProfileForm>,
+}
+
+async fn account_page(
+    state: &AppState,
+    user: &account::user::User,
+    page: &Page,
+    forms: AccountForms,
+) -> Result<Response, WebError> {
+    let mut conn = state.pool.acquire().await?;
+    let addresses = account::address::list(&mut conn, user.id).await?;
+    let status = if forms.error.is_some() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    let html = page.render(
+        "account.html",
+        context! { addresses => addresses, forms => forms },
+    )?;
+    Ok((status, html).into_response())
+}
+
 pub async fn profile(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     page: Page,
-) -> Result<Html<String>, WebError> {
+) -> Result<Response, WebError> {
+    account_page(&state, &user, &page, AccountForms::default()).await
+}
+
+#[derive(Clone, Debug, Default, Deserialize, serde::Serialize)]
+pub struct ProfileForm {
+    #[serde(default)]
+    full_name: String,
+    #[serde(default)]
+    phone: String,
+}
+
+/// The customer's name and phone.
+pub async fn update_profile(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    page: Page,
+    Form(form): Form<ProfileForm>,
+) -> Result<Response, WebError> {
+    let parsed = PersonName::parse(&form.full_name)
+        .and_then(|name| Phone::parse(&form.phone).map(|phone| (name, phone)));
+    let (name, phone) = match parsed {
+        Ok(ok) => ok,
+        Err(e) => {
+            let forms = AccountForms {
+                failed: Some("profile".into()),
+                error: Some(e.to_string()),
+                profile: Some(form),
+                ..Default::default()
+            };
+            return account_page(&state, &user, &page, forms).await;
+        }
+    };
     let mut conn = state.pool.acquire().await?;
-    let addresses = account::address::list(&mut conn, user.id).await?;
-    page.render("account.html", context! { addresses => addresses })
+    account::user::set_profile(&mut conn, user.id, &name, phone.as_ref()).await?;
+    flash(&page.session, "Coordonnées enregistrées.").await?;
+    Ok(Redirect::to("/compte").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+}
+
+/// A new password, the current one asked first; every other session of the account ends.
+pub async fn change_password(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    page: Page,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, WebError> {
+    let refuse = |message: String| AccountForms {
+        failed: Some("password".into()),
+        error: Some(message),
+        ..Default::default()
+    };
+    let stored = user
+        .password_hash
+        .clone()
+        .unwrap_or_else(|| decoy_hash().to_owned());
+    let candidate = form.current.clone();
+    if !blocking(move || account::password::verify(&candidate, &stored)).await? {
+        let forms = refuse("le mot de passe actuel n'est pas le bon".into());
+        return account_page(&state, &user, &page, forms).await;
+    }
+    let owner = Email::parse(&user.email).ok();
+    let password = match Password::parse_for(&form.new, owner.as_ref()) {
+        Ok(p) => p,
+        Err(e) => return account_page(&state, &user, &page, refuse(e.to_string())).await,
+    };
+    let hash = blocking(move || account::password::hash(&password))
+        .await?
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let mut tx = state.pool.begin().await?;
+    account::user::set_password_hash(&mut tx, user.id, &hash).await?;
+    account::password_link::end_sessions(&mut tx, user.id).await?;
+    tx.commit().await?;
+    // This session was ended with the others: the person who changed it stays logged in.
+    log_in(&page.session, user.id).await?;
+    flash(
+        &page.session,
+        "Mot de passe changé : vos autres sessions sont fermées.",
+    )
+    .await?;
+    Ok(Redirect::to("/compte").into_response())
 }
 
 pub async fn add_address(
@@ -215,20 +330,49 @@ pub async fn add_address(
     page: Page,
     Form(form): Form<account::address::NewAddress>,
 ) -> Result<Response, WebError> {
-    let mut conn = state.pool.acquire().await?;
     let checked = match form.parse() {
         Ok(checked) => checked,
         Err(problem) => {
-            let addresses = account::address::list(&mut conn, user.id).await?;
-            let html = page.render(
-                "account.html",
-                context! { addresses => addresses, error => problem.to_string() },
-            )?;
-            return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, html).into_response());
+            let forms = AccountForms {
+                failed: Some("address-new".into()),
+                error: Some(problem.to_string()),
+                address: Some(form),
+                ..Default::default()
+            };
+            return account_page(&state, &user, &page, forms).await;
         }
     };
+    let mut conn = state.pool.acquire().await?;
     account::address::add(&mut conn, user.id, &checked).await?;
     flash(&page.session, "Adresse enregistrée.").await?;
+    Ok(Redirect::to("/compte").into_response())
+}
+
+/// Changes one of the customer's saved addresses (another customer's id answers 404).
+pub async fn update_address(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<u64>,
+    page: Page,
+    Form(form): Form<account::address::NewAddress>,
+) -> Result<Response, WebError> {
+    let checked = match form.parse() {
+        Ok(checked) => checked,
+        Err(problem) => {
+            let forms = AccountForms {
+                failed: Some(format!("address-{id}")),
+                error: Some(problem.to_string()),
+                address: Some(form),
+                ..Default::default()
+            };
+            return account_page(&state, &user, &page, forms).await;
+        }
+    };
+    let mut conn = state.pool.acquire().await?;
+    if !account::address::update(&mut conn, user.id, id, &checked).await? {
+        return Err(WebError::NotFound);
+    }
+    flash(&page.session, "Adresse modifiée.").await?;
     Ok(Redirect::to("/compte").into_response())
 }
 

@@ -69,7 +69,10 @@ pub fn pages() -> Router<AppState> {
             get(password::reset_page).post(password::reset),
         )
         .route("/compte", get(accounts::profile))
+        .route("/compte/profil", post(accounts::update_profile))
+        .route("/compte/mot-de-passe", post(accounts::change_password))
         .route("/compte/adresses", post(accounts::add_address))
+        .route("/compte/adresses/{id}", post(accounts::update_address))
         .route(
             "/compte/adresses/{id}/supprimer",
             post(accounts::delete_address),

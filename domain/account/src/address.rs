@@ -30,7 +30,7 @@ impl Address {
 }
 
 /// An address to save, as typed: a label and the address itself.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize)]
 pub struct NewAddress {
     #[serde(default)]
     pub label: String,
@@ -102,6 +102,35 @@ pub async fn add(
     .execute(conn)
     .await?;
     Ok(done.last_insert_id())
+}
+
+/// Replaces the owner's address `id` with a checked one; false if they have none with that id.
+pub async fn update(
+    conn: &mut MySqlConnection,
+    user_id: u64,
+    id: u64,
+    checked: &CheckedAddress,
+) -> Result<bool, sqlx::Error> {
+    let a = &checked.address;
+    let done = sqlx::query(
+        "UPDATE addresses SET label = ?, street = ?, complement = ?, postal_code = ?, city = ?, instructions = ?
+         WHERE user_id = ? AND id = ?",
+    )
+    .bind(&checked.label)
+    .bind(&a.street)
+    .bind(&a.complement)
+    .bind(&a.postal_code)
+    .bind(&a.city)
+    .bind(&a.instructions)
+    .bind(user_id)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    // MariaDB counts changed rows: an unchanged save of an existing address is 0 too.
+    if done.rows_affected() == 1 {
+        return Ok(true);
+    }
+    Ok(find(conn, user_id, id).await?.is_some())
 }
 
 /// The label of the address the seed file gives each demo customer.

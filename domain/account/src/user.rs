@@ -41,6 +41,36 @@ pub async fn find(conn: &mut MySqlConnection, id: u64) -> Result<Option<User>, s
         .await
 }
 
+/// The customer's own name and phone, from their account page.
+pub async fn set_profile(
+    conn: &mut MySqlConnection,
+    id: u64,
+    full_name: &vocab::PersonName,
+    phone: Option<&vocab::Phone>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET full_name = ?, phone = ? WHERE id = ?")
+        .bind(full_name.as_str())
+        .bind(phone.map(vocab::Phone::as_str))
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A new password hash for the account (see [`crate::password`]).
+pub async fn set_password_hash(
+    conn: &mut MySqlConnection,
+    id: u64,
+    hash: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+        .bind(hash)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Fields of an account created or updated from outside (seed file, admin screen).
 #[derive(Debug)]
 pub struct UpsertUser<'a> {
