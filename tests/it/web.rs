@@ -1312,3 +1312,47 @@ async fn stopping_the_server_ends_live_update_streams_instead_of_waiting_for_the
         .unwrap();
     drop(events);
 }
+
+#[tokio::test]
+async fn a_refused_checkout_comes_back_with_everything_typed_and_chosen() {
+    let (env, shop, app) = setup().await;
+    let v = customer(&app).await;
+    add(&v, shop.margherita, 1).await;
+    let typed = [
+        ("fulfilment", "delivery"),
+        ("address_id", "new"),
+        ("street", "12 rue des Essais"),
+        ("complement", "Bâtiment C"),
+        ("postal_code", "75O11"),
+        ("city", "Paris"),
+        ("when", "slot"),
+        ("slot", "2030-01-15T19:30"),
+        ("payment", "on_site"),
+        ("notes", "Sonner deux fois"),
+    ];
+    let r = checkout(&v, &typed).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    for kept in [
+        "value=\"12 rue des Essais\"",
+        "value=\"Bâtiment C\"",
+        "value=\"75O11\"",
+        "value=\"2030-01-15T19:30\"",
+        "Sonner deux fois",
+        "value=\"new\" checked",
+        "value=\"slot\" checked",
+        "value=\"on_site\" checked",
+        "value=\"delivery\" checked",
+    ] {
+        assert!(page.contains(kept), "{kept} is lost");
+    }
+    assert!(
+        !page.contains("value=\"online\" checked"),
+        "the card is not chosen behind their back"
+    );
+    assert!(
+        page.contains("id=\"postal_code-error\""),
+        "the message sits by the postal code"
+    );
+    assert_eq!(env.count("orders").await, 0);
+}

@@ -43,10 +43,18 @@ pub async fn cart_page(State(state): State<AppState>, page: Page) -> Result<Resp
     render_cart(&state, &page, None).await
 }
 
+/// Why checkout sent the customer back: the message, the field it belongs next to (if one),
+/// and everything they had typed and chosen, which the form shows again.
+struct Refusal<'a> {
+    message: String,
+    field: Option<&'static str>,
+    form: &'a CheckoutForm,
+}
+
 async fn render_cart(
     state: &AppState,
     page: &Page,
-    error: Option<String>,
+    refusal: Option<Refusal<'_>>,
 ) -> Result<Response, WebError> {
     let cart = Cart::load(&page.session).await?;
     let mut conn = state.pool.acquire().await?;
@@ -80,11 +88,16 @@ async fn render_cart(
         Some(u) => account::address::list(&mut conn, u.id).await?,
         None => Vec::new(),
     };
-    let status = if error.is_some() {
+    let status = if refusal.is_some() {
         axum::http::StatusCode::UNPROCESSABLE_ENTITY
     } else {
         axum::http::StatusCode::OK
     };
+    // Nothing was placed with the refused form's key: the corrected form may use it again.
+    let idempotency_key = refusal
+        .as_ref()
+        .map(|r| r.form.idempotency_key.clone())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let html = page.render(
         "cart.html",
         context! {
@@ -92,8 +105,10 @@ async fn render_cart(
             lines => lines,
             total => total.to_string(),
             addresses => addresses,
-            idempotency_key => uuid::Uuid::new_v4().simple().to_string(),
-            error => error,
+            idempotency_key => idempotency_key,
+            error => refusal.as_ref().map(|r| r.message.clone()),
+            error_field => refusal.as_ref().and_then(|r| r.field),
+            form => refusal.as_ref().map(|r| r.form),
         },
     )?;
     Ok((status, html).into_response())
@@ -153,7 +168,7 @@ pub async fn update_cart(page: Page, Form(form): Form<SetForm>) -> Result<Redire
     Ok(Redirect::to("/panier"))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct CheckoutForm {
     idempotency_key: String,
     #[serde(default)]
@@ -196,8 +211,35 @@ pub async fn checkout(
             };
             Ok(Redirect::to(&next).into_response())
         }
-        Err(WebError::Invalid(message)) => render_cart(&state, &page, Some(message)).await,
-        Err(e) => Err(e),
+        Err(Refused::Field(e)) => {
+            let refusal = Refusal {
+                message: e.to_string(),
+                field: Some(e.field()),
+                form: &form,
+            };
+            render_cart(&state, &page, Some(refusal)).await
+        }
+        Err(Refused::Web(WebError::Invalid(message))) => {
+            let refusal = Refusal {
+                message,
+                field: None,
+                form: &form,
+            };
+            render_cart(&state, &page, Some(refusal)).await
+        }
+        Err(Refused::Web(e)) => Err(e),
+    }
+}
+
+/// A checkout refused: for a field (shown beside it), or anything else.
+enum Refused {
+    Field(vocab::InputError),
+    Web(WebError),
+}
+
+impl<E: Into<WebError>> From<E> for Refused {
+    fn from(e: E) -> Self {
+        Refused::Web(e.into())
     }
 }
 
@@ -206,7 +248,7 @@ async fn place_from_cart(
     user: &account::user::User,
     page: &Page,
     form: &CheckoutForm,
-) -> Result<Order, WebError> {
+) -> Result<Order, Refused> {
     // A second submit of the same form finds the order the first one placed (and emptied the
     // cart for): the customer lands on that order instead of an error.
     {
@@ -241,13 +283,16 @@ async fn place_from_cart(
                 .ok_or(WebError::NotFound)?
                 .delivery(),
         ),
-        (Fulfilment::Delivery, Err(_)) => Some(DeliveryAddress {
-            street: form.street.clone(),
-            complement: form.complement.clone(),
-            postal_code: form.postal_code.clone(),
-            city: form.city.clone(),
-            instructions: form.instructions.clone(),
-        }),
+        (Fulfilment::Delivery, Err(_)) => Some(
+            DeliveryAddress::parse(&DeliveryAddress {
+                street: form.street.clone(),
+                complement: form.complement.clone(),
+                postal_code: form.postal_code.clone(),
+                city: form.city.clone(),
+                instructions: form.instructions.clone(),
+            })
+            .map_err(Refused::Field)?,
+        ),
     };
     let new = NewOrder {
         pizzeria_id,
