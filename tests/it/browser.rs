@@ -172,3 +172,20 @@ async fn a_web_order_reaches_the_kitchen_screen_live_and_the_customer_sees_it_re
     assert_eq!(payment_of(&env, id).await, ("captured".into(), 2150, 2150));
     running.stop().await;
 }
+
+#[tokio::test]
+async fn the_menus_refresh_keeps_the_quantity_a_customer_typed() {
+    let env = TestEnv::new().await;
+    let shop = env.seed_shop(9, 9).await;
+    let app = env.spawn_web().await;
+    let out = scenario(
+        "menu_keeps_input.mjs",
+        &[
+            format!("http://{}", app.address),
+            "test".into(),
+            shop.regina.to_string(),
+        ],
+    )
+    .await;
+    assert!(out.contains("kept 3 after the refresh"), "{out}");
+}

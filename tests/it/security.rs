@@ -602,6 +602,10 @@ async fn signing_up_with_a_victims_phone_number_shows_none_of_their_phone_orders
         StatusCode::SEE_OTHER
     );
     let page = desk.page("/equipe/test/comptoir").await;
+    assert!(
+        !page.contains("Mes commandes") && !page.contains("href=\"/panier\""),
+        "staff pages carry no customer links"
+    );
     let key = page
         .split("name=\"idempotency_key\" value=\"")
         .nth(1)

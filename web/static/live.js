@@ -29,17 +29,45 @@
     main.insertBefore(news, main.firstChild);
   }
 
-  // A fragment fetched again into its element, unless the person is using a field inside it.
+  // Identifies a field across refreshes: the card or ticket it sits in, its name (and value,
+  // for a radio button).
+  function keyOf(input) {
+    var holder = input.closest("[data-pizza], [data-order]");
+    var where = holder ? (holder.getAttribute("data-pizza") || holder.getAttribute("data-order")) : "";
+    return where + "|" + input.name + (input.type === "radio" ? "=" + input.value : "");
+  }
+
+  // A fragment fetched again into its element. What the person typed or chose in it is carried
+  // over into the new content; while they are in one of its fields, it waits.
   function refreshInto(element, url) {
     if (element.contains(document.activeElement) && document.activeElement.matches("input, select, textarea")) { return; }
-    if (element.querySelector("[data-touched]")) { return; }
     fetch(url, {headers: {"Accept": "text/html"}})
       .then(function (r) { return r.ok ? r.text() : null; })
-      .then(function (html) { if (html !== null) { element.innerHTML = html; } })
+      .then(function (html) {
+        if (html === null) { return; }
+        if (element.contains(document.activeElement) && document.activeElement.matches("input, select, textarea")) { return; }
+        var kept = {};
+        element.querySelectorAll("[data-touched]").forEach(function (i) {
+          kept[keyOf(i)] = (i.type === "checkbox" || i.type === "radio") ? i.checked : i.value;
+        });
+        element.innerHTML = html;
+        element.querySelectorAll("input, select, textarea").forEach(function (i) {
+          var k = keyOf(i);
+          if (!(k in kept)) { return; }
+          if (i.type === "checkbox" || i.type === "radio") { i.checked = kept[k]; } else { i.value = kept[k]; }
+          i.setAttribute("data-touched", "");
+        });
+      })
       .catch(function () {});
   }
   document.addEventListener("input", function (e) {
-    if (e.target.closest("[data-refresh]")) { e.target.setAttribute("data-touched", ""); }
+    if (e.target.closest("[data-refresh]")) {
+      e.target.setAttribute("data-touched", "");
+      // A radio button's group changes as a whole.
+      if (e.target.type === "radio" && e.target.form) {
+        e.target.form.querySelectorAll('input[type=radio][name="' + e.target.name + '"]').forEach(function (r) { r.setAttribute("data-touched", ""); });
+      }
+    }
   });
 
   // Staff boards: `data-board-stream` is the pizzeria's event stream; `data-refresh` (a URL)
