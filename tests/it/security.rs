@@ -8,6 +8,17 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use vocab::PaymentMode;
 
+/// `name=value` of the cookie `name` a response sets.
+fn cookie_named(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+}
+
 /// Documentation addresses (RFC 5737): they only ever appear inside a header.
 fn client(n: u32) -> String {
     format!("192.0.2.{n}")
@@ -174,17 +185,8 @@ async fn reading_pages_without_a_cookie_writes_no_session_and_anonymous_posts_ar
 
     // Each post without a session creates one (here: a cart); a client gets 30 a minute.
     let page = plain.get(app.url("/connexion")).send().await.unwrap();
-    let csrf_cookie = page
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("ocpizza_csrf="))
-        .expect("the form's page sets the CSRF cookie")
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let csrf_cookie =
+        cookie_named(&page, "ocpizza_csrf").expect("the form's page sets the CSRF cookie");
     let token = csrf_of(&page.text().await.unwrap()).unwrap();
     let no_redirect = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -900,17 +902,7 @@ async fn the_api_answers_generated_requests_as_its_openapi_document_says() {
         .send()
         .await
         .unwrap();
-    let cookie = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("ocpizza_session="))
-        .expect("a session cookie")
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = cookie_named(&r, "ocpizza_session").expect("a session cookie");
     let (ok, report) = schemathesis(&app, Some(&cookie)).await;
     assert!(ok, "logged in:\n{report}");
 }
