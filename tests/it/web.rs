@@ -711,7 +711,7 @@ async fn cancel_and_modify_until_the_kitchen_starts_then_a_clear_refusal() {
     assert!(
         flash_after(&v, r)
             .await
-            .contains("La préparation a commencé")
+            .contains("la préparation a commencé")
     );
     let r = v
         .submit(&format!("{path}/modifier"), &[(qty.as_str(), "5")])
@@ -1355,4 +1355,29 @@ async fn a_refused_checkout_comes_back_with_everything_typed_and_chosen() {
         "the message sits by the postal code"
     );
     assert_eq!(env.count("orders").await, 0);
+}
+
+#[tokio::test]
+async fn cancelling_twice_says_the_order_is_already_cancelled() {
+    let (env, shop, app) = setup().await;
+    let v = customer(&app).await;
+    let order = env
+        .place_pickup(&shop, shop.margherita, PaymentMode::OnSite)
+        .await;
+    let path = format!("/commandes/{}", order.id);
+    let page = v.page(&path).await;
+    assert!(
+        page.contains("data-confirm=\"Annuler la commande"),
+        "the page asks before cancelling"
+    );
+    let r = v.submit(&format!("{path}/annuler"), &[]).await;
+    assert!(
+        flash_after(&v, r)
+            .await
+            .contains("Votre commande est annulée")
+    );
+    let r = v.submit(&format!("{path}/annuler"), &[]).await;
+    let page = flash_after(&v, r).await;
+    assert!(page.contains("déjà annulée"), "{page}");
+    assert!(!page.contains("préparation a commencé"));
 }

@@ -421,7 +421,24 @@ pub async fn cancel(
             flash(&page.session, "Votre commande est annulée.").await?;
         }
         Err(order::OrderError::Transition(_)) => {
-            flash(&page.session, "La préparation a commencé : la commande ne peut plus être annulée. Appelez la pizzeria si besoin.").await?;
+            // Say why from where the order stands, not by guessing.
+            let now = Order::load(&mut tx, id).await?;
+            let message = match now.status {
+                OrderStatus::Cancelled => "Cette commande est déjà annulée.".to_owned(),
+                OrderStatus::Rejected => {
+                    "Cette commande a été refusée par la pizzeria : il n'y a rien à annuler."
+                        .to_owned()
+                }
+                OrderStatus::Delivered | OrderStatus::PickedUp => {
+                    "Cette commande est déjà remise : appelez la pizzeria en cas de problème."
+                        .to_owned()
+                }
+                _ => format!(
+                    "La commande est « {} » : la préparation a commencé, elle ne peut plus être annulée. Appelez la pizzeria si besoin.",
+                    now.status_label()
+                ),
+            };
+            flash(&page.session, message).await?;
         }
         Err(e) => return Err(e.into()),
     }

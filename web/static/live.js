@@ -10,7 +10,12 @@
   document.addEventListener("input", function (e) {
     if (e.target.closest("form")) { dirty = true; }
   });
-  document.addEventListener("submit", function () { dirty = false; });
+  document.addEventListener("submit", function (e) {
+    // A form that cannot be undone (cancelling an order) asks first.
+    var question = e.target.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) { e.preventDefault(); return; }
+    dirty = false;
+  });
 
   // Reloads, or when the person has started filling a form, offers to.
   function reloadOrOffer() {
