@@ -855,8 +855,16 @@ async fn schemathesis(app: &ocpizza_tests::TestApp, cookie: Option<&str>) -> (bo
         "schemathesis is missing: {}",
         ocpizza_tests::SERVICES_HINT
     );
+    // Schemathesis keeps a cache in its working directory: a directory of this run's own, removed
+    // after, so the test leaves nothing behind.
+    let workdir = std::env::temp_dir().join(format!(
+        "ocpt-schemathesis-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&workdir).expect("a temporary directory");
     let mut command = tokio::process::Command::new(SCHEMATHESIS);
     command
+        .current_dir(&workdir)
         .arg("run")
         .arg(app.url("/api/openapi.json"))
         .args([
@@ -879,6 +887,7 @@ async fn schemathesis(app: &ocpizza_tests::TestApp, cookie: Option<&str>) -> (bo
         .await
         .expect("schemathesis finishes within 10 minutes")
         .expect("schemathesis runs");
+    let _ = std::fs::remove_dir_all(&workdir);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
