@@ -149,28 +149,18 @@ pub async fn set_home(
             .bind(HOME_LABEL)
             .fetch_optional(&mut *conn)
             .await?;
-    let query = match existing {
-        Some(id) => sqlx::query(
-            "UPDATE addresses SET street = ?, complement = ?, postal_code = ?, city = ?, instructions = ? WHERE id = ?",
-        )
-        .bind(&address.street)
-        .bind(&address.complement)
-        .bind(&address.postal_code)
-        .bind(&address.city)
-        .bind(&address.instructions)
-        .bind(id),
-        None => sqlx::query(
-            "INSERT INTO addresses (street, complement, postal_code, city, instructions, user_id, label) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&address.street)
-        .bind(&address.complement)
-        .bind(&address.postal_code)
-        .bind(&address.city)
-        .bind(&address.instructions)
-        .bind(user_id)
-        .bind(HOME_LABEL),
+    let home = CheckedAddress {
+        label: HOME_LABEL.to_owned(),
+        address: address.clone(),
     };
-    query.execute(conn).await?;
+    match existing {
+        Some(id) => {
+            update(conn, user_id, id, &home).await?;
+        }
+        None => {
+            add(conn, user_id, &home).await?;
+        }
+    }
     Ok(())
 }
 
