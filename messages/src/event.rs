@@ -59,6 +59,14 @@ pub struct PaymentEvent {
     pub amount_cents: u32,
 }
 
+/// Staff asked to give money back on a Stripe payment (the `refunds` row says how much).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRequested {
+    pub order_id: u64,
+    pub refund_id: u64,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentFailed {
@@ -215,6 +223,7 @@ events! {
     PaymentVoided(PaymentEvent) = "payment.voided" v 1,
     PaymentRefunded(PaymentEvent) = "payment.refunded" v 1,
     PaymentFailed(PaymentFailed) = "payment.failed" v 1,
+    RefundRequested(RefundRequested) = "payment.refund_requested" v 1,
     StockReserved(StockReserved) = "stock.reserved" v 1,
     StockShortage(StockShortage) = "stock.shortage" v 1,
     /// An ingredient crossed its low threshold (once per crossing).
@@ -330,6 +339,7 @@ impl Event {
             | Event::PaymentVoided(e)
             | Event::PaymentRefunded(e) => Some(e.order_id),
             Event::PaymentFailed(e) => Some(e.order_id),
+            Event::RefundRequested(e) => Some(e.order_id),
             Event::StockReserved(e) => Some(e.order_id),
             Event::StockShortage(e) => Some(e.order_id),
             Event::TicketPrinted(e) => Some(e.order_id),
@@ -387,6 +397,10 @@ mod tests {
                 payment_id: None,
                 pizzeria_id: 1,
                 reason: "card_declined".into(),
+            }),
+            Event::RefundRequested(RefundRequested {
+                order_id: 7,
+                refund_id: 3,
             }),
             Event::StockReserved(StockReserved {
                 order_id: 7,

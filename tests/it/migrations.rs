@@ -1,6 +1,6 @@
 use ocpizza_tests::TestEnv;
 
-const TABLES: [&str; 22] = [
+const TABLES: [&str; 23] = [
     "addresses",
     "email_log",
     "ingredients",
@@ -17,6 +17,7 @@ const TABLES: [&str; 22] = [
     "processed_messages",
     "recipe_lines",
     "recipe_steps",
+    "refunds",
     "sessions",
     "stock",
     "stock_ledger",

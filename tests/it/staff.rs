@@ -157,6 +157,31 @@ async fn every_staff_route_is_refused_to_other_roles_and_other_pizzerias() {
             manage,
         ),
         ("GET", "/equipe/test/flux".into(), vec![], any_staff),
+        (
+            "GET",
+            format!("/equipe/test/commandes/{o}"),
+            vec![],
+            any_staff,
+        ),
+        (
+            "GET",
+            "/equipe/test/commandes?q=Claire".into(),
+            vec![],
+            any_staff,
+        ),
+        // An unknown reason and a refund without its motive: refused after the permission check.
+        (
+            "POST",
+            format!("/equipe/test/commandes/{o}/fin"),
+            vec![("reason", "nope".into())],
+            counter,
+        ),
+        (
+            "POST",
+            format!("/equipe/test/commandes/{o}/remboursement"),
+            vec![("motive", "".into())],
+            manage,
+        ),
         ("GET", "/admin".into(), vec![], admin),
         (
             "POST",
@@ -817,4 +842,209 @@ async fn the_group_admin_runs_the_menu_printers_and_staff() {
             .await
             .unwrap();
     assert_eq!(basilic, 0);
+}
+
+#[tokio::test]
+async fn the_counter_ends_orders_and_the_manager_refunds_from_the_order_page() {
+    let (env, shop, app) = setup().await;
+    let order = env
+        .place(
+            &shop,
+            &[(shop.margherita, 2)],
+            PaymentMode::OnSite,
+            Fulfilment::Pickup,
+        )
+        .await;
+    confirm(&env, order.id).await;
+    let at = format!("/equipe/test/commandes/{}", order.id);
+    let end = format!("{at}/fin");
+    let counter = logged_in(&app, COUNTER).await;
+    let page = counter.page(&at).await;
+    assert!(page.contains("Annuler ou refuser la commande"), "{page}");
+    assert!(
+        !page.contains("Rembourser (reste"),
+        "only the manager refunds"
+    );
+
+    // « Autre » without words is refused in French and changes nothing.
+    let r = counter
+        .submit(&end, &[("reason", "other"), ("detail", " ")])
+        .await;
+    assert_eq!(location(&r), at);
+    assert!(counter.page(&at).await.contains("Précisez la raison."));
+    assert_eq!(env.order(order.id).await.status, OrderStatus::Confirmed);
+    // Choosing what to give back is the manager's.
+    let r = counter
+        .submit(
+            &end,
+            &[
+                ("reason", "customer_request"),
+                ("refund", "lines"),
+                ("refund_qty_0", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(env.order(order.id).await.status, OrderStatus::Confirmed);
+
+    let r = counter
+        .submit(
+            &end,
+            &[("reason", "customer_request"), ("detail", "a rappelé")],
+        )
+        .await;
+    assert_eq!(location(&r), at);
+    let page = counter.page(&at).await;
+    assert!(
+        page.contains(&format!(
+            "Commande n°{} annulée (À la demande du client) : le client est prévenu, le stock est rendu.",
+            order.id
+        )),
+        "{page}"
+    );
+    assert!(
+        page.contains("par Chloé Comptoir : À la demande du client : a rappelé"),
+        "{page}"
+    );
+    assert_eq!(env.order(order.id).await.status, OrderStatus::Cancelled);
+    let r = counter.submit(&end, &[("reason", "prank")]).await;
+    assert_eq!(location(&r), at);
+    assert!(
+        counter
+            .page(&at)
+            .await
+            .contains("la commande est « Annulée » : elle ne peut plus passer à « Refusée »")
+    );
+    let customer = logged_in(&app, CUSTOMER).await;
+    let mine = customer.page(&format!("/commandes/{}", order.id)).await;
+    assert!(
+        mine.contains("À la demande du client : a rappelé"),
+        "{mine}"
+    );
+
+    // A complaint after hand-over, paid in cash: the manager gives back one pizza from the till.
+    let second = env
+        .place(
+            &shop,
+            &[(shop.margherita, 2)],
+            PaymentMode::OnSite,
+            Fulfilment::Pickup,
+        )
+        .await;
+    confirm(&env, second.id).await;
+    for to in [
+        OrderStatus::Preparing,
+        OrderStatus::Ready,
+        OrderStatus::PickedUp,
+    ] {
+        ocpizza_tests::flow::move_as_manager(&env, &shop, second.id, to).await;
+    }
+    let mut conn = env.pool.acquire().await.unwrap();
+    let handed = env.order(second.id).await;
+    payment::counter::record_collected(
+        &mut conn,
+        &handed,
+        vocab::PaymentMethod::Cash,
+        shop.manager_id,
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let at = format!("/equipe/test/commandes/{}", second.id);
+    let give = format!("{at}/remboursement");
+    let manager = logged_in(&app, MANAGER).await;
+    let page = manager.page(&at).await;
+    assert!(page.contains("Rembourser (reste 19,00\u{a0}€)"), "{page}");
+    assert!(
+        !page.contains("Annuler ou refuser"),
+        "a finished order cannot end"
+    );
+    for (fields, told) in [
+        (
+            vec![("mode", "lines"), ("refund_qty_0", "1"), ("motive", "")],
+            "Indiquez le motif du remboursement",
+        ),
+        (
+            vec![("mode", "amount"), ("amount", "25"), ("motive", "froide")],
+            "Le remboursement dépasse ce qui reste encaissé (19,00\u{a0}€ au plus).",
+        ),
+        (
+            vec![
+                ("mode", "amount"),
+                ("amount", "douze"),
+                ("motive", "froide"),
+            ],
+            "Montant invalide : par exemple 12,50.",
+        ),
+        (
+            vec![
+                ("mode", "lines"),
+                ("refund_qty_0", "3"),
+                ("motive", "froide"),
+            ],
+            "« Margherita » : 3 demandées, 2 commandées.",
+        ),
+    ] {
+        let r = manager.submit(&give, &fields).await;
+        assert_eq!(location(&r), at);
+        let page = manager.page(&at).await;
+        assert!(page.contains(told), "{told} in {page}");
+    }
+    assert_eq!(env.count("refunds").await, 0, "refusals change nothing");
+    let r = manager
+        .submit(
+            &give,
+            &[
+                ("mode", "lines"),
+                ("refund_qty_0", "1"),
+                ("motive", "brûlée"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&r), at);
+    let page = manager.page(&at).await;
+    assert!(
+        page.contains("Remboursement de 9,50\u{a0}€ enregistré : rendez-le au client en caisse."),
+        "{page}"
+    );
+    assert!(
+        page.contains("brûlée — 1 × Margherita — Gérard Gérant"),
+        "{page}"
+    );
+    let (method, status, cents): (String, String, u32) = sqlx::query_as(
+        "SELECT CAST(method AS CHAR), CAST(status AS CHAR), amount_cents FROM refunds WHERE order_id = ?",
+    )
+    .bind(second.id)
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (method.as_str(), status.as_str(), cents),
+        ("cash", "done", 950)
+    );
+    assert_eq!(env.outbox("payment.refunded").await.len(), 1);
+    let r = counter
+        .submit(
+            &give,
+            &[("mode", "amount"), ("amount", "1"), ("motive", "x")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // The search finds both by number, name and phone.
+    for q in [second.id.to_string(), "claire".into(), "06 00 00".into()] {
+        let found = counter
+            .page(&format!("/equipe/test/commandes?q={}", urlencode(&q)))
+            .await;
+        assert!(
+            found.contains(&format!("/equipe/test/commandes/{}\"", second.id)),
+            "{q}: {found}"
+        );
+    }
+    let none = counter.page("/equipe/test/commandes?q=Zorglub").await;
+    assert!(none.contains("Aucune commande ne correspond à « Zorglub »."));
+}
+
+fn urlencode(raw: &str) -> String {
+    raw.replace(' ', "+")
 }

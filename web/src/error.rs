@@ -152,8 +152,21 @@ impl From<payment::PaymentError> for WebError {
             }
             payment::PaymentError::Order(e) => e.into(),
             payment::PaymentError::UnknownIntent => WebError::NotFound,
+            e @ (payment::PaymentError::NothingToRefund
+            | payment::PaymentError::AlreadyRefunded
+            | payment::PaymentError::AboveRefundable(_)
+            | payment::PaymentError::Refund(_)) => WebError::Invalid(capitalised(&e.to_string())),
             other => WebError::Internal(other.to_string()),
         }
+    }
+}
+
+/// A message from a domain crate (lower case, to be embedded) as a sentence of its own.
+pub fn capitalised(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",
+        None => String::new(),
     }
 }
 

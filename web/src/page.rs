@@ -36,9 +36,18 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("recipe.html", include_str!("../templates/recipe.html")),
     ("counter.html", include_str!("../templates/counter.html")),
+    (
+        "counter_board.html",
+        include_str!("../templates/counter_board.html"),
+    ),
     ("delivery.html", include_str!("../templates/delivery.html")),
     ("manage.html", include_str!("../templates/manage.html")),
     ("admin.html", include_str!("../templates/admin.html")),
+    (
+        "staff_order.html",
+        include_str!("../templates/staff_order.html"),
+    ),
+    ("search.html", include_str!("../templates/search.html")),
 ];
 
 fn env() -> &'static Environment<'static> {

@@ -94,13 +94,20 @@ pub fn pages() -> Router<AppState> {
 
 /// The staff screens (see [`staff`]).
 fn staff() -> Router<AppState> {
-    use crate::staff::{self, admin, counter, delivery, kitchen, manage};
+    use crate::staff::{self, admin, counter, delivery, kitchen, manage, orders};
     Router::new()
         .route("/equipe", get(staff::home))
         .route("/equipe/{code}/flux", get(staff::stream))
+        .route("/equipe/{code}/commandes", get(orders::search))
+        .route("/equipe/{code}/commandes/{id}", get(orders::page))
         .route(
             "/equipe/{code}/commandes/{id}/statut",
             post(staff::move_order),
+        )
+        .route("/equipe/{code}/commandes/{id}/fin", post(orders::end))
+        .route(
+            "/equipe/{code}/commandes/{id}/remboursement",
+            post(orders::give_back),
         )
         .route("/equipe/{code}/cuisine", get(kitchen::page))
         .route("/equipe/{code}/cuisine/tableau", get(kitchen::fragment))
@@ -113,6 +120,7 @@ fn staff() -> Router<AppState> {
             "/equipe/{code}/comptoir",
             get(counter::page).post(counter::place),
         )
+        .route("/equipe/{code}/comptoir/tableau", get(counter::fragment))
         .route("/equipe/{code}/livraisons", get(delivery::page))
         .route("/equipe/{code}/gestion", get(manage::page))
         .route("/equipe/{code}/stock/{ingredient_id}", post(manage::adjust))

@@ -1,5 +1,6 @@
 //! Payments worker: captures when the kitchen starts an online order, voids or refunds when it
-//! is cancelled or rejected, re-authorises when a modification raised its total. The rules and
+//! is cancelled or rejected, re-authorises when a modification raised its total, and carries
+//! out the refunds staff ask for. The rules and
 //! their safety against repeats are in the payment crate.
 
 use messages::consumer::{Handler, HandlerError};
@@ -12,11 +13,16 @@ use sqlx::MySqlConnection;
 use crate::order_error;
 use vocab::{OrderStatus, PaymentMode};
 
-/// Captures when the kitchen starts, voids on cancel, refunds on rejection, re-authorises a
-/// larger total.
+/// Captures when the kitchen starts, voids or refunds when an order ends, re-authorises a
+/// larger total, refunds what staff ask.
 pub const ROUTE: Route = Route {
     name: "payments",
-    bindings: &["order.status_changed", "order.cancelled", "order.modified"],
+    bindings: &[
+        "order.status_changed",
+        "order.cancelled",
+        "order.modified",
+        "payment.refund_requested",
+    ],
 };
 
 /// The consumer's name (queue, `processed_messages`).
@@ -49,6 +55,13 @@ impl Handler for PaymentsWorker {
         conn: &mut MySqlConnection,
         message: &Envelope,
     ) -> Result<(), HandlerError> {
+        if let Event::RefundRequested(e) = &message.event {
+            let done = payment::refund::carry_out(conn, &self.gateway, e.refund_id, Some(message))
+                .await
+                .map_err(payment_error)?;
+            tracing::info!(refund_id = e.refund_id, ?done, "refund");
+            return Ok(());
+        }
         let (order_id, step) = match &message.event {
             Event::OrderStatusChanged(e) if e.to == OrderStatus::Preparing => {
                 (e.order_id, Step::Capture)

@@ -36,9 +36,9 @@ impl Handler for StockWorker {
         match &message.event {
             Event::OrderPlaced(e) => reserve(conn, e.order_id, message, false).await,
             Event::OrderModified(e) => reserve(conn, e.order_id, message, true).await,
-            Event::OrderCancelled(e) => give_back(conn, e.order_id).await,
+            Event::OrderCancelled(e) => give_back(conn, e.order_id, e.from).await,
             Event::OrderStatusChanged(e) if e.to == OrderStatus::Rejected => {
-                give_back(conn, e.order_id).await
+                give_back(conn, e.order_id, e.from).await
             }
             _ => Ok(()),
         }
@@ -58,8 +58,12 @@ async fn reserve(
     Ok(())
 }
 
-async fn give_back(conn: &mut MySqlConnection, order_id: u64) -> Result<(), HandlerError> {
-    let given = stocking::give_back(conn, order_id)
+async fn give_back(
+    conn: &mut MySqlConnection,
+    order_id: u64,
+    from: OrderStatus,
+) -> Result<(), HandlerError> {
+    let given = stocking::give_back(conn, order_id, from)
         .await
         .map_err(order_error)?;
     tracing::info!(order_id, ingredients = given, "stock given back");

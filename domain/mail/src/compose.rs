@@ -286,10 +286,21 @@ pub async fn for_event(
             };
             let n = ctx.order.id;
             let mut paragraphs = vec![format!("Votre commande n°{n} est annulée.")];
+            if let (vocab::Actor::Staff(_), Some(reason)) = (e.by, &ctx.order.rejection_reason) {
+                paragraphs.push(format!("Motif : {reason}."));
+            }
             if ctx.order.payment_mode == PaymentMode::Online {
-                paragraphs.push(
-                    "L'autorisation de paiement est levée : vous ne serez pas débité.".into(),
-                );
+                let captured: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM payments WHERE order_id = ? AND captured_cents > 0)",
+                )
+                .bind(n)
+                .fetch_one(&mut *conn)
+                .await?;
+                paragraphs.push(if captured {
+                    "Le montant encaissé vous est remboursé : un e-mail vous confirmera le remboursement.".into()
+                } else {
+                    "L'autorisation de paiement est levée : vous ne serez pas débité.".into()
+                });
             }
             out.push(to_customer(
                 &ctx,
@@ -305,14 +316,21 @@ pub async fn for_event(
                 return Ok(out);
             };
             let n = ctx.order.id;
-            out.push(to_customer(
+            let mut mail = to_customer(
                 &ctx,
                 public_url,
                 "refunded",
                 format!("Commande n°{n} remboursée"),
                 "Remboursement effectué".into(),
-                vec![format!("Nous vous avons remboursé {} pour la commande n°{n}. Selon votre banque, le montant apparaît sous 5 à 10 jours.", Cents(e.amount_cents))],
-            ));
+                vec![format!(
+                    "Nous vous avons remboursé {} pour la commande n°{n}. Selon votre banque, le montant apparaît sous 5 à 10 jours.",
+                    Cents(e.amount_cents)
+                )],
+            );
+            // An order may be refunded more than once (a complaint after a partial refund):
+            // one e-mail per refund, and a redelivered message still sends it once.
+            mail.key = format!("order-{n}.refunded-{}", message.message_id);
+            out.push(mail);
         }
         Event::StockLow(e) => {
             let to = alert_recipients(conn, Some(e.pizzeria_id), false).await?;

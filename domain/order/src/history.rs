@@ -36,6 +36,29 @@ pub async fn steps(conn: &mut MySqlConnection, order_id: u64) -> Result<Vec<Step
     .await
 }
 
+/// One row of an order's history with who made it, for staff.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct Entry {
+    pub to_status: OrderStatus,
+    pub created_at: DateTime<Utc>,
+    pub reason: String,
+    /// The staff member's or customer's name; `None` for the system (a worker).
+    pub who: Option<String>,
+    pub actor_kind: String,
+}
+
+/// The order's history with who did each step, oldest first.
+pub async fn entries(conn: &mut MySqlConnection, order_id: u64) -> Result<Vec<Entry>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT h.to_status, h.created_at, h.reason, u.full_name AS who, CAST(h.actor_kind AS CHAR) AS actor_kind
+         FROM order_status_history h LEFT JOIN users u ON u.id = h.actor_user_id
+         WHERE h.order_id = ? ORDER BY h.id",
+    )
+    .bind(order_id)
+    .fetch_all(conn)
+    .await
+}
+
 /// The order's status and version now (`None` if it does not exist): the customer's live page
 /// sends an update when the version moves.
 pub async fn order_stamp(

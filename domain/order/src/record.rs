@@ -158,6 +158,44 @@ impl Order {
         Ok(orders)
     }
 
+    /// The pizzeria's orders matching what staff typed, newest first (at most `limit`): its
+    /// number, or part of the customer's name or phone (spaces and dots in phone numbers are
+    /// ignored, so « 06 12 » finds « 0612… »).
+    pub async fn search(
+        conn: &mut MySqlConnection,
+        pizzeria_id: u64,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<Order>, OrderError> {
+        let query = query.trim().trim_start_matches(['n', 'N', '°', '#']).trim();
+        if query.is_empty() {
+            return Ok(Vec::new());
+        }
+        let number: Option<u64> = query.parse().ok();
+        let digits: String = query.chars().filter(char::is_ascii_digit).collect();
+        let escaped = query
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM orders
+             WHERE pizzeria_id = ? AND (id = ? OR customer_name LIKE CONCAT('%', ?, '%')
+                   OR (? <> '' AND REPLACE(REPLACE(REPLACE(customer_phone, ' ', ''), '.', ''), '+33', '0') LIKE CONCAT('%', ?, '%')))
+             ORDER BY created_at DESC, id DESC LIMIT ?"
+        )))
+        .bind(pizzeria_id)
+        .bind(number.unwrap_or(0))
+        .bind(&escaped)
+        .bind(&digits)
+        .bind(&digits)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut orders = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+        attach_lines(conn, &mut orders).await?;
+        Ok(orders)
+    }
+
     /// How many of the pizzeria's orders created since `from` are in each status.
     pub async fn count_by_status(
         conn: &mut MySqlConnection,

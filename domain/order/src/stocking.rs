@@ -1,7 +1,8 @@
 //! What stock decides for an order: a placed order (or one modified while confirmed) has its
 //! ingredients reserved and is confirmed, or is rejected with what is missing; an order that
-//! ends before the kitchen gives its stock back. The order row is locked first, so a customer's
-//! cancel and the reservation cannot interleave. The stock worker calls these for each message.
+//! ends before the kitchen starts gives its stock back (after, the ingredients count as used).
+//! The order row is locked first, so a customer's cancel and the reservation cannot interleave.
+//! The stock worker calls these for each message.
 
 use messages::event::{MissingIngredient, StockReserved, StockShortage};
 use messages::{Envelope, Event, outbox};
@@ -97,8 +98,17 @@ pub async fn reserve(
 }
 
 /// Gives back what the order holds (nothing, if it held nothing or already gave it back);
-/// returns how many ingredients came back.
-pub async fn give_back(conn: &mut MySqlConnection, order_id: u64) -> Result<usize, OrderError> {
+/// returns how many ingredients came back. `from` is where the order ended from: once the
+/// kitchen has started it, its ingredients count as used (they are on the dough or in the bin)
+/// and nothing comes back; a manager corrects the stock by hand if some were saved.
+pub async fn give_back(
+    conn: &mut MySqlConnection,
+    order_id: u64,
+    from: OrderStatus,
+) -> Result<usize, OrderError> {
+    if !from.is_modifiable() {
+        return Ok(0);
+    }
     let order = Order::lock(conn, order_id).await?;
     Ok(stock::release(conn, order.pizzeria_id, order.id, order.version).await?)
 }

@@ -7,7 +7,7 @@ use messages::{Envelope, Event, outbox, truncate};
 use sqlx::MySqlConnection;
 
 use crate::{Order, OrderError};
-use vocab::{Actor, OrderStatus};
+use vocab::{Actor, EndReason, OrderStatus, TransitionError};
 
 /// Records a status in the order's history.
 pub(crate) async fn record_history(
@@ -72,7 +72,10 @@ pub async fn move_locked(
 ) -> Result<OrderStatus, OrderError> {
     let from = order.status;
     from.check_move_to(to, order.fulfilment)?;
-    let rejection = (to == OrderStatus::Rejected).then(|| truncate(reason, 500));
+    // Why it ended, shown to the customer: a rejection's reason, or the staff's for a cancel.
+    let ended_by_staff = to == OrderStatus::Cancelled && matches!(by, Actor::Staff(_));
+    let rejection = (to == OrderStatus::Rejected || (ended_by_staff && !reason.is_empty()))
+        .then(|| truncate(reason, 500));
     sqlx::query(
         "UPDATE orders SET status = ?, version = version + 1, updated_at = CURRENT_TIMESTAMP(6),
              rejection_reason = COALESCE(?, rejection_reason)
@@ -130,13 +133,48 @@ pub async fn cancel_by_customer(
     order_id: u64,
     customer_id: u64,
 ) -> Result<Order, OrderError> {
-    move_to(
+    let mut order = Order::lock(conn, order_id).await?;
+    if !order.status.is_modifiable() {
+        return Err(TransitionError::NotAllowed {
+            from: order.status.label_fr(order.fulfilment),
+            to: OrderStatus::Cancelled.label_fr(order.fulfilment),
+        }
+        .into());
+    }
+    move_locked(
         conn,
-        order_id,
+        &mut order,
         OrderStatus::Cancelled,
         Actor::Customer(customer_id),
         "annulée par le client",
         None,
     )
-    .await
+    .await?;
+    Ok(order)
+}
+
+/// Staff (counter, manager) end an order that is not finished: cancelled at the customer's
+/// request, otherwise rejected by the pizzeria; the reason is recorded and shown to the
+/// customer. The workers then give back the stock (if the kitchen had not started) and the
+/// money. Returns the order as it was before.
+pub async fn end_by_staff(
+    conn: &mut MySqlConnection,
+    order_id: u64,
+    why: EndReason,
+    detail: &str,
+    staff_id: u64,
+) -> Result<Order, OrderError> {
+    let reason = why.describe(detail).map_err(OrderError::invalid)?;
+    let mut order = Order::lock(conn, order_id).await?;
+    let before = order.clone();
+    move_locked(
+        conn,
+        &mut order,
+        why.status(),
+        Actor::Staff(staff_id),
+        &reason,
+        None,
+    )
+    .await?;
+    Ok(before)
 }

@@ -10,7 +10,7 @@ use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError
 use stripe_core::payment_intent::{
     CancelPaymentIntent, CapturePaymentIntent, CreatePaymentIntent, RetrievePaymentIntent,
 };
-use stripe_core::refund::CreateRefund;
+use stripe_core::refund::{CreateRefund, ListRefund};
 use stripe_core::{PaymentIntent, PaymentIntentCaptureMethod, PaymentIntentStatus};
 use stripe_types::Currency;
 
@@ -130,6 +130,9 @@ fn key(raw: String) -> RequestStrategy {
     )
 }
 
+/// The metadata key carrying our `refunds.id` on a Stripe refund.
+const REFUND_TAG: &str = "ocpizza_refund_id";
+
 #[derive(Clone)]
 pub struct Gateway {
     client: Client,
@@ -220,20 +223,53 @@ impl Gateway {
     }
 
     /// Gives back `amount_cents` of a captured payment.
+    /// Refunds `amount_cents` of the intent's charge, tagged with our refund's id so that
+    /// [`Gateway::find_refund`] can tell whether an earlier attempt went through.
     pub async fn refund(
         &self,
-        id: &str,
+        intent_id: &str,
         amount_cents: u32,
-        idempotency_key: String,
-    ) -> Result<(), StripeFailure> {
+        refund_id: u64,
+    ) -> Result<String, StripeFailure> {
         CreateRefund::new()
-            .payment_intent(id)
+            .payment_intent(intent_id)
             .amount(i64::from(amount_cents))
+            .metadata(HashMap::from([(
+                REFUND_TAG.to_owned(),
+                refund_id.to_string(),
+            )]))
             .customize()
-            .request_strategy(key(idempotency_key))
+            .request_strategy(key(format!("refund-{refund_id}")))
             .send(&self.client)
             .await
-            .map(|_| ())
+            .map(|r| r.id.as_str().to_owned())
             .map_err(classify)
+    }
+
+    /// The Stripe refund made for our refund `refund_id` on this intent, if one was: a crash
+    /// between Stripe's answer and our commit must not refund twice (idempotency keys expire,
+    /// and not every Stripe double honours them).
+    pub async fn find_refund(
+        &self,
+        intent_id: &str,
+        refund_id: u64,
+    ) -> Result<Option<String>, StripeFailure> {
+        let tag = refund_id.to_string();
+        let list = ListRefund::new()
+            .payment_intent(intent_id)
+            .limit(100)
+            .send(&self.client)
+            .await
+            .map_err(classify)?;
+        Ok(list
+            .data
+            .into_iter()
+            .find(|r| {
+                r.metadata
+                    .as_ref()
+                    .and_then(|m| m.get(REFUND_TAG))
+                    .is_some_and(|v| *v == tag)
+            })
+            .map(|r| r.id.as_str().to_owned()))
     }
 }

@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`gateway`]: the Stripe calls (async-stripe), idempotency keys, error classes;
 //! - [`rules`]: the `payments` rows and the order moves each Stripe outcome causes;
+//! - [`refund`]: money given back (complaints, orders ended after capture), once;
 //! - [`counter`]: on-site payments collected by staff, and the takings by method.
 //!
 //! async-stripe is large to build; this is the only crate that depends on it.
@@ -11,6 +12,7 @@
 
 pub mod counter;
 pub mod gateway;
+pub mod refund;
 pub mod rules;
 
 pub use gateway::{Gateway, Intent, IntentStatus, StripeFailure};
@@ -28,4 +30,13 @@ pub enum PaymentError {
     Stripe(#[from] StripeFailure),
     #[error("no payment for this PaymentIntent")]
     UnknownIntent,
+    /// The rest of these are shown to staff as they are.
+    #[error("rien n'a été encaissé sur cette commande : il n'y a rien à rembourser")]
+    NothingToRefund,
+    #[error("cette commande est déjà entièrement remboursée")]
+    AlreadyRefunded,
+    #[error("le remboursement dépasse ce qui reste encaissé ({0} au plus)")]
+    AboveRefundable(vocab::Cents),
+    #[error("{0}")]
+    Refund(String),
 }

@@ -4,7 +4,8 @@
 //! - [`finalise`] (the customer's return and the webhook both call it) reads the intent: held
 //!   → `authorised` and the order is `placed`; declined → `failed` and the order `rejected`;
 //! - the kitchen starting the order → [`capture`] (at most what was authorised);
-//! - cancelled before that → [`release`] (void); rejected after a capture → refund.
+//! - cancelled or rejected → [`release`]: void what is only authorised, refund what was captured
+//!   ([`crate::refund`]).
 //!
 //! Each step reads the intent's state at Stripe first, so running it twice (a redelivery, a
 //! crash between Stripe's answer and our commit) never charges or refunds twice.
@@ -422,18 +423,12 @@ pub async fn release(
                         None,
                     )
                     .await?;
-                    return refund(
-                        conn,
-                        gateway,
-                        &Payment {
-                            captured_cents: captured,
-                            status: PaymentStatus::Captured,
-                            ..payment
-                        },
-                        order,
-                        cause,
-                    )
-                    .await;
+                    let payment = Payment {
+                        captured_cents: captured,
+                        status: PaymentStatus::Captured,
+                        ..payment
+                    };
+                    return crate::refund::at_end(conn, gateway, order, &payment, cause).await;
                 }
                 _ => {
                     gateway
@@ -453,54 +448,11 @@ pub async fn release(
             )
             .await
         }
-        PaymentStatus::Captured => refund(conn, gateway, &payment, order, cause).await,
+        PaymentStatus::Captured => {
+            crate::refund::at_end(conn, gateway, order, &payment, cause).await
+        }
         _ => Ok(()),
     }
-}
-
-async fn refund(
-    conn: &mut MySqlConnection,
-    gateway: &Gateway,
-    payment: &Payment,
-    order: &Order,
-    cause: Option<&Envelope>,
-) -> Result<(), PaymentError> {
-    let due = payment
-        .captured_cents
-        .saturating_sub(payment.refunded_cents);
-    if due == 0 {
-        return Ok(());
-    }
-    let intent_id = payment
-        .stripe_payment_intent_id
-        .clone()
-        .ok_or(PaymentError::UnknownIntent)?;
-    gateway
-        .refund(
-            &intent_id,
-            due,
-            format!("payment-{}-refund-{}", payment.id, payment.refunded_cents),
-        )
-        .await?;
-    set(
-        conn,
-        payment.id,
-        PaymentStatus::Refunded,
-        None,
-        Some(payment.refunded_cents + due),
-        None,
-    )
-    .await?;
-    announce(
-        conn,
-        Event::PaymentRefunded(PaymentEvent {
-            order_id: order.id,
-            payment_id: payment.id,
-            amount_cents: due,
-        }),
-        cause,
-    )
-    .await
 }
 
 /// A modification raised the total above what is held: authorise the new total on the same

@@ -293,3 +293,33 @@ pub async fn retry_failed(pool: &MySqlPool, policy: &Policy) -> Result<usize, Ti
     }
     Ok(printed)
 }
+
+/// One of an order's tickets, as the staff order page lists them.
+#[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
+pub struct TicketState {
+    pub id: u64,
+    pub kind: String,
+    pub status: String,
+    pub printer: Option<String>,
+    pub via_backup: bool,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub created_at: chrono::DateTime<Utc>,
+    pub printed_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// The order's tickets, oldest first.
+pub async fn for_order(
+    conn: &mut MySqlConnection,
+    order_id: u64,
+) -> Result<Vec<TicketState>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT t.id, CAST(t.kind AS CHAR) AS kind, CAST(t.status AS CHAR) AS status, p.name AS printer,
+                t.via_backup, t.attempts, t.last_error, t.created_at, t.printed_at
+         FROM tickets t LEFT JOIN printers p ON p.id = t.printer_id
+         WHERE t.order_id = ? ORDER BY t.id",
+    )
+    .bind(order_id)
+    .fetch_all(conn)
+    .await
+}

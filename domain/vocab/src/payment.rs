@@ -36,6 +36,26 @@ impl PaymentStatus {
 }
 
 crate::named_enum! {
+    /// A `refunds` row's state: `requested` (the payments worker will carry it out at Stripe),
+    /// then `done`, or `failed` with the reason.
+    pub enum RefundStatus {
+        Requested = "requested",
+        Done = "done",
+        Failed = "failed",
+    }
+}
+
+impl RefundStatus {
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            RefundStatus::Requested => "En cours",
+            RefundStatus::Done => "Remboursé",
+            RefundStatus::Failed => "Échec",
+        }
+    }
+}
+
+crate::named_enum! {
     /// The means of a payment: Stripe online, or what staff collected on site (the manual's
     /// accepted means).
     pub enum PaymentMethod {

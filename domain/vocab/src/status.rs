@@ -2,8 +2,9 @@
 //!
 //! `awaiting_payment` (online only) → `placed` → `confirmed` (stock reserved) → `preparing` →
 //! `ready` → `out_for_delivery` → `delivered`; pickup ends `ready` → `picked_up`.
-//! `cancelled` from any state before `preparing`; `rejected` when stock or payment fails, also
-//! before `preparing`.
+//! Customers may cancel before `preparing`; stock and payment reject before it too. Staff
+//! (counter, manager) may end any order that is not finished, cancelled or rejected, with one
+//! of the [`EndReason`]s.
 //!
 //! Adding a status is done here (its name, its French label, its moves); the order crate
 //! stores and announces whatever this allows.
@@ -56,11 +57,22 @@ impl OrderStatus {
         }
     }
 
-    /// Lines, address and time may change, and the order may be cancelled, only before the
-    /// kitchen starts it.
+    /// Lines, address and time may change, and the customer may cancel, only before the
+    /// kitchen starts it; ingredients are given back only when it ends before that.
     pub fn is_modifiable(self) -> bool {
         use OrderStatus::*;
         matches!(self, AwaitingPayment | Placed | Confirmed)
+    }
+
+    /// Nothing happens to the order any more.
+    pub fn is_final(self) -> bool {
+        use OrderStatus::*;
+        matches!(self, Delivered | PickedUp | Cancelled | Rejected)
+    }
+
+    /// Handed to the customer.
+    pub fn is_handed_over(self) -> bool {
+        matches!(self, OrderStatus::Delivered | OrderStatus::PickedUp)
     }
 
     /// Whether `self → next` is a move of the lifecycle for an order fulfilled this way.
@@ -74,7 +86,7 @@ impl OrderStatus {
             (Ready, OutForDelivery) => fulfilment == Fulfilment::Delivery,
             (OutForDelivery, Delivered) => fulfilment == Fulfilment::Delivery,
             (Ready, PickedUp) => fulfilment == Fulfilment::Pickup,
-            (from, Cancelled | Rejected) => from.is_modifiable(),
+            (from, Cancelled | Rejected) => !from.is_final(),
             _ => false,
         }
     }
@@ -96,14 +108,61 @@ impl OrderStatus {
     }
 }
 
+crate::named_enum! {
+    /// Why staff end an order: the short list of the cancel form (with free text besides).
+    pub enum EndReason {
+        CustomerRequest = "customer_request",
+        OutOfStock = "out_of_stock",
+        Prank = "prank",
+        Undeliverable = "undeliverable",
+        KitchenIncident = "kitchen_incident",
+        Other = "other",
+    }
+}
+
+/// The most free text staff may add to an [`EndReason`].
+pub const END_DETAIL_MAX: usize = 400;
+
+impl EndReason {
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            EndReason::CustomerRequest => "À la demande du client",
+            EndReason::OutOfStock => "Ingrédient épuisé",
+            EndReason::Prank => "Commande fantaisiste",
+            EndReason::Undeliverable => "Adresse hors zone ou client injoignable",
+            EndReason::KitchenIncident => "Incident en cuisine",
+            EndReason::Other => "Autre",
+        }
+    }
+
+    /// The customer asked: the order is cancelled; otherwise the pizzeria refuses it.
+    pub fn status(self) -> OrderStatus {
+        match self {
+            EndReason::CustomerRequest | EndReason::Other => OrderStatus::Cancelled,
+            _ => OrderStatus::Rejected,
+        }
+    }
+
+    /// The reason as recorded and shown to the customer: the label, then the staff's words.
+    /// « Autre » needs words.
+    pub fn describe(self, detail: &str) -> Result<String, &'static str> {
+        let detail = detail.trim();
+        if detail.chars().count() > END_DETAIL_MAX {
+            return Err("La précision est trop longue (400 caractères au plus).");
+        }
+        match (self, detail.is_empty()) {
+            (EndReason::Other, true) => Err("Précisez la raison."),
+            (EndReason::Other, false) => Ok(detail.to_owned()),
+            (_, true) => Ok(self.label_fr().to_owned()),
+            (_, false) => Ok(format!("{} : {detail}", self.label_fr())),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use OrderStatus::*;
-
-    fn is_final(s: OrderStatus) -> bool {
-        matches!(s, Delivered | PickedUp | Cancelled | Rejected)
-    }
 
     #[test]
     fn the_delivery_path_is_allowed_step_by_step() {
@@ -132,23 +191,56 @@ mod tests {
     }
 
     #[test]
-    fn cancel_is_allowed_before_preparing_and_refused_after() {
+    fn an_order_ends_from_anywhere_but_a_final_state_and_changes_only_before_preparing() {
         for &status in OrderStatus::ALL {
-            let expected = matches!(status, AwaitingPayment | Placed | Confirmed);
+            let open = !matches!(status, Delivered | PickedUp | Cancelled | Rejected);
+            for end in [Cancelled, Rejected] {
+                assert_eq!(
+                    status.can_move_to(end, Fulfilment::Delivery),
+                    open,
+                    "{status:?}"
+                );
+            }
+            assert_eq!(status.is_final(), !open, "{status:?}");
             assert_eq!(
-                status.can_move_to(Cancelled, Fulfilment::Delivery),
-                expected,
+                status.is_modifiable(),
+                matches!(status, AwaitingPayment | Placed | Confirmed),
                 "{status:?}"
             );
-            assert_eq!(status.is_modifiable(), expected, "{status:?}");
         }
         assert_eq!(
-            Preparing
-                .check_move_to(Cancelled, Fulfilment::Pickup)
+            Delivered
+                .check_move_to(Cancelled, Fulfilment::Delivery)
                 .unwrap_err()
                 .to_string(),
-            "la commande est « En préparation » : elle ne peut plus passer à « Annulée »"
+            "la commande est « Commande livrée » : elle ne peut plus passer à « Annulée »"
         );
+    }
+
+    #[test]
+    fn each_end_reason_ends_the_order_one_way_and_other_needs_words() {
+        for &r in EndReason::ALL {
+            assert_eq!(EndReason::parse(r.as_str()), Some(r));
+            assert!(matches!(r.status(), Cancelled | Rejected));
+            assert!(!r.label_fr().is_empty());
+        }
+        assert_eq!(EndReason::CustomerRequest.status(), Cancelled);
+        assert_eq!(EndReason::OutOfStock.status(), Rejected);
+        assert_eq!(
+            EndReason::Other.describe("").unwrap_err(),
+            "Précisez la raison."
+        );
+        assert_eq!(
+            EndReason::OutOfStock
+                .describe("  plus de mozzarella ")
+                .unwrap(),
+            "Ingrédient épuisé : plus de mozzarella"
+        );
+        assert_eq!(
+            EndReason::Prank.describe("").unwrap(),
+            "Commande fantaisiste"
+        );
+        assert!(EndReason::Prank.describe(&"x".repeat(401)).is_err());
     }
 
     #[test]
@@ -158,7 +250,7 @@ mod tests {
             "stock must be reserved first"
         );
         assert!(!Ready.can_move_to(Preparing, Fulfilment::Delivery));
-        for &from in OrderStatus::ALL.iter().filter(|s| is_final(**s)) {
+        for &from in OrderStatus::ALL.iter().filter(|s| s.is_final()) {
             for &to in OrderStatus::ALL {
                 assert!(
                     !from.can_move_to(to, Fulfilment::Delivery)

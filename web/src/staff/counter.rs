@@ -41,11 +41,7 @@ async fn show(
         }
         _ => None,
     };
-    let pickups: Vec<_> = board(state, &shop, &[OrderStatus::Ready])
-        .await?
-        .into_iter()
-        .filter(|o| !o.is_delivery())
-        .collect();
+    let (running, pickups) = counter_board(state, &shop).await?;
     let status = if error.is_some() {
         axum::http::StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -59,6 +55,7 @@ async fn show(
         context! {
             menu => menu,
             pickups => pickups,
+            running => running,
             tenders => tenders(),
             form => form,
             suggestions => suggestions,
@@ -67,6 +64,50 @@ async fn show(
         },
     )?;
     Ok((status, html).into_response())
+}
+
+/// Every order on its way (placed to out for delivery, due first), and the ready pickups.
+async fn counter_board(
+    state: &AppState,
+    shop: &catalog::Pizzeria,
+) -> Result<(Vec<super::StaffOrder>, Vec<super::StaffOrder>), WebError> {
+    let mut all = board(state, shop, &RUNNING).await?;
+    all.sort_by_key(|o| o.due_at());
+    let (pickups, running) = all
+        .into_iter()
+        .partition(|o| o.status() == OrderStatus::Ready && !o.is_delivery());
+    Ok((running, pickups))
+}
+
+/// What the counter follows.
+const RUNNING: [OrderStatus; 6] = [
+    OrderStatus::AwaitingPayment,
+    OrderStatus::Placed,
+    OrderStatus::Confirmed,
+    OrderStatus::Preparing,
+    OrderStatus::Ready,
+    OrderStatus::OutForDelivery,
+];
+
+/// The board alone, refetched on each server-sent event (the order form below it is left as
+/// the person is filling it).
+pub async fn fragment(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(code): Path<String>,
+    page: Page,
+) -> Result<axum::response::Html<String>, WebError> {
+    let shop = shop_for(&state, &user, &code, Screen::Counter).await?;
+    let (running, pickups) = counter_board(&state, &shop).await?;
+    page.fragment(
+        "counter_board.html",
+        context! {
+            running => running,
+            pickups => pickups,
+            tenders => tenders(),
+            shop => crate::views::ShopView::from(&shop),
+        },
+    )
 }
 
 /// The counter page; `?chercher=1&customer_phone=…` (the form's « Chercher ce numéro ») keeps

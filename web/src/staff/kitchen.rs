@@ -1,6 +1,7 @@
 //! The kitchen screen: confirmed and started orders, oldest first, live; start, finish, reprint;
 //! every pizza's recipe one tap away. Made for a tablet on the wall.
 
+use crate::extract::Form;
 use crate::extract::Path;
 use account::access::Screen;
 use axum::extract::State;
@@ -56,6 +57,7 @@ pub async fn reprint(
     CurrentUser(user): CurrentUser,
     Path((code, id)): Path<(String, u64)>,
     page: Page,
+    Form(form): Form<std::collections::HashMap<String, String>>,
 ) -> Result<Redirect, WebError> {
     let shop = shop_for(&state, &user, &code, Screen::Kitchen).await?;
     let o = order_of(&state, &shop, id).await?;
@@ -75,7 +77,11 @@ pub async fn reprint(
         format!("Ticket n°{id} envoyé à l'imprimante."),
     )
     .await?;
-    Ok(Redirect::to(&format!("/equipe/{code}/cuisine")))
+    let back = match form.get("back").map(String::as_str) {
+        Some("commande") => format!("/equipe/{code}/commandes/{id}"),
+        _ => format!("/equipe/{code}/cuisine"),
+    };
+    Ok(Redirect::to(&back))
 }
 
 pub async fn recipe(

@@ -6,6 +6,8 @@
 //! - [`counter`]: orders taken at the counter or by phone; pickups handed over;
 //! - [`delivery`]: deliveries to take out and the money collected at the door;
 //! - [`manage`]: the manager's board, stock and figures;
+//! - [`orders`]: one order with its history, payments and tickets; ending it, refunding it;
+//!   finding it;
 //! - [`admin`]: the group's pizzerias, menu, printers and staff.
 
 pub mod admin;
@@ -13,6 +15,7 @@ pub mod counter;
 pub mod delivery;
 pub mod kitchen;
 pub mod manage;
+pub mod orders;
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -225,6 +228,7 @@ pub async fn move_order(
     let o = order_of(&state, &shop, id).await?;
     let back = match form.back.as_str() {
         "comptoir" | "livraisons" | "gestion" => format!("/equipe/{code}/{}", form.back),
+        "commande" => format!("/equipe/{code}/commandes/{id}"),
         _ => format!("/equipe/{code}/cuisine"),
     };
     let handing_over = matches!(to, OrderStatus::Delivered | OrderStatus::PickedUp);
@@ -273,11 +277,26 @@ pub struct StaffOrder {
     to_collect: bool,
     delivery: bool,
     channel: &'static str,
+    #[serde(skip)]
+    status: OrderStatus,
+    #[serde(skip)]
+    due_at: chrono::DateTime<Utc>,
+    /// The chosen time, local (« 19:30 »), or « dès que possible ».
+    due_time: String,
 }
 
 impl StaffOrder {
     pub fn is_delivery(&self) -> bool {
         self.delivery
+    }
+
+    pub fn status(&self) -> OrderStatus {
+        self.status
+    }
+
+    /// When it is due: the chosen time, or for as soon as possible its ordering time.
+    pub fn due_at(&self) -> chrono::DateTime<Utc> {
+        self.due_at
     }
 }
 
@@ -312,6 +331,16 @@ pub fn staff_view(o: &Order) -> StaffOrder {
             vocab::Channel::Counter => "comptoir",
             vocab::Channel::Phone => "téléphone",
         },
+        status: o.status,
+        due_at: o.desired_at.unwrap_or(o.created_at),
+        due_time: o
+            .desired_at
+            .map(|t| {
+                t.with_timezone(&chrono_tz::Europe::Paris)
+                    .format("%H:%M")
+                    .to_string()
+            })
+            .unwrap_or_else(|| "dès que possible".into()),
     }
 }
 
