@@ -2,8 +2,10 @@
 //! `tests/browser`), against the real web server, the relay and the workers through RabbitMQ,
 //! and localstripe's card form:
 //! - a customer signs up, orders two pizzas, pays online and sees « Confirmée » appear;
-//! - a pizzaiolo's kitchen screen shows a new web order without a reload, starts it (the payment
-//!   is captured) and finishes it, and the customer's page shows it ready.
+//! - a pizzaiolo's kitchen screen keeps a scheduled order in « Plus tard » (starting it early
+//!   asks), rings once armed and shows a new web order without a reload, starts it (the payment
+//!   is captured) and finishes it, and the customer's page shows it ready;
+//! - the menu's refresh keeps the quantity a customer typed.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -129,7 +131,7 @@ async fn a_web_order_reaches_the_kitchen_screen_live_and_the_customer_sees_it_re
     const EMAIL: &str = "dominique@test.example";
     const COOK: &str = "pizzaiolo@test.example";
     let env = TestEnv::new().await;
-    env.seed_shop(9, 9).await;
+    let shop = env.seed_shop(9, 9).await;
     catalog::feed::feed(
         &env.pool,
         format!("staff,{COOK},Paul Pizzaïolo,pizzaiolo,test,{PASSWORD}\n").as_bytes(),
@@ -148,6 +150,22 @@ async fn a_web_order_reaches_the_kitchen_screen_live_and_the_customer_sees_it_re
         PaymentsWorker { gateway },
     );
 
+    // An order for tonight, placed earlier: it waits in « Plus tard ».
+    let later = env
+        .place_pickup(&shop, shop.margherita, vocab::PaymentMode::OnSite)
+        .await;
+    sqlx::query("UPDATE orders SET desired_at = NOW(6) + INTERVAL 3 HOUR WHERE id = ?")
+        .bind(later.id)
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    wait_until(
+        Duration::from_secs(30),
+        "the scheduled order confirmed",
+        || async { env.order(later.id).await.status == OrderStatus::Confirmed },
+    )
+    .await;
+
     let base = format!("http://{}", app.address);
     let out = scenario(
         "kitchen_flow.mjs",
@@ -157,9 +175,15 @@ async fn a_web_order_reaches_the_kitchen_screen_live_and_the_customer_sees_it_re
             EMAIL.into(),
             COOK.into(),
             PASSWORD.into(),
+            later.id.to_string(),
         ],
     )
     .await;
+    assert_eq!(
+        env.order(later.id).await.status,
+        OrderStatus::Confirmed,
+        "declining the question started nothing"
+    );
     let (id, _, status) = order_of(&env, EMAIL).await;
     assert!(out.contains(&format!("\"order\":{id}")), "{out}");
     assert_eq!(status, "ready");

@@ -1048,3 +1048,57 @@ async fn the_counter_ends_orders_and_the_manager_refunds_from_the_order_page() {
 fn urlencode(raw: &str) -> String {
     raw.replace(' ', "+")
 }
+
+#[tokio::test]
+async fn a_scheduled_order_waits_in_the_later_lane_and_starts_early_only_on_purpose() {
+    let (env, shop, app) = setup().await;
+    let later = env
+        .place_pickup(&shop, shop.margherita, PaymentMode::OnSite)
+        .await;
+    sqlx::query("UPDATE orders SET desired_at = NOW(6) + INTERVAL 3 HOUR WHERE id = ?")
+        .bind(later.id)
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    confirm(&env, later.id).await;
+    let now = env
+        .place_pickup(&shop, shop.regina, PaymentMode::OnSite)
+        .await;
+    confirm(&env, now.id).await;
+    let cook = logged_in(&app, PIZZAIOLO).await;
+    let board = cook.page("/equipe/test/cuisine/tableau").await;
+    let (current, scheduled) = board.split_once("id=\"later\"").expect("two lanes");
+    assert!(
+        current.contains(&format!("data-order=\"{}\"", now.id)),
+        "{board}"
+    );
+    assert!(
+        !current.contains(&format!("data-order=\"{}\"", later.id)),
+        "{board}"
+    );
+    assert!(
+        scheduled.contains(&format!("data-order=\"{}\"", later.id)),
+        "{board}"
+    );
+    assert!(scheduled.contains("À commencer vers"), "{board}");
+
+    let path = format!("/equipe/test/commandes/{}/statut", later.id);
+    let r = cook.submit(&path, &[("to", "preparing")]).await;
+    assert_eq!(location(&r), "/equipe/test/cuisine");
+    let page = cook.page("/equipe/test/cuisine").await;
+    assert!(
+        page.contains("Confirmez pour la commencer en avance."),
+        "{page}"
+    );
+    assert_eq!(env.order(later.id).await.status, OrderStatus::Confirmed);
+    cook.submit(&path, &[("to", "preparing"), ("early", "1")])
+        .await;
+    assert_eq!(env.order(later.id).await.status, OrderStatus::Preparing);
+    // Once started it is made now, in the current lane.
+    let board = cook.page("/equipe/test/cuisine/tableau").await;
+    let (current, _) = board.split_once("id=\"later\"").unwrap();
+    assert!(
+        current.contains(&format!("data-order=\"{}\"", later.id)),
+        "{board}"
+    );
+}

@@ -62,6 +62,7 @@
           if (i.type === "checkbox" || i.type === "radio") { i.checked = kept[k]; } else { i.value = kept[k]; }
           i.setAttribute("data-touched", "");
         });
+        element.dispatchEvent(new CustomEvent("refreshed"));
       })
       .catch(function () {});
   }
@@ -87,6 +88,58 @@
       } else if (changed) {
         reloadOrOffer();
       }
+    });
+  });
+
+  // Kitchen: a sound and a flash for each new order to make. Browsers play sound only after a
+  // tap on the page, so the shift starts with one tap on the button; the board then refreshes in
+  // place and the page stays armed. `data-chime` selects the cards that count.
+  var audio = null;
+  function chime() {
+    if (!audio) { return; }
+    var t = audio.currentTime;
+    [880, 1320, 880].forEach(function (frequency, i) {
+      var start = t + i * 0.22;
+      var tone = audio.createOscillator();
+      var gain = audio.createGain();
+      tone.frequency.value = frequency;
+      tone.connect(gain);
+      gain.connect(audio.destination);
+      gain.gain.setValueAtTime(0.0001, start);
+      gain.gain.exponentialRampToValueAtTime(0.6, start + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, start + 0.2);
+      tone.start(start);
+      tone.stop(start + 0.21);
+    });
+    document.body.dataset.chimes = String(Number(document.body.dataset.chimes || 0) + 1);
+  }
+  var arm = document.getElementById("arm-sound");
+  if (arm) {
+    arm.addEventListener("click", function () {
+      var Context = window.AudioContext || window.webkitAudioContext;
+      if (!Context) { return; }
+      audio = audio || new Context();
+      audio.resume();
+      arm.classList.add("armed");
+      arm.textContent = arm.dataset.armedLabel;
+      chime();
+    });
+  }
+  document.querySelectorAll("[data-chime]").forEach(function (element) {
+    function ids() {
+      var found = {};
+      element.querySelectorAll(element.dataset.chime).forEach(function (card) {
+        found[card.getAttribute("data-order")] = card;
+      });
+      return found;
+    }
+    var seen = ids();
+    element.addEventListener("refreshed", function () {
+      var now = ids();
+      var fresh = Object.keys(now).filter(function (id) { return !(id in seen); });
+      fresh.forEach(function (id) { now[id].classList.add("new"); });
+      Object.keys(now).forEach(function (id) { seen[id] = true; });
+      if (fresh.length) { chime(); }
     });
   });
 

@@ -1,4 +1,5 @@
-//! When an order in the kitchen is late, for the kitchen screen's colours.
+//! When an order should be started and when it is late, for the kitchen screen's lanes and
+//! colours.
 //!
 //! An order for "as soon as possible" is late once it has waited longer than the kitchen's target
 //! since it was placed; an order for a slot is late once its slot is closer than the time a pizza
@@ -12,6 +13,62 @@ use crate::Order;
 pub const ASAP_TARGET: Duration = Duration::minutes(20);
 /// Preparing and baking take about this long: a slot order not ready by then is late.
 pub const PREPARATION: Duration = Duration::minutes(15);
+
+/// From the oven to the customer's door, about.
+pub const TRAVEL: Duration = Duration::minutes(20);
+/// How long before being late a card turns amber.
+pub const WARNING: Duration = Duration::minutes(10);
+
+/// When the kitchen should start the order: at once for « dès que possible »; for a slot, the
+/// slot less the preparation (and the ride, for a delivery).
+pub fn start_at(order: &Order) -> DateTime<Utc> {
+    match order.desired_at {
+        None => order.created_at,
+        Some(due) => due - lead(order.fulfilment),
+    }
+}
+
+fn lead(fulfilment: vocab::Fulfilment) -> Duration {
+    match fulfilment {
+        vocab::Fulfilment::Delivery => PREPARATION + TRAVEL,
+        vocab::Fulfilment::Pickup => PREPARATION,
+    }
+}
+
+/// A scheduled order whose start time has not come: the kitchen's « Plus tard » lane, and
+/// starting it asks to confirm.
+pub fn is_for_later(order: &Order, now: DateTime<Utc>) -> bool {
+    start_at(order) > now
+}
+
+/// How the kitchen card is coloured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Urgency {
+    OnTime,
+    /// Late within [`WARNING`].
+    Soon,
+    Late,
+}
+
+impl Urgency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Urgency::OnTime => "on-time",
+            Urgency::Soon => "soon",
+            Urgency::Late => "late",
+        }
+    }
+}
+
+pub fn urgency(order: &Order, now: DateTime<Utc>) -> Urgency {
+    if is_late(order, now) {
+        Urgency::Late
+    } else if is_late(order, now + WARNING) {
+        Urgency::Soon
+    } else {
+        Urgency::OnTime
+    }
+}
 
 /// Minutes since the order was placed.
 pub fn age_minutes(order: &Order, now: DateTime<Utc>) -> i64 {
@@ -41,6 +98,13 @@ mod tests {
     fn asap_orders_are_late_after_the_target() {
         assert!(!late_at(at(0), None, at(20)));
         assert!(late_at(at(0), None, at(21)));
+    }
+
+    #[test]
+    fn a_slot_starts_its_preparation_earlier_for_a_delivery() {
+        let due = at(120);
+        assert_eq!(due - lead(vocab::Fulfilment::Pickup), at(105));
+        assert_eq!(due - lead(vocab::Fulfilment::Delivery), at(85));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use messages::event::TicketReprintRequested;
 use messages::{Envelope, Event, outbox};
 use minijinja::context;
 
-use super::{board, order_of, render, shop_for};
+use super::{StaffOrder, board, order_of, render, shop_for};
 use crate::error::WebError;
 use crate::page::{Page, flash};
 use crate::session::CurrentUser;
@@ -26,14 +26,25 @@ pub async fn page(
     page: Page,
 ) -> Result<Html<String>, WebError> {
     let shop = shop_for(&state, &user, &code, Screen::Kitchen).await?;
-    let orders = board(&state, &shop, &STATUSES).await?;
+    let (now, later) = lanes(&state, &shop).await?;
     render(
         &page,
         &user,
         &shop,
         "kitchen.html",
-        context! { orders => orders },
+        context! { now => now, later => later },
     )
+}
+
+/// The orders to make now (started ones and those whose time has come, due first) and the
+/// scheduled ones whose time has not come (« Plus tard », due first).
+async fn lanes(
+    state: &AppState,
+    shop: &catalog::Pizzeria,
+) -> Result<(Vec<StaffOrder>, Vec<StaffOrder>), WebError> {
+    let mut orders = board(state, shop, &STATUSES).await?;
+    orders.sort_by_key(|o| o.due_at());
+    Ok(orders.into_iter().partition(|o| !o.is_for_later()))
 }
 
 /// The board alone, refetched by the page on each server-sent event.
@@ -44,10 +55,10 @@ pub async fn fragment(
     page: Page,
 ) -> Result<Html<String>, WebError> {
     let shop = shop_for(&state, &user, &code, Screen::Kitchen).await?;
-    let orders = board(&state, &shop, &STATUSES).await?;
+    let (now, later) = lanes(&state, &shop).await?;
     page.fragment(
         "kitchen_board.html",
-        context! { orders => orders, shop => crate::views::ShopView::from(&shop) },
+        context! { now => now, later => later, shop => crate::views::ShopView::from(&shop) },
     )
 }
 

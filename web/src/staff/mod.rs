@@ -201,6 +201,9 @@ pub struct MoveForm {
     tender: String,
     #[serde(default)]
     back: String,
+    /// Set by the « commencer en avance » confirmation of a scheduled order.
+    #[serde(default)]
+    early: String,
 }
 
 /// The screen allowed to make each move.
@@ -231,6 +234,22 @@ pub async fn move_order(
         "commande" => format!("/equipe/{code}/commandes/{id}"),
         _ => format!("/equipe/{code}/cuisine"),
     };
+    if to == OrderStatus::Preparing
+        && order::timing::is_for_later(&o, Utc::now())
+        && form.early != "1"
+    {
+        // Starting early also captures an online payment early: only on purpose.
+        flash(
+            &page.session,
+            format!(
+                "Commande n°{id} prévue pour {} : à commencer vers {}. Confirmez pour la commencer en avance.",
+                o.desired_at.map(clock).unwrap_or_default(),
+                clock(order::timing::start_at(&o)),
+            ),
+        )
+        .await?;
+        return Ok(Redirect::to(&back));
+    }
     let handing_over = matches!(to, OrderStatus::Delivered | OrderStatus::PickedUp);
     let tender = if handing_over && o.payment_mode == vocab::PaymentMode::OnSite {
         match vocab::PaymentMethod::parse(&form.tender)
@@ -283,6 +302,12 @@ pub struct StaffOrder {
     due_at: chrono::DateTime<Utc>,
     /// The chosen time, local (« 19:30 »), or « dès que possible ».
     due_time: String,
+    /// The card's colour: `on-time`, `soon`, `late`.
+    urgency: &'static str,
+    /// A scheduled order whose start time has not come (« Plus tard »).
+    later: bool,
+    /// When to start it, local (« 18:55 »).
+    start_time: String,
 }
 
 impl StaffOrder {
@@ -292,6 +317,10 @@ impl StaffOrder {
 
     pub fn status(&self) -> OrderStatus {
         self.status
+    }
+
+    pub fn is_for_later(&self) -> bool {
+        self.later
     }
 
     /// When it is due: the chosen time, or for as soon as possible its ordering time.
@@ -335,13 +364,36 @@ pub fn staff_view(o: &Order) -> StaffOrder {
         due_at: o.desired_at.unwrap_or(o.created_at),
         due_time: o
             .desired_at
-            .map(|t| {
-                t.with_timezone(&chrono_tz::Europe::Paris)
-                    .format("%H:%M")
-                    .to_string()
-            })
+            .map(|t| day_clock(t, now))
             .unwrap_or_else(|| "dès que possible".into()),
+        urgency: order::timing::urgency(o, now).as_str(),
+        later: o.status == OrderStatus::Confirmed && order::timing::is_for_later(o, now),
+        start_time: day_clock(order::timing::start_at(o), now),
     }
+}
+
+/// A time in Paris as the kitchen reads it: « 19:30 » today, « demain 19:30 », else with the
+/// date.
+pub fn day_clock(at: chrono::DateTime<Utc>, now: chrono::DateTime<Utc>) -> String {
+    let paris = chrono_tz::Europe::Paris;
+    let (day, today) = (
+        at.with_timezone(&paris).date_naive(),
+        now.with_timezone(&paris).date_naive(),
+    );
+    if day == today {
+        clock(at)
+    } else if today.succ_opt() == Some(day) {
+        format!("demain {}", clock(at))
+    } else {
+        at.with_timezone(&paris).format("%d/%m %H:%M").to_string()
+    }
+}
+
+/// A time of day in Paris, « 19:30 ».
+pub fn clock(at: chrono::DateTime<Utc>) -> String {
+    at.with_timezone(&chrono_tz::Europe::Paris)
+        .format("%H:%M")
+        .to_string()
 }
 
 /// The pizzeria's orders in these statuses, oldest first, as the screens show them.
@@ -363,4 +415,22 @@ pub fn tenders() -> Vec<Value> {
         .iter()
         .map(|t| context! { value => t.as_str(), label => t.label_fr() })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::day_clock;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn kitchen_times_say_the_day_only_when_it_is_not_today_in_paris() {
+        // 22:30 UTC on 2 December is 23:30 in Paris.
+        let now = Utc.with_ymd_and_hms(2026, 12, 2, 22, 30, 0).unwrap();
+        let at = |d, h, m| Utc.with_ymd_and_hms(2026, 12, d, h, m, 0).unwrap();
+        assert_eq!(day_clock(at(2, 22, 45), now), "23:45");
+        // 23:15 UTC is already 3 December in Paris.
+        assert_eq!(day_clock(at(2, 23, 15), now), "demain 00:15");
+        assert_eq!(day_clock(at(3, 18, 0), now), "demain 19:00");
+        assert_eq!(day_clock(at(5, 18, 0), now), "05/12 19:00");
+    }
 }

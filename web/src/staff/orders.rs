@@ -41,7 +41,8 @@ fn order_page(code: &str, id: u64) -> Redirect {
 struct MoveView {
     to: &'static str,
     label: String,
-    back: &'static str,
+    /// A scheduled order started before its time: asked first, then sent as `early`.
+    early: Option<String>,
 }
 
 /// The moves along the lifecycle this staff member may make now (ending aside).
@@ -61,6 +62,7 @@ fn moves(user: &User, shop: &Pizzeria, o: &Order) -> Vec<MoveView> {
         (OrderStatus::Delivered, Screen::Delivery, "Livrée"),
         (OrderStatus::PickedUp, Screen::Counter, "Remise au client"),
     ];
+    let early = order::timing::is_for_later(o, chrono::Utc::now());
     next.into_iter()
         .filter(|(to, screen, _)| {
             o.status.can_move_to(*to, o.fulfilment) && may(user, shop, *screen)
@@ -68,7 +70,13 @@ fn moves(user: &User, shop: &Pizzeria, o: &Order) -> Vec<MoveView> {
         .map(|(to, _, label)| MoveView {
             to: to.as_str(),
             label: label.to_owned(),
-            back: "commande",
+            early: (to == OrderStatus::Preparing && early).then(|| {
+                format!(
+                    "Commande prévue pour {} (à commencer vers {}) : la commencer maintenant ? Un paiement en ligne sera encaissé dès maintenant.",
+                    o.desired_at.map(super::clock).unwrap_or_default(),
+                    super::clock(order::timing::start_at(o))
+                )
+            }),
         })
         .collect()
 }
