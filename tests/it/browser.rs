@@ -5,7 +5,8 @@
 //! - a pizzaiolo's kitchen screen keeps a scheduled order in « Plus tard » (starting it early
 //!   asks), rings once armed and shows a new web order without a reload, starts it (the payment
 //!   is captured) and finishes it, and the customer's page shows it ready;
-//! - the menu's refresh keeps the quantity a customer typed.
+//! - the menu's refresh keeps the quantity a customer typed, and a rider's screen the means of
+//!   payment they chose.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -212,4 +213,70 @@ async fn the_menus_refresh_keeps_the_quantity_a_customer_typed() {
     )
     .await;
     assert!(out.contains("kept 3 after the refresh"), "{out}");
+}
+
+#[tokio::test]
+async fn a_riders_live_screen_keeps_the_means_of_payment_chosen() {
+    const RIDER: &str = "livreur@test.example";
+    let env = TestEnv::new().await;
+    let shop = env.seed_shop(9, 9).await;
+    catalog::feed::feed(
+        &env.pool,
+        format!("staff,{RIDER},Louis Livreur,delivery,test,{PASSWORD}\n").as_bytes(),
+        &env.settings.printer_ports,
+    )
+    .await
+    .unwrap();
+    let rider: u64 = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+        .bind(RIDER)
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let o = env
+            .place(
+                &shop,
+                &[(shop.margherita, 1)],
+                vocab::PaymentMode::OnSite,
+                vocab::Fulfilment::Delivery,
+            )
+            .await;
+        let placed = env.outbox_for("order.placed", o.id).await;
+        messages::consumer::process(&env.pool, "stock", &StockWorker, &placed)
+            .await
+            .unwrap();
+        for to in [OrderStatus::Preparing, OrderStatus::Ready] {
+            ocpizza_tests::flow::move_as_manager(&env, &shop, o.id, to).await;
+        }
+        ids.push(o.id);
+    }
+    let mut tx = env.pool.begin().await.unwrap();
+    order::delivery::take(&mut tx, ids[0], rider).await.unwrap();
+    tx.commit().await.unwrap();
+    ocpizza_tests::flow::move_as_manager(&env, &shop, ids[0], OrderStatus::OutForDelivery).await;
+    let app = env.spawn_web().await;
+    let out = scenario(
+        "delivery_keeps_choice.mjs",
+        &[
+            format!("http://{}", app.address),
+            "test".into(),
+            RIDER.into(),
+            PASSWORD.into(),
+            ids[0].to_string(),
+            ids[1].to_string(),
+        ],
+    )
+    .await;
+    assert!(out.contains("kept cheque after the refresh"), "{out}");
+    assert_eq!(env.order(ids[0]).await.status, OrderStatus::Delivered);
+    let method: String = sqlx::query_scalar(
+        "SELECT CAST(method AS CHAR) FROM payments WHERE order_id = ? AND status = 'collected'",
+    )
+    .bind(ids[0])
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(method, "cheque");
+    assert_eq!(env.order(ids[1]).await.driver_id, Some(rider));
 }

@@ -54,6 +54,14 @@ async fn confirm(env: &TestEnv, order_id: u64) {
     assert_eq!(env.order(order_id).await.status, OrderStatus::Confirmed);
 }
 
+async fn rider_id(env: &TestEnv) -> u64 {
+    sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+        .bind(RIDER)
+        .fetch_one(&env.pool)
+        .await
+        .unwrap()
+}
+
 async fn ingredient(env: &TestEnv, code: &str) -> u64 {
     sqlx::query_scalar("SELECT id FROM ingredients WHERE code = ?")
         .bind(code)
@@ -149,6 +157,25 @@ async fn every_staff_route_is_refused_to_other_roles_and_other_pizzerias() {
         ("GET", "/equipe/test/comptoir".into(), vec![], counter),
         ("POST", "/equipe/test/comptoir".into(), vec![], counter),
         ("GET", "/equipe/test/livraisons".into(), vec![], delivery),
+        (
+            "GET",
+            "/equipe/test/livraisons/tableau".into(),
+            vec![],
+            delivery,
+        ),
+        (
+            "GET",
+            "/equipe/test/comptoir/tableau".into(),
+            vec![],
+            counter,
+        ),
+        // Not a ready delivery: refused by the rule, after the permission check.
+        (
+            "POST",
+            format!("/equipe/test/commandes/{o}/prendre"),
+            vec![],
+            delivery,
+        ),
         ("GET", "/equipe/test/gestion".into(), vec![], manage),
         (
             "POST",
@@ -462,6 +489,26 @@ async fn deliveries_go_out_and_are_delivered_with_the_money_collected() {
         "{page}"
     );
     assert!(page.contains("À encaisser : 9,50\u{a0}€"));
+    assert!(
+        page.contains("href=\"geo:0,0?q=3+rue+des+Clients"),
+        "a map link: {page}"
+    );
+    let (_, free) = page.split_once("id=\"free\"").unwrap();
+    assert!(free.contains(&format!("data-order=\"{}\"", order.id)));
+    // Taken: the rider's own run.
+    rider
+        .submit(&format!("/equipe/test/commandes/{}/prendre", order.id), &[])
+        .await;
+    assert_eq!(
+        env.order(order.id).await.driver_id,
+        Some(rider_id(&env).await)
+    );
+    let page = rider.page("/equipe/test/livraisons").await;
+    let (mine, _) = page.split_once("id=\"free\"").unwrap();
+    assert!(
+        mine.contains(&format!("data-order=\"{}\"", order.id)),
+        "{page}"
+    );
     let path = format!("/equipe/test/commandes/{}/statut", order.id);
     rider
         .submit(&path, &[("to", "out_for_delivery"), ("back", "livraisons")])
@@ -470,26 +517,57 @@ async fn deliveries_go_out_and_are_delivered_with_the_money_collected() {
         env.order(order.id).await.status,
         OrderStatus::OutForDelivery
     );
-    let r = rider
+    // Someone else closing the rider's delivery has to say so.
+    let manager = logged_in(&app, MANAGER).await;
+    let delivered = [
+        ("to", "delivered"),
+        ("tender", "cash"),
+        ("back", "livraisons"),
+    ];
+    manager.submit(&path, &delivered).await;
+    assert_eq!(
+        env.order(order.id).await.status,
+        OrderStatus::OutForDelivery
+    );
+    let told = manager.page("/equipe/test/livraisons").await;
+    assert!(
+        told.contains("est la livraison de Louis Livreur : cochez « à sa place »"),
+        "{told}"
+    );
+    let r = manager
         .submit(
             &path,
-            &[
-                ("to", "delivered"),
-                ("tender", "card"),
-                ("back", "livraisons"),
-            ],
+            &[delivered.as_slice(), &[("in_their_place", "1")]].concat(),
         )
         .await;
     assert_eq!(location(&r), "/equipe/test/livraisons");
     assert_eq!(env.order(order.id).await.status, OrderStatus::Delivered);
-    let method: String = sqlx::query_scalar(
-        "SELECT CAST(method AS CHAR) FROM payments WHERE order_id = ? AND status = 'collected'",
+    let (method, holder): (String, u64) = sqlx::query_as(
+        "SELECT CAST(method AS CHAR), collected_by FROM payments WHERE order_id = ? AND status = 'collected'",
     )
     .bind(order.id)
     .fetch_one(&env.pool)
     .await
     .unwrap();
-    assert_eq!(method, "card");
+    assert_eq!(
+        (method.as_str(), holder),
+        ("cash", rider_id(&env).await),
+        "the rider holds the cash"
+    );
+    let reason: String = sqlx::query_scalar(
+        "SELECT reason FROM order_status_history WHERE order_id = ? AND to_status = 'delivered'",
+    )
+    .bind(order.id)
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(reason, "à la place de Louis Livreur");
+    let page = rider.page("/equipe/test/livraisons").await;
+    let (_, cash) = page.split_once("id=\"cash\"").unwrap();
+    assert!(
+        cash.contains("Espèces") && cash.contains("9,50\u{a0}€"),
+        "{cash}"
+    );
     // A rider cannot move kitchen steps.
     let other = env
         .place(

@@ -41,6 +41,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/counter_board.html"),
     ),
     ("delivery.html", include_str!("../templates/delivery.html")),
+    (
+        "delivery_board.html",
+        include_str!("../templates/delivery_board.html"),
+    ),
     ("manage.html", include_str!("../templates/manage.html")),
     ("admin.html", include_str!("../templates/admin.html")),
     (

@@ -122,6 +122,11 @@ fn staff() -> Router<AppState> {
         )
         .route("/equipe/{code}/comptoir/tableau", get(counter::fragment))
         .route("/equipe/{code}/livraisons", get(delivery::page))
+        .route("/equipe/{code}/livraisons/tableau", get(delivery::fragment))
+        .route(
+            "/equipe/{code}/commandes/{id}/prendre",
+            post(delivery::take),
+        )
         .route("/equipe/{code}/gestion", get(manage::page))
         .route("/equipe/{code}/stock/{ingredient_id}", post(manage::adjust))
         .route("/admin", get(admin::page))

@@ -115,6 +115,12 @@ pub struct OrderView {
     created: String,
 }
 
+impl OrderView {
+    pub fn address(&self) -> Option<&str> {
+        self.address.as_deref()
+    }
+}
+
 pub fn paris(at: DateTime<Utc>) -> String {
     at.with_timezone(&Paris)
         .format("%d/%m/%Y %H:%M")

@@ -20,6 +20,8 @@ pub struct Order {
     pub id: u64,
     pub pizzeria_id: u64,
     pub customer_id: u64,
+    /// The rider who took the delivery, once one has.
+    pub driver_id: Option<u64>,
     pub channel: Channel,
     pub fulfilment: Fulfilment,
     pub status: OrderStatus,
@@ -41,7 +43,7 @@ pub struct Order {
 }
 
 const COLUMNS: &str =
-    "id, pizzeria_id, customer_id, channel, fulfilment, status, payment_mode, customer_name,
+    "id, pizzeria_id, customer_id, driver_id, channel, fulfilment, status, payment_mode, customer_name,
     customer_phone, contact_email, delivery_street, delivery_complement, delivery_postal_code, delivery_city,
     delivery_instructions, desired_at, notes, total_cents, version, rejection_reason, created_at";
 
@@ -51,6 +53,7 @@ fn from_row(row: &sqlx::mysql::MySqlRow) -> Result<Order, sqlx::Error> {
         id: row.try_get("id")?,
         pizzeria_id: row.try_get("pizzeria_id")?,
         customer_id: row.try_get("customer_id")?,
+        driver_id: row.try_get("driver_id")?,
         channel: row.try_get("channel")?,
         fulfilment: row.try_get("fulfilment")?,
         status: row.try_get("status")?,

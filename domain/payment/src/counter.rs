@@ -87,3 +87,51 @@ pub async fn takings(
         })
         .collect())
 }
+
+/// What one staff member collected by one means over a period (the rider's cash at the end of
+/// a shift).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Collected {
+    pub staff_id: u64,
+    pub staff_name: String,
+    pub method: PaymentMethod,
+    pub label: &'static str,
+    /// Collected, less what was handed back from the till on those payments.
+    pub cents: i64,
+    pub payments: i64,
+}
+
+/// The pizzeria's on-site takings in `[from, to)` by who collected them and how, by name.
+pub async fn collected_by_staff(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Collected>, sqlx::Error> {
+    let rows: Vec<(u64, String, PaymentMethod, i64, i64)> = sqlx::query_as(
+        "SELECT u.id, u.full_name, CAST(p.method AS CHAR),
+                CAST(SUM(p.captured_cents - p.refunded_cents) AS SIGNED), COUNT(*)
+         FROM payments p JOIN orders o ON o.id = p.order_id JOIN users u ON u.id = p.collected_by
+         WHERE o.pizzeria_id = ? AND p.status = ? AND p.created_at >= ? AND p.created_at < ?
+         GROUP BY u.id, u.full_name, p.method ORDER BY u.full_name, u.id, p.method",
+    )
+    .bind(pizzeria_id)
+    .bind(PaymentStatus::Collected)
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(staff_id, staff_name, method, cents, payments)| Collected {
+                staff_id,
+                staff_name,
+                label: method.label_fr(),
+                method,
+                cents,
+                payments,
+            },
+        )
+        .collect())
+}

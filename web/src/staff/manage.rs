@@ -32,7 +32,7 @@ const ACTIVE: [OrderStatus; 6] = [
 ];
 
 /// Midnight today in Paris, in UTC.
-fn start_of_day() -> chrono::DateTime<Utc> {
+pub fn start_of_day() -> chrono::DateTime<Utc> {
     let now = Utc::now().with_timezone(&Paris);
     Paris
         .with_ymd_and_hms(now.year(), now.month(), now.day(), 0, 0, 0)

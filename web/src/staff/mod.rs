@@ -204,6 +204,9 @@ pub struct MoveForm {
     /// Set by the « commencer en avance » confirmation of a scheduled order.
     #[serde(default)]
     early: String,
+    /// « À sa place »: moving on another rider's delivery, on purpose.
+    #[serde(default)]
+    in_their_place: String,
 }
 
 /// The screen allowed to make each move.
@@ -265,11 +268,37 @@ pub async fn move_order(
         None
     };
     let mut tx = state.pool.begin().await?;
-    let moved = order::transition::move_to(&mut tx, id, to, Actor::Staff(user.id), "", None).await;
+    let mut locked = Order::lock(&mut tx, id).await?;
+    let in_their_place = form.in_their_place == "1";
+    let words =
+        match order::delivery::before_moving(&mut tx, &mut locked, to, user.id, in_their_place)
+            .await
+        {
+            Ok(words) => words,
+            Err(order::OrderError::Locked(m)) => {
+                flash(&page.session, m).await?;
+                return Ok(Redirect::to(&back));
+            }
+            Err(e) => return Err(e.into()),
+        };
+    let moved = order::transition::move_locked(
+        &mut tx,
+        &mut locked,
+        to,
+        Actor::Staff(user.id),
+        &words,
+        None,
+    )
+    .await;
     match moved {
         Ok(_) => {
             if let Some(t) = tender {
-                payment::counter::record_collected(&mut tx, &o, t, user.id).await?;
+                // The rider holds the cash of their delivery, whoever closed it.
+                let holder = match to {
+                    OrderStatus::Delivered => locked.driver_id.unwrap_or(user.id),
+                    _ => user.id,
+                };
+                payment::counter::record_collected(&mut tx, &o, t, holder).await?;
             }
             tx.commit().await?;
         }
@@ -299,6 +328,8 @@ pub struct StaffOrder {
     #[serde(skip)]
     status: OrderStatus,
     #[serde(skip)]
+    driver_id: Option<u64>,
+    #[serde(skip)]
     due_at: chrono::DateTime<Utc>,
     /// The chosen time, local (« 19:30 »), or « dès que possible ».
     due_time: String,
@@ -321,6 +352,14 @@ impl StaffOrder {
 
     pub fn is_for_later(&self) -> bool {
         self.later
+    }
+
+    pub fn driver_id(&self) -> Option<u64> {
+        self.driver_id
+    }
+
+    pub fn address(&self) -> Option<&str> {
+        self.view.address()
     }
 
     /// When it is due: the chosen time, or for as soon as possible its ordering time.
@@ -361,6 +400,7 @@ pub fn staff_view(o: &Order) -> StaffOrder {
             vocab::Channel::Phone => "téléphone",
         },
         status: o.status,
+        driver_id: o.driver_id,
         due_at: o.desired_at.unwrap_or(o.created_at),
         due_time: o
             .desired_at
