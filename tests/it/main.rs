@@ -14,6 +14,7 @@ mod notifications;
 mod ops;
 mod payments;
 mod proof;
+mod report;
 mod security;
 mod staff;
 mod stock;

@@ -1,6 +1,6 @@
 use ocpizza_tests::TestEnv;
 
-const TABLES: [&str; 23] = [
+const TABLES: [&str; 24] = [
     "addresses",
     "email_log",
     "ingredients",
@@ -19,6 +19,7 @@ const TABLES: [&str; 23] = [
     "recipe_steps",
     "refunds",
     "sessions",
+    "sold_out",
     "stock",
     "stock_ledger",
     "stripe_events",

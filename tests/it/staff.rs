@@ -184,6 +184,22 @@ async fn every_staff_route_is_refused_to_other_roles_and_other_pizzerias() {
             manage,
         ),
         ("GET", "/equipe/test/flux".into(), vec![], any_staff),
+        ("GET", "/equipe/test/rapport".into(), vec![], manage),
+        ("GET", "/equipe/test/rapport.csv".into(), vec![], manage),
+        ("GET", format!("/equipe/test/stock/{ing}"), vec![], manage),
+        (
+            "POST",
+            format!("/equipe/test/stock/{ing}/seuil"),
+            vec![("threshold", "x".into())],
+            manage,
+        ),
+        // « 86 » with nothing to change (the pizza is on sale): the kitchen's and the manager's.
+        (
+            "POST",
+            format!("/equipe/test/carte/{z}"),
+            vec![("sold_out", "0".into())],
+            kitchen,
+        ),
         (
             "GET",
             format!("/equipe/test/commandes/{o}"),

@@ -123,6 +123,7 @@ macro_rules! internal_from {
     )*};
 }
 internal_from!(
+    report::ReportError,
     sqlx::Error,
     minijinja::Error,
     tower_sessions::session::Error,

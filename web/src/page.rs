@@ -52,6 +52,11 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/staff_order.html"),
     ),
     ("search.html", include_str!("../templates/search.html")),
+    ("report.html", include_str!("../templates/report.html")),
+    (
+        "stock_history.html",
+        include_str!("../templates/stock_history.html"),
+    ),
 ];
 
 fn env() -> &'static Environment<'static> {

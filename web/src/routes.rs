@@ -94,7 +94,7 @@ pub fn pages() -> Router<AppState> {
 
 /// The staff screens (see [`staff`]).
 fn staff() -> Router<AppState> {
-    use crate::staff::{self, admin, counter, delivery, kitchen, manage, orders};
+    use crate::staff::{self, admin, counter, delivery, kitchen, manage, orders, report};
     Router::new()
         .route("/equipe", get(staff::home))
         .route("/equipe/{code}/flux", get(staff::stream))
@@ -128,7 +128,17 @@ fn staff() -> Router<AppState> {
             post(delivery::take),
         )
         .route("/equipe/{code}/gestion", get(manage::page))
-        .route("/equipe/{code}/stock/{ingredient_id}", post(manage::adjust))
+        .route(
+            "/equipe/{code}/stock/{ingredient_id}",
+            get(manage::history).post(manage::adjust),
+        )
+        .route(
+            "/equipe/{code}/stock/{ingredient_id}/seuil",
+            post(manage::threshold),
+        )
+        .route("/equipe/{code}/carte/{pizza_id}", post(manage::sold_out))
+        .route("/equipe/{code}/rapport", get(report::page))
+        .route("/equipe/{code}/rapport.csv", get(report::csv))
         .route("/admin", get(admin::page))
         .route("/admin/pizzerias/{id}", post(admin::set_pizzeria))
         .route("/admin/pizzas/{id}", post(admin::set_pizza))

@@ -63,8 +63,10 @@ pub struct MenuItemView {
     pub description: String,
     pub price: String,
     pub price_cents: u32,
-    /// Whether the shop's stock covers one more right now.
+    /// Whether the shop can sell one more right now (its stock covers it and it is not « 86 »).
     pub available: bool,
+    /// Stopped for now by the shop (« 86 »), as opposed to short of an ingredient.
+    pub sold_out: bool,
 }
 
 /// The shop's menu with availability from its stock (unavailable pizzas are listed as such).
@@ -77,7 +79,8 @@ pub async fn menu(
     Ok(items
         .into_iter()
         .map(|m| MenuItemView {
-            available: makeable.get(&m.pizza_id).copied().unwrap_or(true),
+            available: !m.sold_out && makeable.get(&m.pizza_id).copied().unwrap_or(true),
+            sold_out: m.sold_out,
             pizza_id: m.pizza_id,
             code: m.code,
             name: m.name,

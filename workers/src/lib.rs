@@ -7,6 +7,7 @@ use messages::consumer::HandlerError;
 use messages::topology::{ConsumerSpec, Route};
 use order::OrderError;
 
+pub mod closing;
 pub mod kitchen;
 pub mod notifications;
 pub mod payments;

@@ -98,6 +98,13 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Notifications => {
             let mailer = mail::Mailer::new(settings.smtp.url.expose_secret(), &settings.smtp.from)
                 .context("SMTP settings")?;
+            let reports = tokio::spawn(workers::closing::closing_loop(
+                pool.clone(),
+                mailer.clone(),
+                settings.public_url.to_string(),
+                std::time::Duration::from_secs(60),
+                shutdown.clone(),
+            ));
             let worker = workers::notifications::NotificationsWorker {
                 mailer,
                 public_url: settings.public_url.to_string(),
@@ -109,7 +116,8 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 worker,
                 shutdown,
             )
-            .await
+            .await;
+            let _ = reports.await;
         }
         Command::Kitchen => {
             let worker = workers::kitchen::KitchenWorker::default();

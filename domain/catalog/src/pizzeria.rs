@@ -73,6 +73,30 @@ impl Pizzeria {
         OpeningHours::parse(&self.opening_hours).is_ok_and(|h| h.is_open_at(minute))
     }
 
+    /// When the shop closes for good on `day` (Paris): the end of its last range, the next
+    /// morning for a range past midnight. `None` on a closed day (or unreadable hours).
+    pub fn closing_of(&self, day: chrono::NaiveDate) -> Option<DateTime<Utc>> {
+        use chrono::TimeZone;
+        let weekday = day.weekday().num_days_from_monday() as usize;
+        if hours::parse_days(&self.closed_days).is_ok_and(|days| days.contains(&weekday)) {
+            return None;
+        }
+        let hours = OpeningHours::parse(&self.opening_hours).ok()?;
+        let last = hours
+            .ranges
+            .iter()
+            .map(|&(opens, closes)| {
+                let next_day = closes <= opens;
+                (u32::from(next_day) * 24 * 60) + u32::from(closes)
+            })
+            .max()?;
+        let local = day.and_hms_opt(0, 0, 0)? + chrono::Duration::minutes(i64::from(last));
+        Paris
+            .from_local_datetime(&local)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+    }
+
     pub fn address_line(&self) -> String {
         format!("{}, {} {}", self.street, self.postal_code, self.city)
     }
@@ -121,5 +145,25 @@ mod tests {
         let s = shop("00:00-23:59", "wed");
         assert!(!s.is_open_at(Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()));
         assert!(s.is_open_at(Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()));
+    }
+
+    #[test]
+    fn a_shop_closes_at_the_end_of_its_last_range_even_after_midnight() {
+        // Wednesday 2 December 2026; Paris is UTC+1 in winter.
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        let at = |h: &str, c: &str| shop(h, c).closing_of(day).map(|t| t.to_rfc3339());
+        assert_eq!(
+            at("11:30-14:30 18:00-23:00", ""),
+            Some("2026-12-02T22:00:00+00:00".into())
+        );
+        assert_eq!(
+            at("18:00-01:00", ""),
+            Some("2026-12-03T00:00:00+00:00".into())
+        );
+        assert_eq!(
+            at("12:00-00:00", ""),
+            Some("2026-12-02T23:00:00+00:00".into())
+        );
+        assert_eq!(at("11:30-14:30", "wed"), None);
     }
 }

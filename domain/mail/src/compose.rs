@@ -187,7 +187,7 @@ fn to_customer(
 
 /// The staff to alert about a pizzeria: its active managers, or the shop's own address if it
 /// has none; with `admins`, the group admins as well.
-async fn alert_recipients(
+pub async fn alert_recipients(
     conn: &mut MySqlConnection,
     pizzeria_id: Option<u64>,
     admins: bool,

@@ -14,7 +14,7 @@ use crate::{Order, OrderError};
 use vocab::input::{LINE_NOTES_MAX, MAX_LINES, MAX_PIZZAS, ORDER_NOTES_MAX};
 use vocab::{
     Actor, Cents, Channel, DeliveryAddress, Fulfilment, OrderStatus, PaymentMode, PersonName,
-    Phone, Quantity,
+    Phone, Quantity, VatRate,
 };
 
 /// A slot must leave the kitchen this much time, and be at most this far ahead.
@@ -137,8 +137,8 @@ pub fn check_time(
     }
 }
 
-/// A line as sold: (pizza id, name, unit price, quantity, notes).
-pub(crate) type PricedLine = (u64, String, Cents, u32, String);
+/// A line as sold: (pizza id, name, unit price, VAT rate, quantity, notes).
+pub(crate) type PricedLine = (u64, String, Cents, VatRate, u32, String);
 
 /// The priced lines of an order for this shop: each pizza must be on its menu, and together
 /// they must fit the shop's stock now, counting `held` (what the order already reserved, by
@@ -162,6 +162,12 @@ pub(crate) async fn price_lines(
                     line.pizza_id
                 ))
             })?;
+        if item.sold_out {
+            return Err(invalid(format!(
+                "« {} » est épuisée pour le moment : retirez-la de la commande",
+                item.name
+            )));
+        }
         total = item
             .price
             .checked_mul(line.quantity)
@@ -171,6 +177,7 @@ pub(crate) async fn price_lines(
             item.pizza_id,
             item.name.clone(),
             item.price,
+            item.vat_rate,
             line.quantity,
             line.notes.trim().to_owned(),
         ));
@@ -196,15 +203,16 @@ pub(crate) async fn write_lines(
     order_id: u64,
     priced: &[PricedLine],
 ) -> Result<(), sqlx::Error> {
-    for (pizza_id, name, price, quantity, notes) in priced {
+    for (pizza_id, name, price, vat_rate, quantity, notes) in priced {
         sqlx::query(
-            "INSERT INTO order_lines (order_id, pizza_id, pizza_name, unit_price_cents, quantity, notes)
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO order_lines (order_id, pizza_id, pizza_name, unit_price_cents, vat_rate, quantity, notes)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(order_id)
         .bind(pizza_id)
         .bind(name)
         .bind(price.0)
+        .bind(vat_rate)
         .bind(quantity)
         .bind(notes)
         .execute(&mut *conn)

@@ -4,13 +4,15 @@ use chrono::{DateTime, Utc};
 use sqlx::{MySqlConnection, Row};
 
 use crate::OrderError;
-use vocab::{Cents, Channel, DeliveryAddress, Fulfilment, OrderStatus, PaymentMode};
+use vocab::{Cents, Channel, DeliveryAddress, Fulfilment, OrderStatus, PaymentMode, VatRate};
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Line {
     pub pizza_id: u64,
     pub pizza_name: String,
     pub unit_price: Cents,
+    /// The rate it was sold at.
+    pub vat_rate: VatRate,
     pub quantity: u32,
     pub notes: String,
 }
@@ -246,20 +248,24 @@ async fn attach_lines(conn: &mut MySqlConnection, orders: &mut [Order]) -> Resul
     }
     let placeholders = vec!["?"; orders.len()].join(", ");
     let sql = format!(
-        "SELECT order_id, pizza_id, pizza_name, unit_price_cents, quantity, notes FROM order_lines
+        "SELECT order_id, pizza_id, pizza_name, unit_price_cents, CAST(vat_rate AS CHAR), quantity, notes FROM order_lines
          WHERE order_id IN ({placeholders}) ORDER BY order_id, id"
     );
-    let mut query =
-        sqlx::query_as::<_, (u64, u64, String, u32, u32, String)>(sqlx::AssertSqlSafe(sql));
+    let mut query = sqlx::query_as::<_, (u64, u64, String, u32, VatRate, u32, String)>(
+        sqlx::AssertSqlSafe(sql),
+    );
     for o in orders.iter() {
         query = query.bind(o.id);
     }
-    for (order_id, pizza_id, pizza_name, price, quantity, notes) in query.fetch_all(conn).await? {
+    for (order_id, pizza_id, pizza_name, price, vat_rate, quantity, notes) in
+        query.fetch_all(conn).await?
+    {
         if let Some(o) = orders.iter_mut().find(|o| o.id == order_id) {
             o.lines.push(Line {
                 pizza_id,
                 pizza_name,
                 unit_price: Cents(price),
+                vat_rate,
                 quantity,
                 notes,
             });
@@ -269,8 +275,8 @@ async fn attach_lines(conn: &mut MySqlConnection, orders: &mut [Order]) -> Resul
 }
 
 async fn load_lines(conn: &mut MySqlConnection, order_id: u64) -> Result<Vec<Line>, sqlx::Error> {
-    let rows: Vec<(u64, String, u32, u32, String)> = sqlx::query_as(
-        "SELECT pizza_id, pizza_name, unit_price_cents, quantity, notes FROM order_lines
+    let rows: Vec<(u64, String, u32, VatRate, u32, String)> = sqlx::query_as(
+        "SELECT pizza_id, pizza_name, unit_price_cents, CAST(vat_rate AS CHAR), quantity, notes FROM order_lines
          WHERE order_id = ? ORDER BY id",
     )
     .bind(order_id)
@@ -278,12 +284,15 @@ async fn load_lines(conn: &mut MySqlConnection, order_id: u64) -> Result<Vec<Lin
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(pizza_id, pizza_name, price, quantity, notes)| Line {
-            pizza_id,
-            pizza_name,
-            unit_price: Cents(price),
-            quantity,
-            notes,
-        })
+        .map(
+            |(pizza_id, pizza_name, price, vat_rate, quantity, notes)| Line {
+                pizza_id,
+                pizza_name,
+                unit_price: Cents(price),
+                vat_rate,
+                quantity,
+                notes,
+            },
+        )
         .collect())
 }

@@ -30,8 +30,8 @@ pub async fn record_collected(
         return Ok(false);
     }
     sqlx::query(
-        "INSERT INTO payments (order_id, method, status, amount_cents, captured_cents, collected_by)
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO payments (order_id, method, status, amount_cents, captured_cents, captured_at, collected_by)
+         VALUES (?, ?, ?, ?, ?, CURRENT_TIMESTAMP(6), ?)",
     )
     .bind(order.id)
     .bind(tender)

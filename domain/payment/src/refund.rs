@@ -400,6 +400,7 @@ mod tests {
             pizza_id,
             pizza_name: name.into(),
             unit_price: Cents(cents),
+            vat_rate: vocab::VatRate::Intermediate,
             quantity,
             notes: String::new(),
         };

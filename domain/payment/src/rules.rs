@@ -94,6 +94,7 @@ async fn set(
     sqlx::query(
         "UPDATE payments SET status = ?, captured_cents = COALESCE(?, captured_cents),
              refunded_cents = COALESCE(?, refunded_cents), failure_reason = COALESCE(?, failure_reason),
+             captured_at = IF(? IS NOT NULL, COALESCE(captured_at, CURRENT_TIMESTAMP(6)), captured_at),
              updated_at = CURRENT_TIMESTAMP(6)
          WHERE id = ?",
     )
@@ -101,6 +102,7 @@ async fn set(
     .bind(captured)
     .bind(refunded)
     .bind(failure.map(|f| messages::truncate(f, 500)))
+    .bind(captured)
     .bind(payment_id)
     .execute(conn)
     .await?;

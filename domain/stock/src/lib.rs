@@ -451,3 +451,69 @@ pub async fn levels(
     .fetch_all(conn)
     .await
 }
+
+/// Sets the quantity below which the manager is alerted. A threshold the stock is already
+/// under alerts at the next change (the crossing is re-armed when the stock is above it).
+pub async fn set_threshold(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+    ingredient_id: u64,
+    threshold: i64,
+) -> Result<(), StockError> {
+    if !(0..=MAX_QUANTITY).contains(&threshold) {
+        return Err(StockError::TooLarge);
+    }
+    let locked = lock(conn, pizzeria_id, std::iter::once(ingredient_id)).await?;
+    if !locked.contains_key(&ingredient_id) {
+        return Err(StockError::UnknownStock);
+    }
+    sqlx::query(
+        "UPDATE stock SET low_threshold = ?, low_alerted = low_alerted AND quantity <= ?
+         WHERE pizzeria_id = ? AND ingredient_id = ?",
+    )
+    .bind(threshold)
+    .bind(threshold)
+    .bind(pizzeria_id)
+    .bind(ingredient_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One change in an ingredient's stock, for the manager's history.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct Movement {
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub delta: i64,
+    /// `seed`, `reservation`, `release`, `restock`, `correction`.
+    pub reason: String,
+    pub order_id: Option<u64>,
+    pub note: String,
+    pub who: Option<String>,
+    /// The quantity right after this change.
+    pub balance: i64,
+}
+
+/// The ingredient's last `limit` changes in the shop, newest first, each with the quantity it
+/// left (counted back from the current quantity).
+pub async fn ledger(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+    ingredient_id: u64,
+    limit: u32,
+) -> Result<Vec<Movement>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT l.created_at, l.delta, CAST(l.reason AS CHAR) AS reason, l.order_id, l.note, u.full_name AS who,
+                CAST(s.quantity - COALESCE(SUM(l.delta) OVER (ORDER BY l.id ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING), 0) AS SIGNED) AS balance
+         FROM stock_ledger l
+         JOIN stock s ON s.pizzeria_id = l.pizzeria_id AND s.ingredient_id = l.ingredient_id
+         LEFT JOIN users u ON u.id = l.user_id
+         WHERE l.pizzeria_id = ? AND l.ingredient_id = ?
+         ORDER BY l.id DESC LIMIT ?",
+    )
+    .bind(pizzeria_id)
+    .bind(ingredient_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}

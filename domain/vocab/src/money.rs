@@ -54,6 +54,44 @@ impl Cents {
     }
 }
 
+crate::named_enum! {
+    /// A French VAT rate, a property of each product (the rate of food to eat soon, of food to
+    /// keep, of alcohol).
+    pub enum VatRate {
+        Reduced = "5.5",
+        Intermediate = "10",
+        Standard = "20",
+    }
+}
+
+impl VatRate {
+    /// The rate in basis points (10 % = 1 000).
+    pub fn basis_points(self) -> u32 {
+        match self {
+            VatRate::Reduced => 550,
+            VatRate::Intermediate => 1000,
+            VatRate::Standard => 2000,
+        }
+    }
+
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            VatRate::Reduced => "5,5 %",
+            VatRate::Intermediate => "10 %",
+            VatRate::Standard => "20 %",
+        }
+    }
+
+    /// The VAT inside an amount that includes it (prices are shown and charged with VAT),
+    /// rounded to the nearest cent.
+    pub fn vat_in(self, with_vat: Cents) -> Cents {
+        let bp = u64::from(self.basis_points());
+        let gross = u64::from(with_vat.0);
+        let net = (gross * 10_000 + (10_000 + bp) / 2) / (10_000 + bp);
+        Cents(u32::try_from(gross - net).unwrap_or(u32::MAX))
+    }
+}
+
 /// French display: `12,50 €`.
 impl fmt::Display for Cents {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -64,6 +102,17 @@ impl fmt::Display for Cents {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vat_is_taken_out_of_prices_that_include_it() {
+        assert_eq!(VatRate::Intermediate.vat_in(Cents(1100)), Cents(100));
+        assert_eq!(VatRate::Standard.vat_in(Cents(1200)), Cents(200));
+        // 9,50 € at 10 %: 8,636… net, so 0,86 € of VAT.
+        assert_eq!(VatRate::Intermediate.vat_in(Cents(950)), Cents(86));
+        assert_eq!(VatRate::Reduced.vat_in(Cents(211)), Cents(11));
+        assert_eq!(VatRate::Reduced.vat_in(Cents(0)), Cents(0));
+        assert_eq!(VatRate::parse("5.5"), Some(VatRate::Reduced));
+    }
 
     #[test]
     fn euro_amounts_parse_to_cents() {

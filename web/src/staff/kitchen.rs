@@ -27,12 +27,14 @@ pub async fn page(
 ) -> Result<Html<String>, WebError> {
     let shop = shop_for(&state, &user, &code, Screen::Kitchen).await?;
     let (now, later) = lanes(&state, &shop).await?;
+    let mut conn = state.pool.acquire().await?;
+    let menu = crate::views::menu(&mut conn, shop.id).await?;
     render(
         &page,
         &user,
         &shop,
         "kitchen.html",
-        context! { now => now, later => later },
+        context! { now => now, later => later, menu => menu },
     )
 }
 

@@ -1,6 +1,7 @@
 //! The manager's screen for their pizzeria: the live order board by status, today's orders and
-//! takings by payment method, the stock with thresholds (low first) and its restocks and
-//! corrections, each written to the ledger with who and why.
+//! takings by payment method and by who collected them, the stock with thresholds (low first),
+//! its restocks and corrections (each written to the ledger with who and why) and each
+//! ingredient's history; and « 86 », which the kitchen may use too.
 
 use crate::extract::Form;
 use crate::extract::Path;
@@ -81,6 +82,19 @@ pub async fn page(
         .collect();
     let levels = stock::levels(&mut conn, shop.id).await?;
     let low: Vec<_> = levels.iter().filter(|l| l.is_low()).cloned().collect();
+    let menu = crate::views::menu(&mut conn, shop.id).await?;
+    let cash: Vec<_> = payment::counter::collected_by_staff(&mut conn, shop.id, from, Utc::now())
+        .await?
+        .into_iter()
+        .map(|c| {
+            context! {
+                who => c.staff_name,
+                label => c.label,
+                payments => c.payments,
+                amount => super::delivery::money(c.cents),
+            }
+        })
+        .collect();
     render(
         &page,
         &user,
@@ -94,6 +108,8 @@ pub async fn page(
             takings_total => Cents(u32::try_from(takings_total.max(0)).unwrap_or(u32::MAX)).to_string(),
             levels => levels,
             low => low,
+            menu => menu,
+            cash => cash,
         },
     )
 }
@@ -174,4 +190,135 @@ pub async fn adjust(
         Err(e) => return Err(WebError::Internal(e.to_string())),
     }
     Ok(back)
+}
+
+/// `/equipe/{code}/stock/{ingredient_id}`: the ingredient's movements, newest first, with the
+/// quantity each left, and its alert threshold.
+pub async fn history(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path((code, ingredient_id)): Path<(String, u64)>,
+    page: Page,
+) -> Result<Html<String>, WebError> {
+    const LIMIT: u32 = 200;
+    let shop = shop_for(&state, &user, &code, Screen::Management).await?;
+    let mut conn = state.pool.acquire().await?;
+    let level = stock::levels(&mut conn, shop.id)
+        .await?
+        .into_iter()
+        .find(|l| l.ingredient_id == ingredient_id)
+        .ok_or(WebError::NotFound)?;
+    let moves: Vec<_> = stock::ledger(&mut conn, shop.id, ingredient_id, LIMIT)
+        .await?
+        .into_iter()
+        .map(|m| {
+            context! {
+                at => crate::views::paris(m.created_at),
+                label => match m.reason.as_str() {
+                    "seed" => "Stock initial",
+                    "reservation" => "Réservé pour la commande",
+                    "release" => "Rendu par la commande",
+                    "restock" => "Réception",
+                    _ => "Correction",
+                },
+                delta => format!("{:+}", m.delta),
+                balance => m.balance,
+                order_id => m.order_id,
+                who => m.who,
+                note => m.note,
+            }
+        })
+        .collect();
+    render(
+        &page,
+        &user,
+        &shop,
+        "stock_history.html",
+        context! { level => level, moves => moves, limit => LIMIT },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct ThresholdForm {
+    threshold: String,
+}
+
+/// The manager sets an ingredient's alert threshold.
+pub async fn threshold(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path((code, ingredient_id)): Path<(String, u64)>,
+    page: Page,
+    Form(form): Form<ThresholdForm>,
+) -> Result<Redirect, WebError> {
+    let shop = shop_for(&state, &user, &code, Screen::Management).await?;
+    let back = Redirect::to(&format!("/equipe/{code}/stock/{ingredient_id}"));
+    let Ok(value) = form.threshold.trim().parse::<i64>() else {
+        flash(
+            &page.session,
+            "Seuil invalide : un nombre entier positif ou nul.",
+        )
+        .await?;
+        return Ok(back);
+    };
+    let mut tx = state.pool.begin().await?;
+    match stock::set_threshold(&mut tx, shop.id, ingredient_id, value).await {
+        Ok(()) => {
+            tx.commit().await?;
+            flash(
+                &page.session,
+                format!("Seuil d'alerte enregistré : {value}."),
+            )
+            .await?;
+        }
+        Err(stock::StockError::UnknownStock) => return Err(WebError::NotFound),
+        Err(stock::StockError::TooLarge) => {
+            flash(
+                &page.session,
+                format!("Seuil invalide : entre 0 et {}.", stock::MAX_QUANTITY),
+            )
+            .await?;
+        }
+        Err(e) => return Err(WebError::Internal(e.to_string())),
+    }
+    Ok(back)
+}
+
+#[derive(Deserialize)]
+pub struct SoldOutForm {
+    #[serde(default)]
+    sold_out: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// « 86 » from the manager's or the kitchen's screen: stop selling a pizza now, or sell it
+/// again; the stock is not touched.
+pub async fn sold_out(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path((code, pizza_id)): Path<(String, u64)>,
+    page: Page,
+    Form(form): Form<SoldOutForm>,
+) -> Result<Redirect, WebError> {
+    let shop = shop_for(&state, &user, &code, Screen::Kitchen).await?;
+    let back = match form.back.as_str() {
+        "gestion" => format!("/equipe/{code}/gestion"),
+        _ => format!("/equipe/{code}/cuisine"),
+    };
+    let mut conn = state.pool.acquire().await?;
+    let item = catalog::menu::menu(&mut conn, shop.id)
+        .await?
+        .into_iter()
+        .find(|m| m.pizza_id == pizza_id)
+        .ok_or(WebError::NotFound)?;
+    let stop = form.sold_out == "1";
+    catalog::menu::set_sold_out(&mut conn, shop.id, pizza_id, stop, user.id).await?;
+    let message = if stop {
+        format!("« {} » n'est plus proposée pour le moment.", item.name)
+    } else {
+        format!("« {} » est de nouveau proposée.", item.name)
+    };
+    flash(&page.session, message).await?;
+    Ok(Redirect::to(&back))
 }

@@ -8,6 +8,7 @@
 //! - [`manage`]: the manager's board, stock and figures;
 //! - [`orders`]: one order with its history, payments and tickets; ending it, refunding it;
 //!   finding it;
+//! - [`report`]: the end-of-day report (« Z »), on screen and as CSV;
 //! - [`admin`]: the group's pizzerias, menu, printers and staff.
 
 pub mod admin;
@@ -16,6 +17,7 @@ pub mod delivery;
 pub mod kitchen;
 pub mod manage;
 pub mod orders;
+pub mod report;
 
 use std::convert::Infallible;
 use std::time::Duration;
