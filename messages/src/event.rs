@@ -158,6 +158,8 @@ pub enum LinkPurpose {
     Reset,
     /// An account created at the counter (no password yet) that its owner wants to use.
     Claim,
+    /// A staff account the group admin opened or reset: its owner chooses the password.
+    Invite,
 }
 
 /// Someone asked for a password link for this account; the notifications worker issues it

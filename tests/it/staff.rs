@@ -273,6 +273,38 @@ async fn every_staff_route_is_refused_to_other_roles_and_other_pizzerias() {
             vec![("csv", "nimporte,quoi".into())],
             admin,
         ),
+        // Refused by their rules, after the permission check.
+        (
+            "POST",
+            "/admin/pizzerias".into(),
+            vec![("code", "!".into())],
+            admin,
+        ),
+        (
+            "POST",
+            "/admin/pizzas".into(),
+            vec![("name", "".into())],
+            admin,
+        ),
+        ("GET", format!("/admin/pizzas/{z}/recette"), vec![], admin),
+        (
+            "POST",
+            format!("/admin/pizzas/{z}/recette"),
+            vec![("ingredient", "0".into())],
+            admin,
+        ),
+        (
+            "POST",
+            "/admin/imprimantes".into(),
+            vec![("name", "".into())],
+            admin,
+        ),
+        (
+            "POST",
+            format!("/admin/personnel/{}/role", shop.manager_id),
+            vec![("role", "nope".into())],
+            admin,
+        ),
     ];
     let everyone = [
         Pizzaiolo,
@@ -1194,5 +1226,299 @@ async fn a_scheduled_order_waits_in_the_later_lane_and_starts_early_only_on_purp
     assert!(
         current.contains(&format!("data-order=\"{}\"", later.id)),
         "{board}"
+    );
+}
+
+#[tokio::test]
+async fn the_group_admin_opens_a_pizzeria_adds_a_pizza_with_its_recipe_and_manages_roles() {
+    let (env, shop, app) = setup().await;
+    let admin = logged_in(&app, ADMIN).await;
+    let told = |r: reqwest::Response| {
+        let admin = &admin;
+        async move {
+            admin
+                .page(&location(&r))
+                .await
+                .replace("&#x27;", "'")
+                .replace("&quot;", "\"")
+        }
+    };
+
+    // A pizzeria, with its closed days in French; its stock starts at zero.
+    let pizzeria = |code: &'static str, name: &'static str| {
+        vec![
+            ("code", code),
+            ("name", name),
+            ("street", "5 rue Neuve"),
+            ("postal_code", "75015"),
+            ("city", "Paris"),
+            ("phone", "01 45 00 00 00"),
+            ("email", "paris15@ocpizza.example"),
+            ("opening_hours", "11:30-14:30 18:00-23:00"),
+            ("closed_days", "Lundi, mardi"),
+            ("offers_delivery", "on"),
+        ]
+    };
+    let r = admin
+        .submit(
+            "/admin/pizzerias",
+            &pizzeria("paris-15", "OC Pizza Paris 15"),
+        )
+        .await;
+    assert!(told(r).await.contains("Pizzeria créée"));
+    let (id, days): (u64, String) =
+        sqlx::query_as("SELECT id, closed_days FROM pizzerias WHERE code = 'paris-15'")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(days, "mon tue");
+    let stocked: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM stock WHERE pizzeria_id = ? AND quantity = 0")
+            .bind(id)
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(stocked, env.count("ingredients").await);
+    let page = admin.page("/admin").await;
+    assert!(
+        page.contains("value=\"lundi, mardi\""),
+        "days shown in French"
+    );
+    for (fields, refusal) in [
+        (
+            pizzeria("paris-15", "Autre nom"),
+            "le code « paris-15 » est déjà celui de OC Pizza Paris 15",
+        ),
+        (pizzeria("Paris 15!", "X"), "code invalide"),
+        (
+            {
+                let mut f = pizzeria("paris-16", "OC Pizza Paris 16");
+                f[8] = ("closed_days", "lundi, jourférié");
+                f
+            },
+            "« jourférié » n'est pas un jour (lundi … dimanche)",
+        ),
+    ] {
+        let r = admin.submit("/admin/pizzerias", &fields).await;
+        let page = told(r).await;
+        assert!(page.contains(refusal), "{refusal}: {page}");
+    }
+
+    // A pizza: a second « Margherita » is refused; a new one goes to its recipe.
+    let r = admin
+        .submit(
+            "/admin/pizzas",
+            &[("name", "margherita"), ("price", "9"), ("vat_rate", "10")],
+        )
+        .await;
+    assert!(
+        told(r)
+            .await
+            .contains("La pizza « margherita » existe déjà : modifiez-la plutôt."),
+    );
+    let r = admin
+        .submit(
+            "/admin/pizzas",
+            &[
+                ("name", "Pesto Genovese"),
+                ("description", "Pesto, mozzarella"),
+                ("price", "13,90"),
+                ("vat_rate", "10"),
+            ],
+        )
+        .await;
+    let recipe_at = location(&r);
+    let pesto: u64 = sqlx::query_scalar("SELECT id FROM pizzas WHERE code = 'pesto-genovese'")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(recipe_at, format!("/admin/pizzas/{pesto}/recette"));
+    let (pate, mozza) = (
+        ingredient(&env, "pate").await.to_string(),
+        ingredient(&env, "mozza").await.to_string(),
+    );
+    let r = admin
+        .submit(
+            &recipe_at,
+            &[
+                ("ingredient", &pate),
+                ("quantity", "1"),
+                ("note", ""),
+                ("ingredient", &mozza),
+                ("quantity", "beaucoup"),
+                ("note", ""),
+            ],
+        )
+        .await;
+    assert!(
+        told(r)
+            .await
+            .contains("Quantité de « Mozzarella » invalide : un nombre entier de 1 à 100000."),
+    );
+    admin
+        .submit(
+            &recipe_at,
+            &[
+                ("ingredient", &pate),
+                ("quantity", "1"),
+                ("note", ""),
+                ("ingredient", &mozza),
+                ("quantity", "90"),
+                ("note", "en fin de cuisson"),
+                ("ingredient", "0"),
+                ("quantity", ""),
+                ("note", ""),
+                ("steps", "Étaler la pâte\n\nCuire 90 s"),
+            ],
+        )
+        .await;
+    let cook = logged_in(&app, PIZZAIOLO).await;
+    let recipe = cook.page(&format!("/equipe/test/recettes/{pesto}")).await;
+    assert!(
+        recipe.contains("Mozzarella")
+            && recipe.contains("en fin de cuisson")
+            && recipe.contains("Cuire 90 s"),
+        "{recipe}"
+    );
+    // An import naming an existing pizza under another code is refused too.
+    let r = admin
+        .submit(
+            "/admin/import",
+            &[("csv", "pizza,marg2,Margherita,,9.50\n")],
+        )
+        .await;
+    assert!(told(r).await.contains("Import refusé"));
+    let margheritas: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM pizzas WHERE name = 'Margherita'")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(margheritas, 1);
+
+    // A printer, listed with its pizzeria; a bad address is refused in French.
+    let r = admin
+        .submit(
+            "/admin/imprimantes",
+            &[
+                ("pizzeria_id", &id.to_string()),
+                ("name", "Cuisine"),
+                ("role", "main"),
+                ("host", "192.168.1.60"),
+                ("port", "9100"),
+            ],
+        )
+        .await;
+    let page = told(r).await;
+    assert!(page.contains("Imprimante ajoutée"), "{page}");
+    assert!(
+        page.contains("Cuisine</strong> — OC Pizza Paris 15 (cuisine)"),
+        "{page}"
+    );
+    let r = admin
+        .submit(
+            "/admin/imprimantes",
+            &[
+                ("name", "Secours"),
+                ("role", "main"),
+                ("host", "192.168.1.61"),
+                ("port", "9100"),
+            ],
+        )
+        .await;
+    assert!(
+        told(r)
+            .await
+            .contains("l'imprimante de cuisine appartient à une pizzeria")
+    );
+
+    // Staff: created without a password (a link goes out), shown by French role and pizzeria
+    // name, then moved to the counter.
+    let r = admin
+        .submit(
+            "/admin/personnel",
+            &[
+                ("email", "lea@test.example"),
+                ("full_name", "Léa Nouvelle"),
+                ("role", "pizzaiolo"),
+                ("pizzeria_id", &shop.pizzeria_id.to_string()),
+                ("password", ""),
+            ],
+        )
+        .await;
+    let page = told(r).await;
+    assert!(
+        page.contains("lea@test.example recevra un lien pour choisir son mot de passe"),
+        "{page}"
+    );
+    let lea: u64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'lea@test.example'")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    let invites = env.outbox("account.password_link_requested").await;
+    assert!(invites.iter().any(|m| matches!(&m.event,
+        Event::PasswordLinkRequested(e) if e.user_id == lea && e.purpose == messages::event::LinkPurpose::Invite)));
+    let (_, table) = page.split_once("id=\"staff\"").unwrap();
+    let row = table
+        .split(&format!("data-staff=\"{lea}\""))
+        .nth(1)
+        .unwrap();
+    assert!(
+        row.contains("value=\"pizzaiolo\" selected>Pizzaïolo"),
+        "{row}"
+    );
+    assert!(row.contains("selected>OC Pizza Test"), "{row}");
+    let r = admin
+        .submit(
+            &format!("/admin/personnel/{lea}/role"),
+            &[("role", "counter"), ("pizzeria_id", "")],
+        )
+        .await;
+    assert!(
+        told(r)
+            .await
+            .contains("Un responsable est rattaché à une pizzeria : choisissez-la.")
+    );
+    let r = admin
+        .submit(
+            &format!("/admin/personnel/{lea}/role"),
+            &[
+                ("role", "counter"),
+                ("pizzeria_id", &shop.pizzeria_id.to_string()),
+            ],
+        )
+        .await;
+    assert!(told(r).await.contains("Rôle enregistré : Responsable."));
+    let role: String = sqlx::query_scalar("SELECT CAST(role AS CHAR) FROM users WHERE id = ?")
+        .bind(lea)
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(role, "counter");
+    let r = admin
+        .submit(&format!("/admin/personnel/{lea}/lien"), &[])
+        .await;
+    assert!(told(r).await.contains("Lien envoyé à lea@test.example"));
+    assert_eq!(
+        env.outbox("account.password_link_requested").await.len(),
+        invites.len() + 1
+    );
+    let admin_id: u64 = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+        .bind(ADMIN)
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    let r = admin
+        .submit(
+            &format!("/admin/personnel/{admin_id}/role"),
+            &[
+                ("role", "pizzaiolo"),
+                ("pizzeria_id", &shop.pizzeria_id.to_string()),
+            ],
+        )
+        .await;
+    assert!(
+        told(r)
+            .await
+            .contains("Vous ne pouvez pas changer votre propre rôle")
     );
 }

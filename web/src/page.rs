@@ -48,6 +48,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("manage.html", include_str!("../templates/manage.html")),
     ("admin.html", include_str!("../templates/admin.html")),
     (
+        "admin_recipe.html",
+        include_str!("../templates/admin_recipe.html"),
+    ),
+    (
         "staff_order.html",
         include_str!("../templates/staff_order.html"),
     ),

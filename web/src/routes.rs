@@ -140,8 +140,17 @@ fn staff() -> Router<AppState> {
         .route("/equipe/{code}/rapport", get(report::page))
         .route("/equipe/{code}/rapport.csv", get(report::csv))
         .route("/admin", get(admin::page))
+        .route("/admin/pizzerias", post(admin::create_pizzeria))
         .route("/admin/pizzerias/{id}", post(admin::set_pizzeria))
+        .route("/admin/pizzas", post(admin::create_pizza))
         .route("/admin/pizzas/{id}", post(admin::set_pizza))
+        .route(
+            "/admin/pizzas/{id}/recette",
+            get(admin::recipe).post(admin::set_recipe),
+        )
+        .route("/admin/imprimantes", post(admin::create_printer))
+        .route("/admin/personnel/{id}/role", post(admin::set_staff_role))
+        .route("/admin/personnel/{id}/lien", post(admin::send_staff_link))
         .route(
             "/admin/carte/{pizzeria_id}/{pizza_id}",
             post(admin::set_served),

@@ -294,14 +294,15 @@ pub async fn staff(conn: &mut MySqlConnection) -> Result<Vec<StaffRow>, sqlx::Er
     .await
 }
 
-/// Creates a staff account; `None` if the e-mail already has an account.
+/// Creates a staff account; `None` if the e-mail already has an account. Without a password
+/// hash, its owner chooses the password from an e-mailed link.
 pub async fn create_staff(
     conn: &mut MySqlConnection,
     email: &Email,
     full_name: &str,
     role: Role,
     pizzeria_id: Option<u64>,
-    password_hash: &str,
+    password_hash: Option<&str>,
 ) -> Result<Option<u64>, sqlx::Error> {
     let done = sqlx::query(
         "INSERT IGNORE INTO users (email, full_name, role, pizzeria_id, password_hash) VALUES (?, ?, ?, ?, ?)",
@@ -314,6 +315,34 @@ pub async fn create_staff(
     .execute(conn)
     .await?;
     Ok((done.rows_affected() == 1).then(|| done.last_insert_id()))
+}
+
+/// Gives a staff account another role (and pizzeria: `None` for the group admin); `false` if
+/// there is no such staff account. Takes effect at the account's next request.
+pub async fn set_staff_role(
+    conn: &mut MySqlConnection,
+    id: u64,
+    role: Role,
+    pizzeria_id: Option<u64>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE users SET role = ?, pizzeria_id = ? WHERE id = ? AND role <> 'customer'",
+    )
+    .bind(role.as_str())
+    .bind(pizzeria_id)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 1 {
+        return Ok(true);
+    }
+    // Unchanged rows count as not affected: tell "same role" from "no such account".
+    let exists: Option<u64> =
+        sqlx::query_scalar("SELECT id FROM users WHERE id = ? AND role <> 'customer'")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(exists.is_some())
 }
 
 /// Turns a staff account off (it can no longer log in; its history stays) or on again.

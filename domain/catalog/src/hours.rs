@@ -60,6 +60,46 @@ fn parse_time(raw: &str) -> Result<Minute, String> {
     Ok(h * 60 + m)
 }
 
+/// The weekdays as staff write them, Monday first.
+pub const DAYS_FR: [&str; 7] = [
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+];
+
+/// Closed days typed by a person: French day names (« lundi, mardi ») or the stored codes, any
+/// case, separated by spaces or commas; returns the stored form (« mon tue »), each day once,
+/// in week order.
+pub fn days_from_french(raw: &str) -> Result<String, String> {
+    let mut found = [false; 7];
+    for word in raw
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+    {
+        let word = word.to_lowercase();
+        let i = DAYS_FR
+            .iter()
+            .position(|d| *d == word)
+            .or_else(|| DAYS.iter().position(|d| *d == word))
+            .ok_or_else(|| format!("« {word} » n'est pas un jour (lundi … dimanche)"))?;
+        found[i] = true;
+    }
+    Ok(DAYS
+        .iter()
+        .zip(found)
+        .filter(|(_, on)| *on)
+        .map(|(d, _)| *d)
+        .collect::<Vec<_>>()
+        .join(" "))
+}
+
+/// The stored closed days (« mon tue ») in French (« lundi, mardi »).
+pub fn days_in_french(stored: &str) -> String {
+    stored
+        .split_whitespace()
+        .filter_map(|d| DAYS.iter().position(|x| *x == d).map(|i| DAYS_FR[i]))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Parses a space-separated list of weekday names into indexes (0 = Monday).
 pub fn parse_days(raw: &str) -> Result<Vec<usize>, String> {
     raw.split_whitespace()
@@ -74,6 +114,18 @@ pub fn parse_days(raw: &str) -> Result<Vec<usize>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn closed_days_are_typed_in_french_and_stored_as_codes() {
+        assert_eq!(days_from_french("Mardi, lundi lundi").unwrap(), "mon tue");
+        assert_eq!(days_from_french("sun").unwrap(), "sun");
+        assert_eq!(days_from_french("  ").unwrap(), "");
+        assert_eq!(
+            days_from_french("lundi, funday").unwrap_err(),
+            "« funday » n'est pas un jour (lundi … dimanche)"
+        );
+        assert_eq!(days_in_french("mon sun"), "lundi, dimanche");
+    }
 
     #[test]
     fn ranges_parse_and_answer_open_or_closed() {

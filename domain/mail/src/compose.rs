@@ -348,14 +348,18 @@ pub async fn for_event(
         }
         Event::PrinterOffline(e) => {
             let to = alert_recipients(conn, Some(e.pizzeria_id), false).await?;
+            let shop = Pizzeria::find(conn, e.pizzeria_id)
+                .await?
+                .map(|s| s.name)
+                .unwrap_or_else(|| format!("pizzeria n°{}", e.pizzeria_id));
             out.push(alert(
                 format!("alert-{}.printer-offline", message.message_id),
                 None,
                 "printer-offline",
                 to,
-                format!("Imprimante hors service : {}", e.printer_name),
+                format!("{shop} : imprimante « {} » hors service", e.printer_name),
                 vec![
-                    format!("L'imprimante « {} » ne répond pas : {}.", e.printer_name, e.error),
+                    format!("{shop} : l'imprimante « {} » ne répond pas : {}.", e.printer_name, e.error),
                     "Les tickets partent sur l'imprimante de secours et restent visibles sur l'écran cuisine. Vérifiez le papier, le câble réseau et l'alimentation.".into(),
                 ],
             ));
@@ -448,6 +452,12 @@ async fn password_link(
             "Activer votre compte OC Pizza",
             "Votre compte OC Pizza",
             "Vous avez déjà commandé chez nous au comptoir ou par téléphone avec cette adresse : choisissez un mot de passe pour retrouver vos commandes en ligne.",
+        ),
+        LinkPurpose::Invite => (
+            "staff-invite",
+            "Votre compte équipe OC Pizza",
+            "Bienvenue dans l'équipe",
+            "L'administrateur du groupe OC Pizza vous a ouvert un compte sur la plateforme de commandes : choisissez votre mot de passe pour accéder à votre écran.",
         ),
     };
     Ok(Some(Outgoing {

@@ -13,11 +13,11 @@ use axum::response::{Html, Redirect};
 use catalog::Pizzeria;
 use catalog::admin::{self, AdminError};
 use chrono::Utc;
-use minijinja::context;
+use minijinja::{Value, context};
 use serde::Deserialize;
 
 use super::group;
-use crate::error::WebError;
+use crate::error::{WebError, capitalised};
 use crate::page::{Page, flash};
 use crate::session::CurrentUser;
 use crate::state::AppState;
@@ -93,6 +93,7 @@ pub async fn page(
             context! {
                 id => p.id, code => p.code, name => p.name, active => p.active,
                 price => Cents(p.price_cents).to_string().replace('\u{a0}', " ").trim_end_matches(" €").to_owned(),
+                vat => p.vat_rate.as_str(),
             }
         })
         .collect();
@@ -101,12 +102,42 @@ pub async fn page(
         .map(|s| {
             context! {
                 id => s.id, code => s.code, name => s.name, active => s.active,
-                hours => s.opening_hours, closed_days => s.closed_days,
+                hours => s.opening_hours,
+                closed_days => catalog::hours::days_in_french(&s.closed_days),
             }
         })
         .collect();
-    let printers = admin::printers(&mut conn).await?;
-    let staff = account::user::staff(&mut conn).await?;
+    let shop_name = |id: Option<u64>| {
+        id.and_then(|id| shops.iter().find(|s| s.id == id))
+            .map(|s| s.name.clone())
+    };
+    let printers: Vec<_> = admin::printers(&mut conn)
+        .await?
+        .into_iter()
+        .map(|p| {
+            context! {
+                shop => shop_name(p.pizzeria_id).unwrap_or_else(|| "Groupe (secours partagé)".into()),
+                role_label => if p.role == "main" { "cuisine" } else { "secours" },
+                ..Value::from_serialize(&p)
+            }
+        })
+        .collect();
+    let staff: Vec<_> = account::user::staff(&mut conn)
+        .await?
+        .into_iter()
+        .map(|u| {
+            let role = u.role.parse::<Role>().ok();
+            context! {
+                role_label => role.map(Role::label_fr).unwrap_or("?"),
+                shop => shop_name(u.pizzeria_id).unwrap_or_else(|| "Groupe".into()),
+                ..Value::from_serialize(&u)
+            }
+        })
+        .collect();
+    let vat_rates: Vec<_> = vocab::VatRate::ALL
+        .iter()
+        .map(|r| context! { value => r.as_str(), label => r.label_fr() })
+        .collect();
     let roles: Vec<_> = Role::ALL
         .iter()
         .filter(|r| r.is_staff())
@@ -122,6 +153,7 @@ pub async fn page(
             printers => printers,
             staff => staff,
             roles => roles,
+            vat_rates => vat_rates,
         },
     )
 }
@@ -164,7 +196,8 @@ pub async fn set_pizza(
     Form(f): AdminForm,
 ) -> Result<Redirect, WebError> {
     change(&state, &user, &page, "Pizza enregistrée.", async |c| {
-        admin::set_pizza(c, id, field(&f, "price"), checked(&f, "active")).await
+        let (price, vat) = (field(&f, "price"), field(&f, "vat_rate"));
+        admin::set_pizza(c, id, price, vat, checked(&f, "active")).await
     })
     .await
 }
@@ -255,7 +288,47 @@ pub struct StaffForm {
     role: String,
     #[serde(default)]
     pizzeria_id: String,
+    /// Empty: the new member chooses it from an e-mailed link.
+    #[serde(default)]
     password: String,
+}
+
+/// A staff role and pizzeria from a form, checked together.
+async fn role_and_shop(
+    conn: &mut sqlx::MySqlConnection,
+    role: &str,
+    pizzeria_id: &str,
+) -> Result<(Role, Option<u64>), WebError> {
+    let role = role
+        .parse::<Role>()
+        .ok()
+        .filter(|r| r.is_staff())
+        .ok_or_else(|| WebError::Invalid("Rôle inconnu.".into()))?;
+    let pizzeria_id = pizzeria_id.trim().parse::<u64>().ok();
+    if !role.needs_pizzeria() {
+        return Ok((role, None));
+    }
+    let Some(id) = pizzeria_id else {
+        return Err(WebError::Invalid(format!(
+            "Un {} est rattaché à une pizzeria : choisissez-la.",
+            role.label_fr().to_lowercase()
+        )));
+    };
+    if Pizzeria::find(conn, id).await?.is_none() {
+        return Err(WebError::Invalid("Pizzeria inconnue.".into()));
+    }
+    Ok((role, Some(id)))
+}
+
+/// Mails the account a link to choose its password (the notifications worker makes the token).
+async fn invite(conn: &mut sqlx::MySqlConnection, user_id: u64) -> Result<(), WebError> {
+    use messages::event::{LinkPurpose, PasswordLinkRequested};
+    let event = messages::Event::PasswordLinkRequested(PasswordLinkRequested {
+        user_id,
+        purpose: LinkPurpose::Invite,
+    });
+    messages::outbox::enqueue(conn, &messages::Envelope::new(event)).await?;
+    Ok(())
 }
 
 pub async fn create_staff(
@@ -266,42 +339,282 @@ pub async fn create_staff(
 ) -> Result<Redirect, WebError> {
     group(&user, Screen::Admin)?;
     let done = async {
-        let email = Email::parse(&form.email).map_err(|e| WebError::Invalid(e.to_string()))?;
+        let email = Email::parse(&form.email)
+            .map_err(|e| WebError::Invalid(capitalised(&e.to_string())))?;
         let name = vocab::PersonName::parse(&form.full_name)?;
         let name = name.as_str();
-        let role: Role = form
-            .role
-            .parse()
-            .ok()
-            .filter(|r: &Role| r.is_staff())
-            .ok_or_else(|| WebError::Invalid("rôle inconnu".into()))?;
-        let pizzeria_id = form.pizzeria_id.parse::<u64>().ok();
-        if role.needs_pizzeria() && pizzeria_id.is_none() {
-            return Err(WebError::Invalid(format!(
-                "un {} est rattaché à une pizzeria",
-                role.label_fr().to_lowercase()
-            )));
-        }
-        let password = Password::parse_for(&form.password, Some(&email))
-            .map_err(|e| WebError::Invalid(e.to_string()))?;
-        let hash = tokio::task::spawn_blocking(move || account::password::hash(&password))
-            .await
-            .map_err(|e| WebError::Internal(e.to_string()))?
-            .map_err(|e| WebError::Internal(e.to_string()))?;
-        let mut conn = state.pool.acquire().await?;
-        let pizzeria_id = pizzeria_id.filter(|_| role.needs_pizzeria());
-        if let Some(p) = pizzeria_id
-            && Pizzeria::find(&mut conn, p).await?.is_none()
-        {
-            return Err(WebError::Invalid("pizzeria inconnue".into()));
-        }
-        account::user::create_staff(&mut conn, &email, name, role, pizzeria_id, &hash)
-            .await?
-            .map(|_| ())
-            .ok_or_else(|| WebError::Invalid("cette adresse a déjà un compte".into()))
+        let mut tx = state.pool.begin().await?;
+        let (role, pizzeria_id) = role_and_shop(&mut tx, &form.role, &form.pizzeria_id).await?;
+        let hash = if form.password.is_empty() {
+            None
+        } else {
+            let password = Password::parse_for(&form.password, Some(&email))
+                .map_err(|e| WebError::Invalid(capitalised(&e.to_string())))?;
+            let hash = tokio::task::spawn_blocking(move || account::password::hash(&password))
+                .await
+                .map_err(|e| WebError::Internal(e.to_string()))?
+                .map_err(|e| WebError::Internal(e.to_string()))?;
+            Some(hash)
+        };
+        let id =
+            account::user::create_staff(&mut tx, &email, name, role, pizzeria_id, hash.as_deref())
+                .await?
+                .ok_or_else(|| WebError::Invalid("Cette adresse a déjà un compte.".into()))?;
+        let message = if hash.is_none() {
+            invite(&mut tx, id).await?;
+            format!(
+                "Compte créé : {} recevra un lien pour choisir son mot de passe.",
+                email.as_str()
+            )
+        } else {
+            "Compte créé avec son mot de passe provisoire.".to_owned()
+        };
+        tx.commit().await?;
+        Ok(message)
     }
     .await;
-    outcome(&page, done, "Compte créé.").await
+    told(&page, done).await
+}
+
+/// The admin gives a staff member another role or pizzeria.
+pub async fn set_staff_role(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<u64>,
+    page: Page,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Redirect, WebError> {
+    group(&user, Screen::Admin)?;
+    let done = async {
+        if id == user.id {
+            return Err(WebError::Invalid(
+                "Vous ne pouvez pas changer votre propre rôle : demandez-le à un autre administrateur.".into(),
+            ));
+        }
+        let mut conn = state.pool.acquire().await?;
+        let (role, pizzeria_id) =
+            role_and_shop(&mut conn, field(&form, "role"), field(&form, "pizzeria_id")).await?;
+        if !account::user::set_staff_role(&mut conn, id, role, pizzeria_id).await? {
+            return Err(WebError::NotFound);
+        }
+        Ok(format!("Rôle enregistré : {}.", role.label_fr()))
+    }
+    .await;
+    told(&page, done).await
+}
+
+/// The admin sends a staff member a link to choose a new password.
+pub async fn send_staff_link(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<u64>,
+    page: Page,
+) -> Result<Redirect, WebError> {
+    group(&user, Screen::Admin)?;
+    let mut tx = state.pool.begin().await?;
+    let staff = account::user::find(&mut tx, id)
+        .await?
+        .filter(|u| u.role.is_staff())
+        .ok_or(WebError::NotFound)?;
+    invite(&mut tx, id).await?;
+    tx.commit().await?;
+    told(
+        &page,
+        Ok(format!(
+            "Lien envoyé à {} pour choisir un mot de passe (valable une heure).",
+            staff.email
+        )),
+    )
+    .await
+}
+
+/// Reports a result on the admin page: what was done, or the rule's refusal.
+async fn told(page: &Page, done: Result<String, WebError>) -> Result<Redirect, WebError> {
+    match done {
+        Ok(m) | Err(WebError::Invalid(m)) => flash(&page.session, m).await?,
+        Err(e) => return Err(e),
+    }
+    Ok(Redirect::to(BACK))
+}
+
+pub async fn create_pizzeria(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    page: Page,
+    Form(f): AdminForm,
+) -> Result<Redirect, WebError> {
+    change(
+        &state,
+        &user,
+        &page,
+        "Pizzeria créée : son stock est à zéro, à remplir par son gérant.",
+        async |c| {
+            let new = admin::NewPizzeria {
+                code: field(&f, "code"),
+                name: field(&f, "name"),
+                street: field(&f, "street"),
+                postal_code: field(&f, "postal_code"),
+                city: field(&f, "city"),
+                phone: field(&f, "phone"),
+                email: field(&f, "email"),
+                opening_hours: field(&f, "opening_hours"),
+                closed_days: field(&f, "closed_days"),
+                offers_delivery: checked(&f, "offers_delivery"),
+                offers_pickup: checked(&f, "offers_pickup"),
+            };
+            admin::create_pizzeria(c, &new).await.map(|_| ())
+        },
+    )
+    .await
+}
+
+pub async fn create_pizza(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    page: Page,
+    Form(f): AdminForm,
+) -> Result<Redirect, WebError> {
+    group(&user, Screen::Admin)?;
+    let mut conn = state.pool.acquire().await?;
+    let made = admin::create_pizza(
+        &mut conn,
+        field(&f, "name"),
+        field(&f, "description"),
+        field(&f, "price"),
+        field(&f, "vat_rate"),
+    )
+    .await;
+    match made {
+        // Straight to its recipe: a pizza without one cannot be made.
+        Ok(id) => {
+            flash(&page.session, "Pizza créée : saisissez sa recette.").await?;
+            Ok(Redirect::to(&format!("/admin/pizzas/{id}/recette")))
+        }
+        Err(AdminError::Invalid(m)) => told(&page, Err(WebError::Invalid(capitalised(&m)))).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn create_printer(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    page: Page,
+    Form(f): AdminForm,
+) -> Result<Redirect, WebError> {
+    change(
+        &state,
+        &user,
+        &page,
+        "Imprimante ajoutée : essayez-la avec « Page de test ».",
+        async |c| {
+            let pizzeria_id = field(&f, "pizzeria_id").parse::<u64>().ok();
+            let (name, host, port, role) = (
+                field(&f, "name"),
+                field(&f, "host"),
+                field(&f, "port"),
+                field(&f, "role"),
+            );
+            admin::create_printer(
+                c,
+                pizzeria_id,
+                name,
+                host,
+                port,
+                role,
+                &state.settings.printer_ports,
+            )
+            .await
+            .map(|_| ())
+        },
+    )
+    .await
+}
+
+/// `/admin/pizzas/{id}/recette`: the recipe editor (ingredients with quantities and notes, the
+/// steps one per line).
+pub async fn recipe(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<u64>,
+    page: Page,
+) -> Result<Html<String>, WebError> {
+    group(&user, Screen::Admin)?;
+    let mut conn = state.pool.acquire().await?;
+    let pizza = admin::pizzas(&mut conn)
+        .await?
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or(WebError::NotFound)?;
+    let (lines, steps) = admin::recipe_of(&mut conn, id).await?;
+    let ingredients: Vec<_> = admin::ingredients(&mut conn)
+        .await?
+        .into_iter()
+        .map(|(id, name, unit)| context! { id => id, name => name, unit => unit })
+        .collect();
+    // The lines, then a few empty rows to add ingredients.
+    let mut rows: Vec<_> = lines
+        .iter()
+        .map(|(ingredient_id, quantity, note)| context! { ingredient_id => ingredient_id, quantity => quantity, note => note })
+        .collect();
+    rows.extend((0..4).map(|_| context! { ingredient_id => 0, quantity => "", note => "" }));
+    page.render(
+        "admin_recipe.html",
+        context! {
+            screens => super::screens(&user, ""),
+            pizza => pizza,
+            rows => rows,
+            steps => steps.join("\n"),
+            ingredients => ingredients,
+        },
+    )
+}
+
+pub async fn set_recipe(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<u64>,
+    page: Page,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Redirect, WebError> {
+    group(&user, Screen::Admin)?;
+    let back = Redirect::to(&format!("/admin/pizzas/{id}/recette"));
+    // Rows come as ingredient/quantity/note triplets in form order.
+    let values = |name: &str| -> Vec<&str> {
+        f.iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    };
+    let (ingredients, quantities, notes) =
+        (values("ingredient"), values("quantity"), values("note"));
+    let lines: Vec<admin::RecipeLineInput<'_>> = ingredients
+        .iter()
+        .zip(&quantities)
+        .zip(notes.iter().chain(std::iter::repeat(&"")))
+        .filter_map(|((ingredient, quantity), note)| {
+            let ingredient_id = ingredient.parse::<u64>().ok().filter(|i| *i > 0)?;
+            Some(admin::RecipeLineInput {
+                ingredient_id,
+                quantity,
+                note,
+            })
+        })
+        .collect();
+    let steps = f
+        .iter()
+        .find(|(k, _)| k == "steps")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    let mut tx = state.pool.begin().await?;
+    match admin::set_recipe(&mut tx, id, &lines, steps).await {
+        Ok(()) => {
+            tx.commit().await?;
+            flash(&page.session, "Recette enregistrée.").await?;
+        }
+        Err(AdminError::Invalid(m)) => flash(&page.session, capitalised(&m)).await?,
+        Err(e) => return Err(e.into()),
+    }
+    Ok(back)
 }
 
 pub async fn set_staff_active(

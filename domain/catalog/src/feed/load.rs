@@ -13,6 +13,22 @@ use super::{FeedError, Problem, Summary};
 /// Writes a parsed seed inside the caller's transaction. Returns the problems found while
 /// resolving codes; the caller must roll back when there are any.
 pub async fn load(conn: &mut MySqlConnection, seed: &Seed) -> Result<Summary, FeedError> {
+    let mut problems = Vec::new();
+    for p in &seed.pizzas {
+        if let Some((_, code)) = crate::admin::pizza_named(conn, &p.name).await?
+            && code != p.code
+        {
+            problems.push(Problem {
+                line: p.line,
+                column: 3,
+                column_name: "name",
+                message: format!("a pizza named {:?} already exists (code {code})", p.name),
+            });
+        }
+    }
+    if !problems.is_empty() {
+        return Err(FeedError::Invalid(problems));
+    }
     write_catalog(conn, seed).await?;
     let refs = resolve(conn, seed).await?;
     write_recipes(conn, &refs).await?;

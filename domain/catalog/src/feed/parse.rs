@@ -171,9 +171,20 @@ fn ingredient_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
 fn pizza_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
     let code = row.code(0);
     keys.check(row.problems, "pizza", &code, row.line, 2, "code");
+    let name = row.text(1, NAME_MAX);
+    // One « Margherita » in the group, whatever its code.
+    keys.check(
+        row.problems,
+        "pizza name",
+        &name.to_lowercase(),
+        row.line,
+        3,
+        "name",
+    );
     seed.pizzas.push(PizzaRow {
+        line: row.line,
         code,
-        name: row.text(1, NAME_MAX),
+        name,
         description: row.optional_text(2, 500),
         price: row.price(3),
     });

@@ -122,6 +122,7 @@ pub struct IngredientRow {
 
 #[derive(Debug)]
 pub struct PizzaRow {
+    pub line: u64,
     pub code: String,
     pub name: String,
     pub description: String,
