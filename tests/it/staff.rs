@@ -1522,3 +1522,132 @@ async fn the_group_admin_opens_a_pizzeria_adds_a_pizza_with_its_recipe_and_manag
             .contains("Vous ne pouvez pas changer votre propre rôle")
     );
 }
+
+#[tokio::test]
+async fn a_walk_in_pays_first_split_between_means_with_the_change_given() {
+    let (env, shop, app) = setup().await;
+    let desk = logged_in(&app, COUNTER).await;
+    let margherita = format!("qty_{}", shop.margherita);
+    let order_form = |key: &'static str, paid: Vec<(&'static str, &'static str)>| {
+        let mut f = vec![
+            ("idempotency_key", key),
+            ("channel", "counter"),
+            ("customer_name", "Paul Passant"),
+            ("customer_phone", "06 11 11 11 11"),
+            ("fulfilment", "pickup"),
+            ("when", "asap"),
+            ("pay_now", "1"),
+        ];
+        f.extend(paid);
+        f
+    };
+    // Two Margherita (19,00 €): the amounts must make the total; nothing is placed otherwise
+    // and the form comes back as typed.
+    let mut short = order_form(
+        "short",
+        vec![("paid_meal_voucher", "10"), ("paid_cash", "5")],
+    );
+    short.push((margherita.as_str(), "2"));
+    let r = desk.submit("/equipe/test/comptoir", &short).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("Les montants font 15,00\u{a0}€ pour une commande de 19,00\u{a0}€."),
+        "{page}"
+    );
+    assert!(page.contains("value=\"10\""), "the amounts typed stay");
+    assert_eq!(env.count("orders").await, 0);
+    assert_eq!(env.count("payments").await, 0);
+
+    let mut good = order_form(
+        "good",
+        vec![
+            ("paid_meal_voucher", "10"),
+            ("paid_cash", "9"),
+            ("cash_given", "20"),
+        ],
+    );
+    good.push((margherita.as_str(), "2"));
+    let r = desk.submit("/equipe/test/comptoir", &good).await;
+    assert_eq!(location(&r), "/equipe/test/comptoir");
+    let page = desk.page("/equipe/test/comptoir").await;
+    assert!(
+        page.contains("Payée (Espèces 9,00\u{a0}€, Titre-restaurant 10,00\u{a0}€) : rendez 11,00\u{a0}€ au client."),
+        "{page}"
+    );
+    let id: u64 = sqlx::query_scalar("SELECT id FROM orders")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    let paid: Vec<(String, u32, u64)> = sqlx::query_as(
+        "SELECT CAST(method AS CHAR), captured_cents, collected_by FROM payments WHERE order_id = ? AND status = 'collected' ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    let counter_id: u64 = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+        .bind(COUNTER)
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        paid,
+        vec![
+            ("cash".to_owned(), 900, counter_id),
+            ("meal_voucher".to_owned(), 1000, counter_id)
+        ]
+    );
+    // Ready: « Payée au comptoir », handed over without asking how it was paid.
+    confirm(&env, id).await;
+    for to in [OrderStatus::Preparing, OrderStatus::Ready] {
+        ocpizza_tests::flow::move_as_manager(&env, &shop, id, to).await;
+    }
+    let board = desk.page("/equipe/test/comptoir/tableau").await;
+    let (pickups, _) = board.split_once("id=\"running\"").unwrap_or((&board, ""));
+    assert!(
+        pickups.contains("Payée au comptoir") && !pickups.contains("À encaisser"),
+        "{board}"
+    );
+    let r = desk
+        .submit(
+            &format!("/equipe/test/commandes/{id}/statut"),
+            &[("to", "picked_up"), ("back", "comptoir")],
+        )
+        .await;
+    assert_eq!(location(&r), "/equipe/test/comptoir");
+    assert_eq!(env.order(id).await.status, OrderStatus::PickedUp);
+    assert_eq!(env.count("payments").await, 2, "not collected twice");
+
+    // A paid walk-in cancelled before the kitchen: the money comes back from the till.
+    let mut again = order_form("again", vec![("paid_card", "9,50")]);
+    let one = format!("qty_{}", shop.margherita);
+    again.push((one.as_str(), "1"));
+    desk.submit("/equipe/test/comptoir", &again).await;
+    let second: u64 = sqlx::query_scalar("SELECT MAX(id) FROM orders")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    let r = desk
+        .submit(
+            &format!("/equipe/test/commandes/{second}/fin"),
+            &[("reason", "customer_request")],
+        )
+        .await;
+    let page = desk.page(&location(&r)).await;
+    assert!(
+        page.contains("Rendez 9,50\u{a0}€ au client en caisse."),
+        "{page}"
+    );
+    let (method, status, cents): (String, String, u32) = sqlx::query_as(
+        "SELECT CAST(method AS CHAR), CAST(status AS CHAR), amount_cents FROM refunds WHERE order_id = ?",
+    )
+    .bind(second)
+    .fetch_one(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (method.as_str(), status.as_str(), cents),
+        ("card", "done", 950)
+    );
+}

@@ -156,7 +156,8 @@ impl From<payment::PaymentError> for WebError {
             e @ (payment::PaymentError::NothingToRefund
             | payment::PaymentError::AlreadyRefunded
             | payment::PaymentError::AboveRefundable(_)
-            | payment::PaymentError::Refund(_)) => WebError::Invalid(capitalised(&e.to_string())),
+            | payment::PaymentError::Refund(_)
+            | payment::PaymentError::Counter(_)) => WebError::Invalid(capitalised(&e.to_string())),
             other => WebError::Internal(other.to_string()),
         }
     }

@@ -143,6 +143,34 @@
     });
   });
 
+  // The counter's order form: the total, what is left to split between the means of payment,
+  // and the change to give back, as staff type (the server checks the same on submit).
+  var counter = document.getElementById("counter-order");
+  var changeDue = document.getElementById("change-due");
+  if (counter && changeDue) {
+    var cents = function (raw) {
+      var m = String(raw || "").trim().replace(",", ".").match(/^\d+(\.\d{1,2})?$/);
+      return m ? Math.round(Number(m[0]) * 100) : 0;
+    };
+    var euros = function (c) { return (c / 100).toFixed(2).replace(".", ",") + "\u00a0€"; };
+    var update = function () {
+      var total = 0;
+      counter.querySelectorAll("input.qty[data-price]").forEach(function (q) {
+        total += (Number(q.value) || 0) * Number(q.dataset.price);
+      });
+      var paid = 0;
+      counter.querySelectorAll("input[data-tender]").forEach(function (i) { paid += cents(i.value); });
+      var cash = cents((counter.querySelector('input[data-tender="cash"]') || {}).value);
+      var given = cents(counter.querySelector('input[name="cash_given"]').value);
+      var text = "Total : " + euros(total);
+      if (paid !== total) { text += " · reste à répartir : " + euros(total - paid); }
+      if (given > 0 && given >= cash) { text += " · à rendre : " + euros(given - cash); }
+      changeDue.textContent = text;
+    };
+    counter.addEventListener("input", update);
+    update();
+  }
+
   // The customer's order page: reload when the order's version moves.
   document.querySelectorAll("[data-order-stream]").forEach(function (element) {
     var version = Number(element.dataset.version);

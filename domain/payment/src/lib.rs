@@ -39,4 +39,7 @@ pub enum PaymentError {
     AboveRefundable(vocab::Cents),
     #[error("{0}")]
     Refund(String),
+    /// How staff said an order was paid does not add up.
+    #[error("{0}")]
+    Counter(String),
 }

@@ -21,7 +21,8 @@ use crate::session::CurrentUser;
 use crate::state::AppState;
 use crate::views::parse_local;
 use vocab::{
-    Actor, Channel, DeliveryAddress, Fulfilment, OrderStatus, PaymentMode, PersonName, Phone,
+    Actor, Cents, Channel, DeliveryAddress, Fulfilment, OrderStatus, PaymentMethod, PaymentMode,
+    PersonName, Phone,
 };
 
 async fn show(
@@ -132,11 +133,18 @@ pub async fn place(
 ) -> Result<Response, WebError> {
     let shop = shop_for(&state, &user, &code, Screen::Counter).await?;
     match place_order(&state, &user, shop.id, &form).await {
-        Ok(id) => {
+        Ok((id, paid)) => {
+            let money = match paid {
+                Some(s) if s.change.0 > 0 => {
+                    format!(" Payée ({}) : rendez {} au client.", s.describe(), s.change)
+                }
+                Some(s) => format!(" Payée ({}).", s.describe()),
+                None => String::new(),
+            };
             flash(
                 &page.session,
                 format!(
-                    "Commande n°{id} enregistrée : elle part en cuisine dès confirmation du stock."
+                    "Commande n°{id} enregistrée : elle part en cuisine dès confirmation du stock.{money}"
                 ),
             )
             .await?;
@@ -149,12 +157,42 @@ pub async fn place(
     }
 }
 
+/// What the counter says was paid when the order is placed (a walk-in pays first): the amount
+/// each means pays, and what was handed in cash. `None` when paid later, at hand-over.
+fn paid_now(
+    form: &HashMap<String, String>,
+) -> Result<Option<(Vec<(PaymentMethod, Cents)>, Option<Cents>)>, WebError> {
+    let field = |name: &str| form.get(name).map(|v| v.trim()).unwrap_or("");
+    if field("pay_now") != "1" {
+        return Ok(None);
+    }
+    let amount = |name: &str, label: &str| -> Result<Option<Cents>, WebError> {
+        match field(name) {
+            "" => Ok(None),
+            raw => Cents::parse_eur(raw).map(Some).ok_or_else(|| {
+                WebError::Invalid(format!(
+                    "Montant invalide pour « {label} » : par exemple 12,50."
+                ))
+            }),
+        }
+    };
+    let mut parts = Vec::new();
+    for method in PaymentMethod::ON_SITE {
+        if let Some(c) = amount(&format!("paid_{}", method.as_str()), method.label_fr())? {
+            parts.push((method, c));
+        }
+    }
+    let given = amount("cash_given", "somme remise en espèces")?;
+    Ok(Some((parts, given)))
+}
+
 async fn place_order(
     state: &AppState,
     user: &account::user::User,
     pizzeria_id: u64,
     form: &HashMap<String, String>,
-) -> Result<u64, WebError> {
+) -> Result<(u64, Option<payment::counter::Split>), WebError> {
+    let paying = paid_now(form)?;
     let field = |name: &str| form.get(name).map(|v| v.trim()).unwrap_or("");
     let (Ok(name), Ok(Some(phone))) = (
         PersonName::parse(field("customer_name")),
@@ -195,7 +233,7 @@ async fn place_order(
     // A double submit by this staff member finds the order the first one placed (its customer
     // record is new each time, so the usual per-customer key lookup cannot).
     if let Some(id) = order::place::find_by_staff_key(&mut tx, user.id, &idempotency_key).await? {
-        return Ok(id);
+        return Ok((id, None));
     }
     let chosen = match field("customer_id").parse::<u64>() {
         Ok(id) => Some(
@@ -235,8 +273,18 @@ async fn place_order(
         idempotency_key,
     };
     let placed = order::place::place(&mut tx, &new, Actor::Staff(user.id), Utc::now()).await?;
+    let order = match placed {
+        Placed::Created(o) | Placed::AlreadyPlaced(o) => o,
+    };
+    // Paid on the spot: recorded with the order, or nothing is (the form comes back as typed).
+    let paid = match paying {
+        Some((amounts, given)) => {
+            let split = payment::counter::split(order.total, &amounts, given)?;
+            payment::counter::record_split(&mut tx, &order, &split, user.id).await?;
+            Some(split)
+        }
+        None => None,
+    };
     tx.commit().await?;
-    Ok(match placed {
-        Placed::Created(o) | Placed::AlreadyPlaced(o) => o.id,
-    })
+    Ok((order.id, paid))
 }

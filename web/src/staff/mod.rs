@@ -256,7 +256,11 @@ pub async fn move_order(
         return Ok(Redirect::to(&back));
     }
     let handing_over = matches!(to, OrderStatus::Delivered | OrderStatus::PickedUp);
-    let tender = if handing_over && o.payment_mode == vocab::PaymentMode::OnSite {
+    let paid = {
+        let mut conn = state.pool.acquire().await?;
+        payment::counter::is_paid(&mut conn, o.id).await?
+    };
+    let tender = if handing_over && o.payment_mode == vocab::PaymentMode::OnSite && !paid {
         match vocab::PaymentMethod::parse(&form.tender)
             .filter(|t| vocab::PaymentMethod::ON_SITE.contains(t))
         {
@@ -325,6 +329,8 @@ pub struct StaffOrder {
     late: bool,
     due: String,
     to_collect: bool,
+    /// Paid on site already (a walk-in pays first).
+    paid_on_site: bool,
     delivery: bool,
     channel: &'static str,
     #[serde(skip)]
@@ -395,6 +401,7 @@ pub fn staff_view(o: &Order) -> StaffOrder {
             .map(|t| format!("pour {}", paris(t)))
             .unwrap_or_else(|| "dès que possible".into()),
         to_collect: o.payment_mode == vocab::PaymentMode::OnSite,
+        paid_on_site: false,
         delivery: o.fulfilment == vocab::Fulfilment::Delivery,
         channel: match o.channel {
             vocab::Channel::Web => "web",
@@ -445,10 +452,18 @@ pub async fn board(
     statuses: &[OrderStatus],
 ) -> Result<Vec<StaffOrder>, WebError> {
     let mut conn = state.pool.acquire().await?;
-    Ok(Order::list_for_pizzeria(&mut conn, shop.id, statuses)
-        .await?
+    let orders = Order::list_for_pizzeria(&mut conn, shop.id, statuses).await?;
+    let ids: Vec<u64> = orders.iter().map(|o| o.id).collect();
+    let paid = payment::counter::paid_among(&mut conn, &ids).await?;
+    Ok(orders
         .iter()
-        .map(staff_view)
+        .map(|o| {
+            let mut view = staff_view(o);
+            // Paid at the counter when ordering: nothing left to collect.
+            view.paid_on_site = paid.contains(&o.id);
+            view.to_collect &= !view.paid_on_site;
+            view
+        })
         .collect())
 }
 

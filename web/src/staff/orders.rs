@@ -182,6 +182,7 @@ pub async fn page(
         })
         .collect();
     let refundable = refund::refundable(&mut conn, id).await?;
+    let paid = payment::counter::is_paid(&mut conn, id).await?;
     let manager = may(&user, &shop, Screen::Management);
     let lines: Vec<Value> = o
         .lines
@@ -216,7 +217,8 @@ pub async fn page(
             refunds => refunds.iter().map(|r| refund_view(r, &who)).collect::<Vec<_>>(),
             tickets => tickets,
             moves => moves(&user, &shop, &o),
-            to_collect => o.payment_mode == PaymentMode::OnSite,
+            to_collect => o.payment_mode == PaymentMode::OnSite && !paid,
+            online => o.payment_mode == PaymentMode::Online,
             tenders => tenders(),
             may_end => !o.status.is_final() && may(&user, &shop, Screen::Counter),
             may_reprint => may(&user, &shop, Screen::Kitchen),
@@ -303,18 +305,31 @@ async fn end_order(
         }
         Err(e) => return Err(e.into()),
     };
-    let mut money = String::new();
-    if partial {
+    // Money taken on site (a walk-in paid first) comes back from the till now; a Stripe
+    // payment through the payments worker (all of it, unless the manager chose lines).
+    let refundable = refund::refundable(&mut tx, id).await?;
+    let on_site = before.payment_mode == PaymentMode::OnSite;
+    let give_back = if partial {
         let (amount, words) = refund::for_lines(&before.lines, &quantities(&before, form)?)
             .map_err(|e| WebError::Invalid(capitalised(&e.to_string())))?;
-        if refund::refundable(&mut tx, id).await?.0 > 0 {
-            let reason = format!("{} — {words}", why.label_fr());
-            refund::ask(&mut tx, &before, amount, &reason, user.id).await?;
-            money = format!(" Remboursement de {amount} demandé.");
-        } else {
-            money = " Rien n'était encaissé : l'autorisation est levée en entier.".into();
+        Some((amount, format!("{} — {words}", why.label_fr())))
+    } else if on_site && refundable.0 > 0 {
+        Some((refundable, why.label_fr().to_owned()))
+    } else {
+        None
+    };
+    let money = match give_back {
+        Some(_) if refundable.0 == 0 => {
+            " Rien n'était encaissé : l'autorisation est levée en entier.".to_owned()
         }
-    }
+        Some((amount, reason)) => {
+            match refund::ask(&mut tx, &before, amount, &reason, user.id).await? {
+                Asked::Done(_) => format!(" Rendez {amount} au client en caisse."),
+                Asked::Requested(_) => format!(" Remboursement de {amount} demandé."),
+            }
+        }
+        None => String::new(),
+    };
     tx.commit().await?;
     let ended = why.status().label_fr(before.fulfilment).to_lowercase();
     let stock = if before.status.is_modifiable() {
