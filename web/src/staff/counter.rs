@@ -157,11 +157,12 @@ pub async fn place(
     }
 }
 
-/// What the counter says was paid when the order is placed (a walk-in pays first): the amount
-/// each means pays, and what was handed in cash. `None` when paid later, at hand-over.
-fn paid_now(
-    form: &HashMap<String, String>,
-) -> Result<Option<(Vec<(PaymentMethod, Cents)>, Option<Cents>)>, WebError> {
+/// What a walk-in paid when ordering: the amount each means pays, and what was handed in cash.
+type PaidNow = (Vec<(PaymentMethod, Cents)>, Option<Cents>);
+
+/// What the counter says was paid when the order is placed (a walk-in pays first). `None` when
+/// paid later, at hand-over.
+fn paid_now(form: &HashMap<String, String>) -> Result<Option<PaidNow>, WebError> {
     let field = |name: &str| form.get(name).map(|v| v.trim()).unwrap_or("");
     if field("pay_now") != "1" {
         return Ok(None);
