@@ -97,7 +97,7 @@ async fn migrate_then_feed_db_loads_the_demo_data_once() {
     let seed = seed.to_str().unwrap();
     let (code, stdout, stderr) = ocpizza(&as_refs(&vars), &["feed-db", "-d", seed]);
     assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(stdout.contains("loaded 5 pizzerias"), "{stdout}");
+    assert!(stdout.contains("chargé : 5 pizzerias"), "{stdout}");
 
     let (code, _, stderr) = ocpizza(&as_refs(&vars), &["feed-db", "-d", "/nonexistent.csv"]);
     assert_ne!(code, 0);
@@ -118,7 +118,7 @@ async fn feed_db_reports_a_bad_file_by_line_and_exits_2() {
     let (code, _, stderr) = ocpizza(&as_refs(&vars), &["feed-db", "-d", file.to_str().unwrap()]);
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(code, 2);
-    assert!(stderr.contains("line 2, column 4 (unit)"), "{stderr}");
+    assert!(stderr.contains("ligne 2, colonne 4 (unit)"), "{stderr}");
     assert_eq!(
         env.count("ingredients").await,
         0,

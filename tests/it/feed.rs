@@ -133,8 +133,8 @@ async fn an_unknown_code_loads_nothing_even_after_good_rows() {
             assert_eq!(
                 text,
                 [
-                    "line 4, column 3 (ingredient_code): no ingredient with code \"champignon\" in the file or the database",
-                    "line 5, column 2 (pizzeria_code): no pizzeria with code \"p2\" in the file or the database",
+                    "ligne 4, colonne 3 (ingredient_code) : ingrédient de code \"champignon\" introuvable dans le fichier comme dans la base",
+                    "ligne 5, colonne 2 (pizzeria_code) : pizzeria de code \"p2\" introuvable dans le fichier comme dans la base",
                 ]
             );
         }

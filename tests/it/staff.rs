@@ -958,7 +958,8 @@ async fn the_group_admin_runs_the_menu_printers_and_staff() {
         .await;
     let page = admin.page(&location(&r)).await;
     assert!(
-        page.contains("Import refusé") && page.contains("ligne 2"),
+        page.contains("Import refusé")
+            && page.contains("ligne 2, colonne 5 (price_eur) : &quot;pas-un-prix&quot; n&#x27;est pas un prix en euros"),
         "{page}"
     );
     assert_eq!(env.count("users").await, users);

@@ -112,7 +112,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             )
             .await
             {
-                Ok(summary) => println!("{}: loaded {summary}", data.display()),
+                Ok(summary) => println!("{}: chargé : {summary}", data.display()),
                 Err(e @ catalog::feed::FeedError::Invalid(_)) => {
                     eprintln!("{}: {e}", data.display());
                     return Ok(ExitCode::from(2));

@@ -667,10 +667,7 @@ pub async fn import(
             "Import refusé, rien n'a changé : {}",
             problems
                 .iter()
-                .map(|p| format!(
-                    "ligne {}, colonne {} ({}) : {}",
-                    p.line, p.column, p.column_name, p.message
-                ))
+                .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(" ; ")
         ),

@@ -22,7 +22,7 @@ pub async fn load(conn: &mut MySqlConnection, seed: &Seed) -> Result<Summary, Fe
                 line: p.line,
                 column: 3,
                 column_name: "name",
-                message: format!("a pizza named {:?} already exists (code {code})", p.name),
+                message: format!("une pizza {:?} existe déjà (code {code})", p.name),
             });
         }
     }
@@ -121,7 +121,7 @@ async fn resolve<'a>(conn: &mut MySqlConnection, seed: &'a Seed) -> Result<Refs<
                 column: r.column,
                 column_name: r.column_name,
                 message: format!(
-                    "no {what} with code {:?} in the file or the database",
+                    "{what} de code {:?} introuvable dans le fichier comme dans la base",
                     r.code
                 ),
             });
@@ -135,7 +135,7 @@ async fn resolve<'a>(conn: &mut MySqlConnection, seed: &'a Seed) -> Result<Refs<
         .map(|r| {
             (
                 resolve(&pizzas, &r.pizza, "pizza"),
-                resolve(&ingredients, &r.ingredient, "ingredient"),
+                resolve(&ingredients, &r.ingredient, "ingrédient"),
                 r,
             )
         })
@@ -151,7 +151,7 @@ async fn resolve<'a>(conn: &mut MySqlConnection, seed: &'a Seed) -> Result<Refs<
         .map(|r| {
             (
                 resolve(&pizzerias, &r.pizzeria, "pizzeria"),
-                resolve(&ingredients, &r.ingredient, "ingredient"),
+                resolve(&ingredients, &r.ingredient, "ingrédient"),
                 r,
             )
         })

@@ -36,7 +36,7 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "line {}, column {} ({}): {}",
+            "ligne {}, colonne {} ({}) : {}",
             self.line, self.column, self.column_name, self.message
         )
     }
@@ -44,9 +44,9 @@ impl fmt::Display for Problem {
 
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {
-    #[error("cannot read the CSV file: {0}")]
+    #[error("fichier CSV illisible : {0}")]
     Read(String),
-    #[error("the file has {} problem(s), nothing was loaded:\n{}", .0.len(), .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    #[error("le fichier a {} problème(s), rien n'a été chargé :\n{}", .0.len(), .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
     Invalid(Vec<Problem>),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
@@ -73,7 +73,7 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} pizzerias, {} ingredients, {} pizzas, {} recipe lines, {} recipe steps, {} stock rows, {} menu rows, {} printers, {} staff, {} customers",
+            "{} pizzerias, {} ingrédients, {} pizzas, {} lignes de recette, {} étapes de recette, {} lignes de stock, {} lignes de carte, {} imprimantes, {} membres du personnel, {} clients",
             self.pizzerias,
             self.ingredients,
             self.pizzas,
@@ -150,73 +150,88 @@ customer,client@example.fr,Jean Dupont,0600000000,ocpizza-demo,1 rue de Rivoli,7
     #[test]
     fn each_kind_of_bad_row_is_reported_by_line_and_column() {
         let cases: &[(&str, usize, &str, &str)] = &[
-            ("boisson,coca,Coca", 1, "kind", "unknown kind"),
-            ("ingredient,mozzarella,Mozzarella", 4, "unit", "3 columns"),
+            ("boisson,coca,Coca", 1, "kind", "type de ligne inconnu"),
+            ("ingredient,mozzarella,Mozzarella", 4, "unit", "3 colonnes"),
             (
                 "ingredient,mozzarella,Mozzarella,g,extra",
                 5,
                 "extra",
-                "3 columns",
+                "3 colonnes",
             ),
             (
                 "ingredient,Mozzarella!,Mozzarella,g",
                 2,
                 "code",
-                "not a code",
+                "n'est pas un code",
             ),
-            ("ingredient,mozzarella,,g", 3, "name", "must not be empty"),
+            (
+                "ingredient,mozzarella,,g",
+                3,
+                "name",
+                "ne doit pas être vide",
+            ),
             (
                 "ingredient,mozzarella,Mozzarella,kg",
                 4,
                 "unit",
-                "not a unit",
+                "n'est pas une unité",
             ),
-            ("pizza,reine,Reine,,douze", 5, "price_eur", "not a price"),
-            ("pizza,reine,Reine,,0", 5, "price_eur", "not a price"),
-            ("recipe_line,reine,jambon,-5", 4, "quantity", "whole number"),
-            ("recipe_line,reine,jambon,0", 4, "quantity", "whole number"),
+            (
+                "pizza,reine,Reine,,douze",
+                5,
+                "price_eur",
+                "n'est pas un prix",
+            ),
+            ("pizza,reine,Reine,,0", 5, "price_eur", "n'est pas un prix"),
+            (
+                "recipe_line,reine,jambon,-5",
+                4,
+                "quantity",
+                "nombre entier",
+            ),
+            ("recipe_line,reine,jambon,0", 4, "quantity", "nombre entier"),
             (
                 "recipe_step,reine,zero,Cuire",
                 3,
                 "position",
-                "whole number",
+                "nombre entier",
             ),
             (
                 "stock,paris-11,jambon,12.5,10",
                 4,
                 "quantity",
-                "whole number",
+                "nombre entier",
             ),
             (
                 "stock,paris-11,jambon,10,-1",
                 5,
                 "low_threshold",
-                "whole number",
+                "nombre entier",
             ),
-            ("menu,paris-11,reine,peut-être", 4, "available", "yes or no"),
+            ("menu,paris-11,reine,peut-être", 4, "available", "yes ou no"),
             (
                 "printer,paris-11,Cuisine,169.254.169.254,80,main",
                 4,
                 "host",
-                "not a kitchen printer",
+                "n'est pas une imprimante de cuisine",
             ),
             (
                 "printer,paris-11,Cuisine,127.0.0.1,99999,main",
                 5,
                 "port",
-                "whole number",
+                "nombre entier",
             ),
             (
                 "printer,paris-11,Cuisine,127.0.0.1,9100,spare",
                 6,
                 "role",
-                "main or backup",
+                "main ou backup",
             ),
             (
                 "printer,paris-11,Cuisine,bad host!,9100,main",
                 4,
                 "host",
-                "host name",
+                "nom d'hôte",
             ),
             (
                 "staff,not-an-email,Jean,manager,paris-11,ocpizza-demo",
@@ -228,25 +243,25 @@ customer,client@example.fr,Jean Dupont,0600000000,ocpizza-demo,1 rue de Rivoli,7
                 "staff,a@ocpizza.fr,Jean,chef,paris-11,ocpizza-demo",
                 4,
                 "role",
-                "not a role",
+                "n'est pas un rôle",
             ),
             (
                 "staff,a@ocpizza.fr,Jean,customer,paris-11,ocpizza-demo",
                 4,
                 "role",
-                "customer rows",
+                "lignes customer",
             ),
             (
                 "staff,a@ocpizza.fr,Jean,manager,,ocpizza-demo",
                 5,
                 "pizzeria_code",
-                "give its code",
+                "indiquez son code",
             ),
             (
                 "staff,a@ocpizza.fr,Jean,admin,paris-11,ocpizza-demo",
                 5,
                 "pizzeria_code",
-                "leave it empty",
+                "laissez vide",
             ),
             (
                 "staff,a@ocpizza.fr,Jean,manager,paris-11,short",
@@ -258,7 +273,7 @@ customer,client@example.fr,Jean Dupont,0600000000,ocpizza-demo,1 rue de Rivoli,7
                 "customer,c@example.fr,Jean,06,ocpizza-demo,1 rue,750,Paris",
                 7,
                 "postal_code",
-                "postal code",
+                "code postal",
             ),
             (
                 "pizzeria,p1,P,1 rue,75011,Paris,01,p@ocpizza.fr,25:00-26:00,,pickup",
@@ -300,7 +315,7 @@ customer,client@example.fr,Jean Dupont,0600000000,ocpizza-demo,1 rue de Rivoli,7
         assert_eq!(p.len(), 1);
         assert_eq!(
             p[0].to_string(),
-            "line 3, column 2 (code): duplicate of line 1"
+            "ligne 3, colonne 2 (code) : doublon de la ligne 1"
         );
     }
 

@@ -50,7 +50,7 @@ pub fn parse(
                         line,
                         column: 1,
                         column_name: "kind",
-                        message: "not valid UTF-8".into(),
+                        message: "n'est pas de l'UTF-8 valide".into(),
                     }]),
                     _ => FeedError::Read(e.to_string()),
                 });
@@ -74,7 +74,7 @@ pub fn parse(
                 column: 1,
                 column_name: "kind",
                 message: format!(
-                    "unknown kind {kind:?}, expected one of {}",
+                    "type de ligne inconnu {kind:?} : attendu l'un de {}",
                     known.join(", ")
                 ),
             });
@@ -98,7 +98,7 @@ pub fn parse(
                 column,
                 column_name,
                 message: format!(
-                    "a {kind} row has {expected} columns after the kind ({}), this one has {given}",
+                    "une ligne {kind} a {expected} colonnes après le type ({}), celle-ci en a {given}",
                     spec.columns.join(", ")
                 ),
             });
@@ -287,7 +287,7 @@ fn printer_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
         row.problem(
             2,
             format!(
-                "{host}:{port} is not a kitchen printer: give an IP address on the shop's network (or loopback) and a port from {} to {} (PRINTER_PORTS)",
+                "{host}:{port} n'est pas une imprimante de cuisine : indiquez une adresse IP du réseau de la pizzeria (ou locale) et un port de {} à {} (PRINTER_PORTS)",
                 ports.start(),
                 ports.end()
             ),
@@ -309,10 +309,13 @@ fn staff_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
     let role = row.staff_role(2);
     let pizzeria = row.optional_code_ref(3);
     match (role.map(Role::needs_pizzeria), &pizzeria) {
-        (Some(true), None) => row.problem(3, "this role works in a pizzeria: give its code".into()),
+        (Some(true), None) => row.problem(
+            3,
+            "ce rôle travaille dans une pizzeria : indiquez son code".into(),
+        ),
         (Some(false), Some(_)) => row.problem(
             3,
-            "a group admin belongs to no pizzeria: leave it empty".into(),
+            "un administrateur du groupe n'appartient à aucune pizzeria : laissez vide".into(),
         ),
         _ => {}
     }
@@ -373,7 +376,7 @@ impl Keys {
                 line,
                 column,
                 column_name,
-                message: format!("duplicate of line {first}"),
+                message: format!("doublon de la ligne {first}"),
             });
         }
     }
@@ -405,16 +408,16 @@ impl RowReader<'_> {
     fn optional_text(&mut self, i: usize, max: usize) -> String {
         let v = self.raw(i).to_owned();
         if v.chars().count() > max {
-            self.problem(i, format!("longer than {max} characters"));
+            self.problem(i, format!("plus de {max} caractères"));
         } else if v.chars().any(char::is_control) {
-            self.problem(i, "contains control characters".into());
+            self.problem(i, "contient des caractères de contrôle".into());
         }
         v
     }
 
     fn text(&mut self, i: usize, max: usize) -> String {
         if self.raw(i).is_empty() {
-            self.problem(i, "must not be empty".into());
+            self.problem(i, "ne doit pas être vide".into());
         }
         self.optional_text(i, max)
     }
@@ -425,7 +428,10 @@ impl RowReader<'_> {
             && v.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !ok {
-            self.problem(i, format!("{v:?} is not a code: 2 to 32 of a-z, 0-9 and -"));
+            self.problem(
+                i,
+                format!("{v:?} n'est pas un code : 2 à 32 caractères parmi a-z, 0-9 et -"),
+            );
         }
         v
     }
@@ -459,7 +465,10 @@ impl RowReader<'_> {
             _ => {
                 self.problem(
                     i,
-                    format!("{:?} is not a whole number from {lo} to {hi}", self.raw(i)),
+                    format!(
+                        "{:?} n'est pas un nombre entier de {lo} à {hi}",
+                        self.raw(i)
+                    ),
                 );
                 min
             }
@@ -472,7 +481,7 @@ impl RowReader<'_> {
             _ => {
                 self.problem(
                     i,
-                    format!("{:?} is not a price in euros such as 12.50", self.raw(i)),
+                    format!("{:?} n'est pas un prix en euros comme 12.50", self.raw(i)),
                 );
                 Cents(0)
             }
@@ -483,7 +492,7 @@ impl RowReader<'_> {
         Unit::parse(self.raw(i)).unwrap_or_else(|| {
             self.problem(
                 i,
-                format!("{:?} is not a unit: g, ml or piece", self.raw(i)),
+                format!("{:?} n'est pas une unité : g, ml ou piece", self.raw(i)),
             );
             Unit::G
         })
@@ -494,7 +503,7 @@ impl RowReader<'_> {
             "yes" => true,
             "no" => false,
             other => {
-                self.problem(i, format!("{other:?}: expected yes or no"));
+                self.problem(i, format!("{other:?} : attendu yes ou no"));
                 false
             }
         }
@@ -502,7 +511,7 @@ impl RowReader<'_> {
 
     fn email(&mut self, i: usize) -> Option<Email> {
         Email::parse(self.raw(i))
-            .map_err(|_| self.problem(i, format!("{:?} is not an e-mail address", self.raw(i))))
+            .map_err(|_| self.problem(i, format!("{:?} n'est pas une adresse e-mail", self.raw(i))))
             .ok()
     }
 
@@ -518,7 +527,7 @@ impl RowReader<'_> {
     fn staff_role(&mut self, i: usize) -> Option<Role> {
         match self.raw(i).parse::<Role>() {
             Ok(Role::Customer) => {
-                self.problem(i, "customers are loaded with customer rows".into());
+                self.problem(i, "les clients se chargent avec des lignes customer".into());
                 None
             }
             Ok(role) => Some(role),
@@ -526,7 +535,7 @@ impl RowReader<'_> {
                 self.problem(
                     i,
                     format!(
-                        "{:?} is not a role: counter, pizzaiolo, delivery, manager or admin",
+                        "{:?} n'est pas un rôle : counter, pizzaiolo, delivery, manager ou admin",
                         self.raw(i)
                     ),
                 );
@@ -540,7 +549,7 @@ impl RowReader<'_> {
             "main" => false,
             "backup" => true,
             other => {
-                self.problem(i, format!("{other:?}: expected main or backup"));
+                self.problem(i, format!("{other:?} : attendu main ou backup"));
                 false
             }
         }
@@ -553,7 +562,10 @@ impl RowReader<'_> {
             && v.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
         if !ok {
-            self.problem(i, format!("{v:?} is not a host name or IP address"));
+            self.problem(
+                i,
+                format!("{v:?} n'est pas un nom d'hôte ni une adresse IP"),
+            );
         }
         v
     }
@@ -561,7 +573,10 @@ impl RowReader<'_> {
     fn postal_code(&mut self, i: usize) -> String {
         let v = self.raw(i).to_owned();
         if !(v.len() == 5 && v.bytes().all(|b| b.is_ascii_digit())) {
-            self.problem(i, format!("{v:?} is not a French postal code (5 digits)"));
+            self.problem(
+                i,
+                format!("{v:?} n'est pas un code postal français (5 chiffres)"),
+            );
         }
         v
     }
@@ -593,7 +608,7 @@ impl RowReader<'_> {
         if words.is_empty() || words.contains(&None) {
             self.problem(
                 i,
-                format!("{:?}: expected delivery, pickup or both", self.raw(i)),
+                format!("{:?} : attendu delivery, pickup ou les deux", self.raw(i)),
             );
         }
         (delivery, pickup)
