@@ -172,6 +172,16 @@ async fn an_offline_printer_sends_tickets_to_the_backup_and_alerts_once() {
         (alert.printer_name.as_str(), alert.error.as_str()),
         ("Cuisine", "hors ligne")
     );
+    // The managers' e-mail says which shop's printer it is.
+    let mut conn = env.pool.acquire().await.unwrap();
+    let mails = mail::compose::for_event(&mut conn, &offline[0], "https://x.example")
+        .await
+        .unwrap();
+    assert_eq!(
+        mails[0].subject,
+        "OC Pizza Test : imprimante « Cuisine » hors service"
+    );
+    drop(conn);
 
     // Still offline: the next ticket goes to the backup too, without a second alert.
     let (_, reserved) = confirmed(&env, &shop, PaymentMode::OnSite, Fulfilment::Pickup).await;
