@@ -108,6 +108,7 @@ pub async fn page(
             takings_total => Cents(u32::try_from(takings_total.max(0)).unwrap_or(u32::MAX)).to_string(),
             levels => levels,
             low => low,
+            sold_out_count => menu.iter().filter(|m| m.sold_out).count(),
             menu => menu,
             cash => cash,
         },
