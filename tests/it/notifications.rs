@@ -15,7 +15,7 @@ use vocab::{Fulfilment, OrderStatus, PaymentMode};
 use workers::notifications::{CONSUMER, NotificationsWorker};
 use workers::stock::StockWorker;
 
-fn worker(maildev: &Maildev) -> NotificationsWorker {
+pub(crate) fn worker(maildev: &Maildev) -> NotificationsWorker {
     NotificationsWorker {
         mailer: Mailer::new(&maildev.smtp_url(), "OC Pizza <commandes@ocpizza.example>").unwrap(),
         public_url: "http://pizza.example/".into(),
