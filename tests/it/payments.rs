@@ -159,26 +159,96 @@ async fn authorised_at_checkout_and_captured_once_when_the_kitchen_starts() {
 }
 
 #[tokio::test]
-async fn a_declined_card_rejects_the_order_and_reports_the_failure() {
+async fn a_declined_card_leaves_the_order_waiting_for_another_card_until_it_expires() {
     let (env, shop) = setup().await;
     let (order, finalised) = checkout(&env, &shop, "pm_card_chargeCustomerFail").await;
-    assert!(matches!(finalised, Finalised::Declined(_)), "{finalised:?}");
-    assert_eq!(order.status, OrderStatus::Rejected);
-    assert!(
-        order
-            .rejection_reason
-            .unwrap()
-            .starts_with("Paiement refusé")
+    // Stripe's English text never reaches the customer: its decline code, in French.
+    assert_eq!(
+        finalised,
+        Finalised::Declined("votre banque a refusé le paiement".into())
     );
-    assert_eq!(payment_of(&env, order.id).await.status.as_str(), "failed");
-    let failed = env.outbox_for("payment.failed", order.id).await;
+    assert_eq!(order.status, OrderStatus::AwaitingPayment);
+    let failed = payment_of(&env, order.id).await;
+    assert_eq!(
+        (failed.status.as_str(), failed.failure_reason.as_deref()),
+        ("failed", Some("votre banque a refusé le paiement"))
+    );
     assert!(
-        matches!(failed.event, Event::PaymentFailed(ref f) if f.pizzeria_id == shop.pizzeria_id)
+        env.outbox("payment.failed").await.is_empty(),
+        "no alert for a customer's card"
     );
     assert!(
         env.outbox("order.placed").await.is_empty(),
         "never reaches stock or kitchen"
     );
+
+    // Another card: a new PaymentIntent, authorised, and the order goes on.
+    let mut tx = env.pool.begin().await.unwrap();
+    let retry = payment::rules::open(&mut tx, &gateway(), &order, Some("pm_card_visa"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_ne!(Some(retry.id.clone()), failed.stripe_payment_intent_id);
+    let mut tx = env.pool.begin().await.unwrap();
+    assert_eq!(
+        payment::rules::finalise(&mut tx, &gateway(), &retry.id)
+            .await
+            .unwrap(),
+        Finalised::Authorised
+    );
+    tx.commit().await.unwrap();
+    assert_eq!(env.order(order.id).await.status, OrderStatus::Placed);
+
+    // One declined and left: 30 minutes after checkout it ends, once, with one e-mail.
+    let (left, _) = checkout(&env, &shop, "pm_card_chargeCustomerFail").await;
+    let soon = chrono::Utc::now() + chrono::Duration::minutes(29);
+    assert_eq!(
+        payment::rules::expire_unpaid(&env.pool, &gateway(), soon)
+            .await
+            .unwrap(),
+        0
+    );
+    let later = chrono::Utc::now() + chrono::Duration::minutes(31);
+    assert_eq!(
+        payment::rules::expire_unpaid(&env.pool, &gateway(), later)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        payment::rules::expire_unpaid(&env.pool, &gateway(), later)
+            .await
+            .unwrap(),
+        0
+    );
+    let ended = env.order(left.id).await;
+    assert_eq!(ended.status, OrderStatus::Rejected);
+    assert_eq!(
+        ended.rejection_reason.as_deref(),
+        Some("Paiement non abouti dans les 30 minutes")
+    );
+    assert_eq!(
+        env.order(order.id).await.status,
+        OrderStatus::Placed,
+        "the paid one stays"
+    );
+    let rejected = env
+        .outbox("order.status_changed")
+        .await
+        .into_iter()
+        .find(|m| matches!(&m.event, Event::OrderStatusChanged(c) if c.order_id == left.id))
+        .unwrap();
+    let mut conn = env.pool.acquire().await.unwrap();
+    let mails = mail::compose::for_event(&mut conn, &rejected, "https://x.example")
+        .await
+        .unwrap();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(
+        mails[0].subject,
+        format!("Commande n°{} : paiement non abouti", left.id)
+    );
+    let summary = mails[0].body.order.as_ref().unwrap();
+    assert!(!summary.payment.contains("Payée"), "{}", summary.payment);
 }
 
 #[tokio::test]

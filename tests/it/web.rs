@@ -783,7 +783,7 @@ async fn online_checkout(v: &Visitor, shop: &Shop) -> u64 {
 }
 
 #[tokio::test]
-async fn online_payment_is_authorised_on_return_and_a_declined_card_is_reported() {
+async fn online_payment_is_authorised_on_return_and_a_declined_card_can_be_retried() {
     let (env, shop, app) = setup().await;
     let v = customer(&app).await;
     let id = online_checkout(&v, &shop).await;
@@ -840,16 +840,39 @@ async fn online_payment_is_authorised_on_return_and_a_declined_card_is_reported(
             "/commandes/{declined}/paiement/retour?payment_intent={intent}"
         ))
         .await;
-    let page = flash_after(&v, r).await;
-    assert!(page.contains("Paiement refusé"), "{page}");
-    let refused = env.order(declined).await;
-    assert_ne!(refused.status, OrderStatus::Placed);
+    // Back to the card form, the refusal said in French, the order still waiting.
+    assert_eq!(location(&r), format!("/commandes/{declined}/paiement"));
+    let retry = v.page(&location(&r)).await.replace("&#x27;", "'");
+    assert!(
+        retry.contains(
+            "Paiement refusé : votre banque a refusé le paiement. Réessayez avec une autre carte."
+        ),
+        "{retry}"
+    );
+    assert!(retry.contains("Réessayer avec une autre carte"), "{retry}");
+    assert_eq!(
+        env.order(declined).await.status,
+        OrderStatus::AwaitingPayment
+    );
     assert!(
         env.outbox("order.placed")
             .await
             .iter()
             .all(|m| m.correlation_id != Some(declined))
     );
+    // The second card goes through on a new PaymentIntent.
+    let secret = field_after(&retry, "data-client-secret=\"").unwrap();
+    let second = secret.split("_secret_").next().unwrap().to_owned();
+    assert_ne!(second, intent);
+    confirm_in_browser(&secret, "pm_card_visa").await;
+    let r = v
+        .get(&format!(
+            "/commandes/{declined}/paiement/retour?payment_intent={second}"
+        ))
+        .await;
+    let page = flash_after(&v, r).await;
+    assert!(page.contains("Paiement accepté"), "{page}");
+    assert_eq!(env.order(declined).await.status, OrderStatus::Placed);
     // Someone else's intent id cannot be used on this order.
     let r = v
         .get(&format!(

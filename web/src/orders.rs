@@ -527,8 +527,15 @@ pub async fn pay_page(
         return Ok(Redirect::to(&format!("/commandes/{id}")).into_response());
     }
     let mut tx = state.pool.begin().await?;
+    // The card refused last time, if it was: said above the form for another try.
+    let refused = payment::Payment::for_order(&mut tx, id)
+        .await?
+        .pop()
+        .filter(|p| p.status == vocab::PaymentStatus::Failed)
+        .and_then(|p| p.failure_reason);
     let intent = payment::rules::open(&mut tx, &state.gateway, &o, None).await?;
     tx.commit().await?;
+    let deadline = paris(o.created_at + payment::rules::PAYMENT_WINDOW);
     let client_secret = intent
         .client_secret
         .ok_or_else(|| WebError::Internal("PaymentIntent without client secret".into()))?;
@@ -563,6 +570,8 @@ pub async fn pay_page(
                 client_secret => client_secret,
                 stripe_js => stripe_js,
                 return_url => return_url,
+                refused => refused,
+                deadline => deadline,
             },
         )?,
     )
@@ -590,13 +599,21 @@ pub async fn pay_return(
     }
     let outcome = payment::rules::finalise(&mut tx, &state.gateway, &q.payment_intent).await?;
     tx.commit().await?;
-    let message = match outcome {
-        payment::Finalised::Authorised | payment::Finalised::AlreadyDone => {
-            "Paiement accepté : votre commande est transmise à la pizzeria.".to_owned()
-        }
-        payment::Finalised::Declined(reason) => format!("Paiement refusé : {reason}"),
-        payment::Finalised::Pending => "Paiement en attente de confirmation.".to_owned(),
+    let (message, next) = match outcome {
+        payment::Finalised::Authorised | payment::Finalised::AlreadyDone => (
+            "Paiement accepté : votre commande est transmise à la pizzeria.".to_owned(),
+            format!("/commandes/{id}"),
+        ),
+        // Straight back to the card form for another try.
+        payment::Finalised::Declined(reason) => (
+            format!("Paiement refusé : {reason}. Réessayez avec une autre carte."),
+            format!("/commandes/{id}/paiement"),
+        ),
+        payment::Finalised::Pending => (
+            "Paiement en attente de confirmation.".to_owned(),
+            format!("/commandes/{id}"),
+        ),
     };
     flash(&page.session, message).await?;
-    Ok(Redirect::to(&format!("/commandes/{id}")))
+    Ok(Redirect::to(&next))
 }

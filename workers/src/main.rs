@@ -143,6 +143,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 settings.stripe.api_base.as_str(),
             )
             .map_err(|e| anyhow::anyhow!("STRIPE settings: {e}"))?;
+            let expiry = tokio::spawn(workers::payments::expiry_loop(
+                pool.clone(),
+                gateway.clone(),
+                std::time::Duration::from_secs(60),
+                shutdown.clone(),
+            ));
             let worker = workers::payments::PaymentsWorker { gateway };
             consume(
                 &settings,
@@ -151,7 +157,8 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 worker,
                 shutdown,
             )
-            .await
+            .await;
+            let _ = expiry.await;
         }
         Command::Stock => {
             consume(

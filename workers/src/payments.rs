@@ -90,3 +90,20 @@ impl Handler for PaymentsWorker {
         done.map_err(payment_error)
     }
 }
+
+/// Ends, every `every`, the online orders whose payment did not go through in time
+/// (`payment::rules::expire_unpaid`).
+pub async fn expiry_loop(
+    pool: sqlx::MySqlPool,
+    gateway: Gateway,
+    every: std::time::Duration,
+    mut shutdown: messages::broker::Shutdown,
+) {
+    while shutdown.sleep(every).await {
+        match payment::rules::expire_unpaid(&pool, &gateway, chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(orders = n, "unpaid orders expired"),
+            Err(e) => tracing::warn!(error = %e, "unpaid orders round failed"),
+        }
+    }
+}

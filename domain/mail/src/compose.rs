@@ -92,7 +92,13 @@ fn summary(order: &Order) -> OrderSummary {
             None => "dès que possible".into(),
         },
         payment: match order.payment_mode {
-            PaymentMode::Online => "Payée en ligne".into(),
+            PaymentMode::Online => match order.status {
+                OrderStatus::AwaitingPayment => "Paiement en ligne en attente".into(),
+                OrderStatus::Rejected | OrderStatus::Cancelled => {
+                    "Paiement en ligne annulé (ou remboursé s'il avait été encaissé)".into()
+                }
+                _ => "Payée en ligne".into(),
+            },
             PaymentMode::OnSite => match order.fulfilment {
                 Fulfilment::Delivery => format!("À régler au livreur : {}", order.total),
                 Fulfilment::Pickup => format!("À régler au comptoir : {}", order.total),
@@ -254,6 +260,13 @@ pub async fn for_event(
                     "Votre commande est confirmée".to_owned(),
                     vec![format!("{} a bien reçu votre commande n°{n} et va la préparer.", ctx.shop.name),
                          "Vous pouvez encore la modifier ou l'annuler tant que la préparation n'a pas commencé.".to_owned()],
+                ),
+                OrderStatus::Rejected if e.from == OrderStatus::AwaitingPayment => (
+                    "payment-expired".to_owned(),
+                    format!("Commande n°{n} : paiement non abouti"),
+                    "Votre commande n'a pas été payée".to_owned(),
+                    vec![format!("Le paiement de votre commande n°{n} n'a pas abouti dans les 30 minutes : elle est annulée et vous n'êtes pas débité."),
+                         format!("Vous pouvez la repasser quand vous voulez sur le site de {}.", ctx.shop.name)],
                 ),
                 OrderStatus::Rejected => {
                     let reason = ctx.order.rejection_reason.clone().unwrap_or_default();

@@ -64,15 +64,38 @@ impl From<PaymentIntent> for Intent {
                 .as_ref()
                 .map(|m| m.id().as_str().to_owned()),
             failure: pi.last_payment_error.as_ref().map(|e| {
-                e.message
+                let code = e
+                    .decline_code
                     .clone()
-                    .unwrap_or_else(|| "paiement refusé".into())
+                    .or_else(|| e.code.as_ref().map(|c| c.as_str().to_owned()));
+                decline_fr(code.as_deref()).to_owned()
             }),
         }
     }
 }
 
 /// A Stripe call that did not succeed.
+/// What a customer is told when the card is refused, from Stripe's decline or error code: in
+/// French, and never more than the customer needs (a card reported stolen reads like any
+/// refusal).
+pub fn decline_fr(code: Option<&str>) -> &'static str {
+    match code.unwrap_or("") {
+        "insufficient_funds" => "provision insuffisante sur la carte",
+        "expired_card" => "la carte est expirée",
+        "incorrect_cvc" | "invalid_cvc" => "le cryptogramme (CVC) est incorrect",
+        "incorrect_number" | "invalid_number" => "le numéro de carte est incorrect",
+        "invalid_expiry_month" | "invalid_expiry_year" => "la date d'expiration est incorrecte",
+        "processing_error" => "une erreur est survenue pendant le paiement : réessayez",
+        "authentication_required" | "payment_intent_authentication_failure" => {
+            "la validation auprès de votre banque (3-D Secure) n'a pas abouti"
+        }
+        "card_velocity_exceeded" | "withdrawal_count_limit_exceeded" => {
+            "le plafond de la carte est atteint"
+        }
+        _ => "votre banque a refusé le paiement",
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum StripeFailure {
     /// Worth retrying with the same idempotency key.
@@ -107,8 +130,12 @@ fn classify(e: StripeError) -> StripeFailure {
                 .or_else(|| api.code.as_ref().map(|c| c.as_str().to_owned()))
                 .unwrap_or_else(|| format!("erreur {status}"));
             if status == 402 || api.type_ == stripe::ApiErrorsType::CardError {
+                let code = api
+                    .decline_code
+                    .clone()
+                    .or_else(|| api.code.as_ref().map(|c| c.as_str().to_owned()));
                 StripeFailure::Declined {
-                    message,
+                    message: decline_fr(code.as_deref()).to_owned(),
                     intent: api
                         .payment_intent
                         .clone()

@@ -2,7 +2,8 @@
 //! announcing it, in the caller's transaction:
 //! - checkout opens a PaymentIntent (manual capture) and a `pending` row;
 //! - [`finalise`] (the customer's return and the webhook both call it) reads the intent: held
-//!   → `authorised` and the order is `placed`; declined → `failed` and the order `rejected`;
+//!   → `authorised` and the order is `placed`; declined → `failed`, and the order waits for
+//!   another card until [`expire_unpaid`] ends it, 30 minutes after checkout;
 //! - the kitchen starting the order → [`capture`] (at most what was authorised);
 //! - cancelled or rejected → [`release`]: void what is only authorised, refund what was captured
 //!   ([`crate::refund`]).
@@ -188,7 +189,7 @@ pub async fn open(
 pub enum Finalised {
     /// The amount is held; the order is placed.
     Authorised,
-    /// The card was refused; the order is rejected.
+    /// The card was refused (the reason, in French); the order still waits for payment.
     Declined(String),
     /// The customer has not finished paying yet.
     Pending,
@@ -252,6 +253,8 @@ pub async fn finalise(
             Ok(Finalised::Authorised)
         }
         IntentStatus::AwaitingCustomer if intent.failure.is_some() => {
+            // The customer may try another card: the order waits for payment (until it
+            // expires, see [`expire_unpaid`]); nobody is e-mailed until the outcome is final.
             let reason = intent.failure.unwrap_or_default();
             set(
                 conn,
@@ -260,28 +263,6 @@ pub async fn finalise(
                 None,
                 None,
                 Some(&reason),
-            )
-            .await?;
-            if order.status == OrderStatus::AwaitingPayment {
-                transition::move_locked(
-                    conn,
-                    &mut order,
-                    OrderStatus::Rejected,
-                    Actor::System,
-                    &format!("Paiement refusé : {reason}"),
-                    None,
-                )
-                .await?;
-            }
-            announce(
-                conn,
-                Event::PaymentFailed(PaymentFailed {
-                    order_id: order.id,
-                    payment_id: Some(payment.id),
-                    pizzeria_id: order.pizzeria_id,
-                    reason: reason.clone(),
-                }),
-                None,
             )
             .await?;
             Ok(Finalised::Declined(reason))
@@ -549,4 +530,68 @@ pub async fn reauthorise(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// How long an online order waits for its payment (a declined card, an abandoned payment page)
+/// before it ends.
+pub const PAYMENT_WINDOW: chrono::Duration = chrono::Duration::minutes(30);
+
+/// Ends the online orders still awaiting payment `PAYMENT_WINDOW` after checkout: rejected
+/// (« paiement non abouti »), which e-mails the customer once, with the open PaymentIntent
+/// cancelled so it can no longer be paid. A payment that went through at the last moment is
+/// recorded instead. Nothing was reserved yet, so no stock comes back. Returns how many ended.
+pub async fn expire_unpaid(
+    pool: &sqlx::MySqlPool,
+    gateway: &Gateway,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, PaymentError> {
+    let due: Vec<u64> = sqlx::query_scalar(
+        "SELECT id FROM orders WHERE status = ? AND created_at < ? ORDER BY id LIMIT 100",
+    )
+    .bind(OrderStatus::AwaitingPayment)
+    .bind(now - PAYMENT_WINDOW)
+    .fetch_all(pool)
+    .await?;
+    let mut ended = 0;
+    for id in due {
+        let mut tx = pool.begin().await?;
+        let mut order = Order::lock(&mut tx, id).await?;
+        if order.status != OrderStatus::AwaitingPayment {
+            continue;
+        }
+        if let Some(p) = Payment::lock_online(&mut tx, id).await?
+            && p.status == PaymentStatus::Pending
+            && let Some(intent_id) = p.stripe_payment_intent_id.clone()
+        {
+            let intent = gateway.retrieve(&intent_id).await?;
+            if matches!(
+                intent.status,
+                IntentStatus::RequiresCapture | IntentStatus::Succeeded
+            ) {
+                // Paid just in time: the same step as the customer's return.
+                drop(order);
+                finalise(&mut tx, gateway, &intent_id).await?;
+                tx.commit().await?;
+                continue;
+            }
+            if intent.status != IntentStatus::Canceled {
+                gateway
+                    .cancel(&intent_id, format!("payment-{}-expire", p.id))
+                    .await?;
+            }
+            set(&mut tx, p.id, PaymentStatus::Voided, None, None, None).await?;
+        }
+        transition::move_locked(
+            &mut tx,
+            &mut order,
+            OrderStatus::Rejected,
+            Actor::System,
+            "Paiement non abouti dans les 30 minutes",
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        ended += 1;
+    }
+    Ok(ended)
 }
