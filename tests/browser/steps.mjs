@@ -23,9 +23,9 @@ export async function logIn(page, base, email, password) {
   await Promise.all([page.waitForNavigation(), page.click("main form button")]);
 }
 
-/// Signs up, logs in, orders a Margherita and a Regina for pickup and pays online with a test
-/// card; returns the order number, with the page on the order.
-export async function orderOnline(page, base, shop, email) {
+/// Signs up, logs in, orders a Margherita and a Regina for pickup, online; the page ends on the
+/// card form.
+export async function orderUntilPayment(page, base, shop, email) {
   const password = "un-mot-de-passe-solide";
   step("sign up");
   await page.goto(`${base}/inscription`);
@@ -50,15 +50,26 @@ export async function orderOnline(page, base, shop, email) {
   await page.check('input[name="fulfilment"][value="pickup"]');
   await page.check('input[name="payment"][value="online"]');
   await Promise.all([page.waitForURL(/\/commandes\/\d+\/paiement$/), page.click("#checkout button")]);
+}
 
-  step("pay with a test card");
+/// Types a test card into Stripe's card form and submits it; `then` is the URL expected next,
+/// or null for the next page whatever its URL.
+export async function payWithCard(page, number, then) {
   const card = (field) => page.locator(`#card-element input[placeholder="${field}"]`);
-  await card("number").fill("4242424242424242");
+  await card("number").fill(number);
   await card("exp_month").fill("12");
   await card("exp_year").fill("34");
   await card("cvc").fill("123");
   await card("postal_code").fill("75011");
-  await Promise.all([page.waitForURL(/\/commandes\/\d+$/), page.click("#pay")]);
+  await Promise.all([then ? page.waitForURL(then) : page.waitForNavigation(), page.click("#pay")]);
+}
+
+/// Signs up, logs in, orders a Margherita and a Regina for pickup and pays online with a test
+/// card; returns the order number, with the page on the order.
+export async function orderOnline(page, base, shop, email) {
+  await orderUntilPayment(page, base, shop, email);
+  step("pay with a test card");
+  await payWithCard(page, "4242424242424242", /\/commandes\/\d+$/);
   // The flash says so; if the order moved on meanwhile, the page reloads itself with the new
   // status (and the flash is gone), which tells the customer the same.
   await page

@@ -5,6 +5,8 @@
 //! - a pizzaiolo's kitchen screen keeps a scheduled order in « Plus tard » (starting it early
 //!   asks), rings once armed and shows a new web order without a reload, starts it (the payment
 //!   is captured) and finishes it, and the customer's page shows it ready;
+//! - a refused card sends the customer back to the card form, told why, and a second card goes
+//!   through;
 //! - the menu's refresh keeps the quantity a customer typed, and a rider's screen the means of
 //!   payment they chose.
 
@@ -279,4 +281,41 @@ async fn a_riders_live_screen_keeps_the_means_of_payment_chosen() {
     .unwrap();
     assert_eq!(method, "cheque");
     assert_eq!(env.order(ids[1]).await.driver_id, Some(rider));
+}
+
+#[tokio::test]
+async fn a_refused_card_sends_the_customer_back_to_try_another_and_the_order_goes_through() {
+    const EMAIL: &str = "refusee@test.example";
+    let env = TestEnv::new().await;
+    env.seed_shop(9, 9).await;
+    let app = env.spawn_web().await;
+    let out = scenario(
+        "pay_retry.mjs",
+        &[
+            format!("http://{}", app.address),
+            "test".into(),
+            EMAIL.into(),
+        ],
+    )
+    .await;
+    let (id, _, status) = order_of(&env, EMAIL).await;
+    assert!(out.contains(&format!("\"order\":{id}")), "{out}");
+    assert_eq!(status, "placed");
+    let payments: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT CAST(status AS CHAR), failure_reason FROM payments WHERE order_id = ? ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        payments,
+        vec![
+            (
+                "failed".into(),
+                Some("votre banque a refusé le paiement".into())
+            ),
+            ("authorised".into(), None)
+        ]
+    );
 }
