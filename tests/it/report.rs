@@ -253,6 +253,7 @@ async fn a_pizza_86_is_off_the_menu_at_once_and_back_without_touching_the_stock(
         channel: vocab::Channel::Web,
         fulfilment: Fulfilment::Pickup,
         payment_mode: PaymentMode::OnSite,
+        on_site_plan: None,
         customer_name: "Claire Cliente".into(),
         customer_phone: "+33 6 00 00 00 00".into(),
         contact_email: None,

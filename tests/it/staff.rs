@@ -543,6 +543,40 @@ async fn deliveries_go_out_and_are_delivered_with_the_money_collected() {
     );
     let (_, free) = page.split_once("id=\"free\"").unwrap();
     assert!(free.contains(&format!("data-order=\"{}\"", order.id)));
+    // What a customer said at checkout reaches the rider, the means preselected.
+    let planned = env
+        .place(
+            &shop,
+            &[(shop.margherita, 1)],
+            PaymentMode::OnSite,
+            Fulfilment::Delivery,
+        )
+        .await;
+    sqlx::query("UPDATE orders SET on_site_method = 'cash', change_for_cents = 2000 WHERE id = ?")
+        .bind(planned.id)
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    confirm(&env, planned.id).await;
+    for to in [OrderStatus::Preparing, OrderStatus::Ready] {
+        ocpizza_tests::flow::move_as_manager(&env, &shop, planned.id, to).await;
+    }
+    rider
+        .submit(
+            &format!("/equipe/test/commandes/{}/statut", planned.id),
+            &[("to", "out_for_delivery"), ("back", "livraisons")],
+        )
+        .await;
+    let page = rider.page("/equipe/test/livraisons").await;
+    let card = page
+        .split(&format!("data-order=\"{}\"", planned.id))
+        .nth(1)
+        .unwrap();
+    assert!(
+        card.contains("Espèces, rendu sur 20,00\u{a0}€ (rendre 10,50\u{a0}€)")
+            && card.contains("value=\"cash\" selected"),
+        "{card}"
+    );
     // Taken: the rider's own run.
     rider
         .submit(&format!("/equipe/test/commandes/{}/prendre", order.id), &[])

@@ -1351,12 +1351,16 @@ async fn a_refused_checkout_comes_back_with_everything_typed_and_chosen() {
         ("when", "slot"),
         ("slot", "2030-01-15T19:30"),
         ("payment", "on_site"),
+        ("on_site_method", "cash"),
+        ("change_for", "50"),
         ("notes", "Sonner deux fois"),
     ];
     let r = checkout(&v, &typed).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = r.text().await.unwrap();
     for kept in [
+        "value=\"cash\" selected",
+        "value=\"50\"",
         "value=\"12 rue des Essais\"",
         "value=\"Bâtiment C\"",
         "value=\"75O11\"",
@@ -1403,4 +1407,56 @@ async fn cancelling_twice_says_the_order_is_already_cancelled() {
     let page = flash_after(&v, r).await;
     assert!(page.contains("déjà annulée"), "{page}");
     assert!(!page.contains("préparation a commencé"));
+}
+
+#[tokio::test]
+async fn paying_on_site_the_customer_says_how_and_the_rider_knows_the_change_to_bring() {
+    let (env, shop, app) = setup().await;
+    let v = customer(&app).await;
+    add(&v, shop.margherita, 2).await;
+    let base = [
+        ("fulfilment", "pickup"),
+        ("when", "asap"),
+        ("payment", "on_site"),
+        ("on_site_method", "cash"),
+    ];
+    // A note smaller than the total is refused in French, nothing placed.
+    let r = checkout(&v, &[base.as_slice(), &[("change_for", "10")]].concat()).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("le billet annoncé (10,00\u{a0}€) ne couvre pas le total (19,00\u{a0}€)"),
+        "{page}"
+    );
+    assert_eq!(env.count("orders").await, 0);
+    let r = checkout(&v, &[base.as_slice(), &[("change_for", "50")]].concat()).await;
+    let id = order_id_of(&r);
+    let order = env.order(id).await;
+    assert_eq!(
+        order.on_site_plan,
+        Some(vocab::OnSitePlan {
+            method: vocab::PaymentMethod::Cash,
+            change_for: Some(vocab::Cents(5000))
+        })
+    );
+    let mine = v.page(&format!("/commandes/{id}")).await;
+    assert!(
+        mine.contains("À régler sur place : 19,00\u{a0}€ — Espèces, rendu sur 50,00\u{a0}€ (rendre 31,00\u{a0}€)"),
+        "{mine}"
+    );
+    // An online order carries no such plan, whatever the form says.
+    let v2 = stranger(&app).await;
+    add(&v2, shop.margherita, 1).await;
+    let r = checkout(
+        &v2,
+        &[
+            ("fulfilment", "pickup"),
+            ("when", "asap"),
+            ("payment", "online"),
+            ("on_site_method", "cash"),
+            ("change_for", "50"),
+        ],
+    )
+    .await;
+    assert_eq!(env.order(order_id_of(&r)).await.on_site_plan, None);
 }

@@ -103,6 +103,7 @@ impl TestEnv {
             channel: Channel::Web,
             fulfilment,
             payment_mode: payment,
+            on_site_plan: None,
             customer_name: "Claire Cliente".into(),
             customer_phone: "+33 6 00 00 00 00".into(),
             contact_email: None,

@@ -308,6 +308,7 @@ async fn place_order(
         channel: Channel::Web,
         fulfilment: req.fulfilment,
         payment_mode: req.payment,
+        on_site_plan: None,
         customer_name: user.full_name.clone(),
         customer_phone: user.phone.clone().unwrap_or_default(),
         contact_email: None,

@@ -109,6 +109,7 @@ async fn render_cart(
             error => refusal.as_ref().map(|r| r.message.clone()),
             error_field => refusal.as_ref().and_then(|r| r.field),
             form => refusal.as_ref().map(|r| r.form),
+            tenders => crate::staff::tenders(),
         },
     )?;
     Ok((status, html).into_response())
@@ -191,6 +192,12 @@ pub struct CheckoutForm {
     slot: String,
     #[serde(default)]
     payment: Option<PaymentMode>,
+    /// Paid on site: how (`cash`, `card`, `meal_voucher`, `cheque`), and for cash what the
+    /// customer will hand over.
+    #[serde(default)]
+    on_site_method: String,
+    #[serde(default)]
+    change_for: String,
     #[serde(default)]
     notes: String,
 }
@@ -274,6 +281,21 @@ async fn place_from_cart(
         "slot" => Some(parse_local(&form.slot)?),
         _ => None,
     };
+    // Saying how is optional (« je verrai »): the rider then brings change for any note.
+    let on_site_plan = match (payment_mode, form.on_site_method.as_str()) {
+        (PaymentMode::Online, _) | (PaymentMode::OnSite, "") => None,
+        (PaymentMode::OnSite, raw) => Some(vocab::OnSitePlan {
+            method: vocab::PaymentMethod::parse(raw)
+                .filter(|m| vocab::PaymentMethod::ON_SITE.contains(m))
+                .ok_or_else(|| WebError::Invalid("moyen de paiement sur place inconnu".into()))?,
+            change_for: match form.change_for.trim() {
+                "" => None,
+                raw => Some(Cents::parse_eur(raw).ok_or_else(|| {
+                    WebError::Invalid("montant du rendu invalide : par exemple 50".into())
+                })?),
+            },
+        }),
+    };
     let mut tx = state.pool.begin().await?;
     let delivery = match (fulfilment, form.address_id.parse::<u64>()) {
         (Fulfilment::Pickup, _) => None,
@@ -300,6 +322,7 @@ async fn place_from_cart(
         channel: Channel::Web,
         fulfilment,
         payment_mode,
+        on_site_plan,
         customer_name: user.full_name.clone(),
         customer_phone: user.phone.clone().unwrap_or_default(),
         contact_email: None,

@@ -145,7 +145,14 @@ pub fn order_view(o: &Order) -> OrderView {
         total: o.total.to_string(),
         payment_label: match o.payment_mode {
             PaymentMode::Online => "Paiement en ligne".into(),
-            PaymentMode::OnSite => format!("À régler sur place : {}", o.total),
+            PaymentMode::OnSite => match o.on_site_plan {
+                Some(plan) => format!(
+                    "À régler sur place : {} — {}",
+                    o.total,
+                    plan.describe(o.total)
+                ),
+                None => format!("À régler sur place : {}", o.total),
+            },
         },
         address: o.delivery.as_ref().map(DeliveryAddress::one_line),
         lines: o

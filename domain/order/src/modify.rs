@@ -60,6 +60,7 @@ pub async fn modify(
             channel: order.channel,
             fulfilment: order.fulfilment,
             payment_mode: order.payment_mode,
+            on_site_plan: order.on_site_plan,
             customer_name: order.customer_name.clone(),
             customer_phone: order.customer_phone.clone(),
             contact_email: order.contact_email.clone(),

@@ -13,8 +13,8 @@ use crate::transition::{announcement, record_history};
 use crate::{Order, OrderError};
 use vocab::input::{LINE_NOTES_MAX, MAX_LINES, MAX_PIZZAS, ORDER_NOTES_MAX};
 use vocab::{
-    Actor, Cents, Channel, DeliveryAddress, Fulfilment, OrderStatus, PaymentMode, PersonName,
-    Phone, Quantity, VatRate,
+    Actor, Cents, Channel, DeliveryAddress, Fulfilment, OnSitePlan, OrderStatus, PaymentMode,
+    PersonName, Phone, Quantity, VatRate,
 };
 
 /// A slot must leave the kitchen this much time, and be at most this far ahead.
@@ -38,6 +38,8 @@ pub struct NewOrder {
     pub channel: Channel,
     pub fulfilment: Fulfilment,
     pub payment_mode: PaymentMode,
+    /// Paid on site: how the customer says they will pay (none for online, or not said).
+    pub on_site_plan: Option<OnSitePlan>,
     pub customer_name: String,
     pub customer_phone: String,
     /// See [`crate::Order::contact_email`].
@@ -289,6 +291,13 @@ pub async fn place(
     }
     check_time(&shop, new.desired_at, now)?;
     let (priced, total) = price_lines(conn, shop.id, &new.lines, &BTreeMap::new()).await?;
+    let plan = match (new.payment_mode, new.on_site_plan) {
+        (PaymentMode::OnSite, Some(plan)) => {
+            plan.check(total).map_err(invalid)?;
+            Some(plan)
+        }
+        _ => None,
+    };
 
     let status = match new.payment_mode {
         PaymentMode::Online => OrderStatus::AwaitingPayment,
@@ -300,10 +309,11 @@ pub async fn place(
         .filter(|_| new.fulfilment == Fulfilment::Delivery);
     let inserted = sqlx::query(
         "INSERT INTO orders (pizzeria_id, customer_id, channel, fulfilment, status, payment_mode,
+             on_site_method, change_for_cents,
              customer_name, customer_phone, contact_email, delivery_street, delivery_complement,
              delivery_postal_code, delivery_city, delivery_instructions, desired_at, notes, total_cents,
              idempotency_key)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(shop.id)
     .bind(new.customer_id)
@@ -311,6 +321,8 @@ pub async fn place(
     .bind(new.fulfilment)
     .bind(status)
     .bind(new.payment_mode)
+    .bind(plan.map(|p| p.method))
+    .bind(plan.and_then(|p| p.change_for).map(|c| c.0))
     .bind(new.customer_name.trim())
     .bind(new.customer_phone.trim())
     .bind(&new.contact_email)

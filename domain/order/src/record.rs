@@ -4,7 +4,10 @@ use chrono::{DateTime, Utc};
 use sqlx::{MySqlConnection, Row};
 
 use crate::OrderError;
-use vocab::{Cents, Channel, DeliveryAddress, Fulfilment, OrderStatus, PaymentMode, VatRate};
+use vocab::{
+    Cents, Channel, DeliveryAddress, Fulfilment, OnSitePlan, OrderStatus, PaymentMethod,
+    PaymentMode, VatRate,
+};
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Line {
@@ -28,6 +31,8 @@ pub struct Order {
     pub fulfilment: Fulfilment,
     pub status: OrderStatus,
     pub payment_mode: PaymentMode,
+    /// How a customer paying on site said they will pay.
+    pub on_site_plan: Option<OnSitePlan>,
     pub customer_name: String,
     pub customer_phone: String,
     /// Where the order's e-mails go instead of the customer record's address (a counter order
@@ -45,7 +50,7 @@ pub struct Order {
 }
 
 const COLUMNS: &str =
-    "id, pizzeria_id, customer_id, driver_id, channel, fulfilment, status, payment_mode, customer_name,
+    "id, pizzeria_id, customer_id, driver_id, channel, fulfilment, status, payment_mode, on_site_method, change_for_cents, customer_name,
     customer_phone, contact_email, delivery_street, delivery_complement, delivery_postal_code, delivery_city,
     delivery_instructions, desired_at, notes, total_cents, version, rejection_reason, created_at";
 
@@ -60,6 +65,14 @@ fn from_row(row: &sqlx::mysql::MySqlRow) -> Result<Order, sqlx::Error> {
         fulfilment: row.try_get("fulfilment")?,
         status: row.try_get("status")?,
         payment_mode: row.try_get("payment_mode")?,
+        on_site_plan: {
+            let change_for: Option<u32> = row.try_get("change_for_cents")?;
+            row.try_get::<Option<PaymentMethod>, _>("on_site_method")?
+                .map(|method| OnSitePlan {
+                    method,
+                    change_for: change_for.map(Cents),
+                })
+        },
         customer_name: row.try_get("customer_name")?,
         customer_phone: row.try_get("customer_phone")?,
         contact_email: row.try_get("contact_email")?,

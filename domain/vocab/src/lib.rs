@@ -24,5 +24,5 @@ pub mod status;
 pub use input::{DeliveryAddress, InputError, PersonName, Phone, Quantity};
 pub use money::{Cents, VatRate};
 pub use order::{Actor, Channel, Fulfilment};
-pub use payment::{PaymentMethod, PaymentMode, PaymentStatus, RefundStatus};
+pub use payment::{OnSitePlan, PaymentMethod, PaymentMode, PaymentStatus, RefundStatus};
 pub use status::{EndReason, OrderStatus, TransitionError};

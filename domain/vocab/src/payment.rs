@@ -86,3 +86,79 @@ impl PaymentMethod {
         }
     }
 }
+
+/// How a customer paying on delivery or at pickup says they will pay: the means, and for cash
+/// the amount they will hand over (« rendu sur 50 € ») so the rider brings the change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OnSitePlan {
+    pub method: PaymentMethod,
+    pub change_for: Option<crate::Cents>,
+}
+
+impl OnSitePlan {
+    /// Checks the plan against the order's total; the French message says what to change.
+    pub fn check(&self, total: crate::Cents) -> Result<(), String> {
+        if !PaymentMethod::ON_SITE.contains(&self.method) {
+            return Err("ce moyen de paiement ne se règle pas sur place".into());
+        }
+        match self.change_for {
+            Some(_) if self.method != PaymentMethod::Cash => {
+                Err("le rendu de monnaie ne concerne que les espèces".into())
+            }
+            Some(given) if given < total => Err(format!(
+                "le billet annoncé ({given}) ne couvre pas le total ({total})"
+            )),
+            Some(given) if given.0 > total.0.saturating_add(20_000) => Err(
+                "la somme annoncée dépasse le total de plus de 200 € : le livreur n'aura pas la monnaie".into(),
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// « Espèces, rendu sur 50,00 € (rendre 28,50 €) », « Titre-restaurant ».
+    pub fn describe(&self, total: crate::Cents) -> String {
+        match self.change_for {
+            Some(given) if given > total => format!(
+                "{}, rendu sur {given} (rendre {})",
+                self.method.label_fr(),
+                crate::Cents(given.0 - total.0)
+            ),
+            Some(_) => format!("{}, appoint", self.method.label_fr()),
+            None => self.method.label_fr().to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+    use crate::Cents;
+
+    #[test]
+    fn change_is_for_cash_and_covers_the_total() {
+        let cash = |c| OnSitePlan {
+            method: PaymentMethod::Cash,
+            change_for: c,
+        };
+        assert_eq!(
+            cash(Some(Cents(5000))).describe(Cents(2150)),
+            "Espèces, rendu sur 50,00\u{a0}€ (rendre 28,50\u{a0}€)"
+        );
+        assert!(cash(Some(Cents(5000))).check(Cents(2150)).is_ok());
+        assert_eq!(
+            cash(Some(Cents(2000))).check(Cents(2150)).unwrap_err(),
+            "le billet annoncé (20,00\u{a0}€) ne couvre pas le total (21,50\u{a0}€)"
+        );
+        let voucher = OnSitePlan {
+            method: PaymentMethod::MealVoucher,
+            change_for: Some(Cents(5000)),
+        };
+        assert!(voucher.check(Cents(2150)).is_err());
+        assert!(cash(Some(Cents(50_000))).check(Cents(2150)).is_err());
+        let online = OnSitePlan {
+            method: PaymentMethod::Stripe,
+            change_for: None,
+        };
+        assert!(online.check(Cents(2150)).is_err());
+    }
+}

@@ -258,6 +258,7 @@ async fn place_order(
         channel,
         fulfilment,
         payment_mode: PaymentMode::OnSite,
+        on_site_plan: None,
         customer_name: name.to_owned(),
         customer_phone: phone.to_owned(),
         contact_email: walk_in.contact_email,

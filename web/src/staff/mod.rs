@@ -331,6 +331,10 @@ pub struct StaffOrder {
     to_collect: bool,
     /// Paid on site already (a walk-in pays first).
     paid_on_site: bool,
+    /// How the customer said they will pay on site (« Espèces, rendu sur 50,00 € … »).
+    plan: Option<String>,
+    /// That means, to preselect it where the money is recorded.
+    plan_method: Option<&'static str>,
     delivery: bool,
     channel: &'static str,
     #[serde(skip)]
@@ -402,6 +406,8 @@ pub fn staff_view(o: &Order) -> StaffOrder {
             .unwrap_or_else(|| "dès que possible".into()),
         to_collect: o.payment_mode == vocab::PaymentMode::OnSite,
         paid_on_site: false,
+        plan: o.on_site_plan.map(|p| p.describe(o.total)),
+        plan_method: o.on_site_plan.map(|p| p.method.as_str()),
         delivery: o.fulfilment == vocab::Fulfilment::Delivery,
         channel: match o.channel {
             vocab::Channel::Web => "web",
