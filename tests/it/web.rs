@@ -1460,3 +1460,106 @@ async fn paying_on_site_the_customer_says_how_and_the_rider_knows_the_change_to_
     .await;
     assert_eq!(env.order(order_id_of(&r)).await.on_site_plan, None);
 }
+
+#[tokio::test]
+async fn my_orders_show_the_pizzeria_and_pizzas_and_order_again_refills_the_cart() {
+    let (env, shop, app) = setup().await;
+    let v = customer(&app).await;
+    let past = env
+        .place(
+            &shop,
+            &[(shop.margherita, 2), (shop.regina, 1)],
+            PaymentMode::OnSite,
+            Fulfilment::Delivery,
+        )
+        .await;
+    let list = v.page("/commandes").await;
+    assert!(
+        list.contains("OC Pizza Test") && list.contains("2 × Margherita, 1 × Regina"),
+        "{list}"
+    );
+    // The order page shows what the customer typed for the rider.
+    let page = v.page(&format!("/commandes/{}", past.id)).await;
+    assert!(
+        page.contains("Complément : Bâtiment B") && page.contains("Instructions : Code 1234"),
+        "{page}"
+    );
+    // The Regina is off tonight: the cart gets the rest, and says so.
+    let mut conn = env.pool.acquire().await.unwrap();
+    catalog::menu::set_sold_out(
+        &mut conn,
+        shop.pizzeria_id,
+        shop.regina,
+        true,
+        shop.manager_id,
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let r = v
+        .submit(&format!("/commandes/{}/recommander", past.id), &[])
+        .await;
+    assert_eq!(location(&r), "/panier");
+    let cart = v.page("/panier").await;
+    assert!(
+        cart.contains("sauf ce qui n&#x27;est pas disponible en ce moment : Regina."),
+        "{cart}"
+    );
+    assert!(
+        cart.contains("Margherita") && cart.contains("Panier (2)"),
+        "{cart}"
+    );
+}
+
+#[tokio::test]
+async fn adding_from_another_pizzeria_asks_before_emptying_the_cart() {
+    let (env, shop, app) = setup().await;
+    catalog::feed::feed(
+        &env.pool,
+        "pizzeria,autre,OC Pizza Autre,2 rue Autre,75012,Paris,+33 1 11 11 11 11,autre@ocpizza.example,00:00-12:00 12:00-00:00,,delivery pickup\n".as_bytes(),
+        &env.settings.printer_ports,
+    )
+    .await
+    .unwrap();
+    let v = customer(&app).await;
+    add(&v, shop.margherita, 1).await;
+    let r = v
+        .submit(
+            "/panier/ajouter",
+            &[
+                ("pizzeria", "autre"),
+                ("pizza_id", &shop.regina.to_string()),
+                ("quantity", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        location(&r),
+        format!("/pizzerias/autre?remplacer={}&quantite=2", shop.regina)
+    );
+    let page = v.page(&location(&r)).await;
+    assert!(
+        page.contains("Votre panier contient déjà 1 pizza de OC Pizza Test."),
+        "{page}"
+    );
+    assert!(page.contains("Vider le panier et ajouter Regina"), "{page}");
+    assert!(
+        v.page("/panier").await.contains("Margherita"),
+        "nothing was emptied yet"
+    );
+    v.submit(
+        "/panier/ajouter",
+        &[
+            ("pizzeria", "autre"),
+            ("pizza_id", &shop.regina.to_string()),
+            ("quantity", "2"),
+            ("replace", "1"),
+        ],
+    )
+    .await;
+    let cart = v.page("/panier").await;
+    assert!(
+        cart.contains("Regina") && !cart.contains("Margherita") && cart.contains("Panier (2)"),
+        "{cart}"
+    );
+}

@@ -35,10 +35,15 @@ impl Cart {
         self.lines.iter().map(|(_, q)| q).sum()
     }
 
+    /// Whether adding from `pizzeria_id` would empty a cart of another pizzeria.
+    pub fn holds_another(&self, pizzeria_id: u64) -> bool {
+        self.pizzeria_id.is_some_and(|p| p != pizzeria_id) && !self.lines.is_empty()
+    }
+
     /// Adds pizzas (a line holds at most [`MAX_QUANTITY_PER_LINE`]); a cart from another
-    /// pizzeria is replaced (returns true then).
+    /// pizzeria is replaced (returns true then) — the caller asks the customer first.
     pub fn add(&mut self, pizzeria_id: u64, pizza_id: u64, quantity: Quantity) -> bool {
-        let replaced = self.pizzeria_id.is_some_and(|p| p != pizzeria_id) && !self.lines.is_empty();
+        let replaced = self.holds_another(pizzeria_id);
         if self.pizzeria_id != Some(pizzeria_id) {
             self.lines.clear();
             self.pizzeria_id = Some(pizzeria_id);

@@ -24,8 +24,8 @@ use crate::lookup::own_order;
 use crate::page::{Page, flash};
 use crate::session::CurrentUser;
 use crate::state::AppState;
-use crate::views::{OrderView, order_view, paris, parse_local};
 use crate::views::{ShopView, menu};
+use crate::views::{order_view, paris, parse_local};
 use vocab::{
     Actor, Cents, Channel, DeliveryAddress, Fulfilment, OrderStatus, PaymentMode, Quantity,
 };
@@ -121,6 +121,9 @@ pub struct AddForm {
     pizza_id: u64,
     #[serde(default = "one")]
     quantity: u32,
+    /// « Vider le panier et ajouter »: the customer agreed to drop another pizzeria's cart.
+    #[serde(default)]
+    replace: String,
 }
 
 fn one() -> u32 {
@@ -145,6 +148,15 @@ pub async fn add_to_cart(
     }
     let quantity = Quantity::new(form.quantity)?;
     let mut cart = Cart::load(&page.session).await?;
+    if cart.holds_another(shop.id) && form.replace != "1" {
+        // Never empty a cart behind the customer's back: the page asks first.
+        return Ok(Redirect::to(&format!(
+            "/pizzerias/{}?remplacer={}&quantite={}",
+            shop.code,
+            form.pizza_id,
+            quantity.get()
+        )));
+    }
     let replaced = cart.add(shop.id, form.pizza_id, quantity);
     cart.save(&page.session).await?;
     let message = if replaced {
@@ -353,12 +365,72 @@ pub async fn list(
     page: Page,
 ) -> Result<Html<String>, WebError> {
     let mut conn = state.pool.acquire().await?;
-    let orders: Vec<OrderView> = Order::list_for_customer(&mut conn, user.id, 50)
+    let orders = Order::list_for_customer(&mut conn, user.id, 50).await?;
+    let mut shops = std::collections::HashMap::new();
+    let mut views = Vec::new();
+    for o in &orders {
+        if let std::collections::hash_map::Entry::Vacant(slot) = shops.entry(o.pizzeria_id) {
+            let name = Pizzeria::find(&mut conn, o.pizzeria_id)
+                .await?
+                .map(|p| p.name)
+                .unwrap_or_default();
+            slot.insert(name);
+        }
+        views.push(context! { shop => shops[&o.pizzeria_id], ..minijinja::Value::from_serialize(order_view(o)) });
+    }
+    page.render("orders.html", context! { orders => views })
+}
+
+/// « Commander à nouveau »: the cart is refilled with the order's pizzas the pizzeria still
+/// sells and can make now (at today's prices), and the customer is told which are missing.
+pub async fn reorder(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<u64>,
+    page: Page,
+) -> Result<Redirect, WebError> {
+    let o = own_order(&state, &user, id).await?;
+    let mut conn = state.pool.acquire().await?;
+    let shop = Pizzeria::find(&mut conn, o.pizzeria_id)
         .await?
-        .iter()
-        .map(order_view)
-        .collect();
-    page.render("orders.html", context! { orders => orders })
+        .filter(|s| s.active)
+        .ok_or_else(|| WebError::Invalid("Cette pizzeria ne prend plus de commandes.".into()))?;
+    let items = menu(&mut conn, shop.id).await?;
+    let mut cart = Cart::default();
+    let mut missing = Vec::new();
+    for l in &o.lines {
+        match items
+            .iter()
+            .find(|i| i.pizza_id == l.pizza_id && i.available)
+        {
+            Some(_) => {
+                cart.add(shop.id, l.pizza_id, Quantity::clamped(l.quantity));
+            }
+            None => missing.push(l.pizza_name.clone()),
+        }
+    }
+    if cart.lines.is_empty() {
+        flash(
+            &page.session,
+            format!(
+                "Aucune pizza de la commande n°{id} n'est disponible en ce moment : {}.",
+                missing.join(", ")
+            ),
+        )
+        .await?;
+        return Ok(Redirect::to(&format!("/commandes/{id}")));
+    }
+    cart.save(&page.session).await?;
+    let message = if missing.is_empty() {
+        format!("Le panier reprend la commande n°{id}, aux prix d'aujourd'hui.")
+    } else {
+        format!(
+            "Le panier reprend la commande n°{id}, aux prix d'aujourd'hui, sauf ce qui n'est pas disponible en ce moment : {}.",
+            missing.join(", ")
+        )
+    };
+    flash(&page.session, message).await?;
+    Ok(Redirect::to("/panier"))
 }
 
 pub async fn show(

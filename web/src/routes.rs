@@ -86,6 +86,7 @@ pub fn pages() -> Router<AppState> {
         .route("/commandes/{id}/flux", get(orders::stream))
         .route("/commandes/{id}/annuler", post(orders::cancel))
         .route("/commandes/{id}/modifier", post(orders::modify))
+        .route("/commandes/{id}/recommander", post(orders::reorder))
         .route("/commandes/{id}/paiement", get(orders::pay_page))
         .route("/commandes/{id}/paiement/retour", get(orders::pay_return))
         .route("/stripe/webhook", post(webhook::stripe))

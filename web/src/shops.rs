@@ -1,7 +1,7 @@
 //! The customer's pages of pizzerias and their menus, with what each shop can make now from
 //! its stock.
 
-use crate::extract::Path;
+use crate::extract::{Path, Query};
 use axum::extract::State;
 use axum::response::Html;
 use catalog::Pizzeria;
@@ -23,17 +23,45 @@ pub async fn index(State(state): State<AppState>, page: Page) -> Result<Html<Str
     page.render("index.html", context! { pizzerias => shops })
 }
 
+/// `?remplacer={pizza}&quantite={n}`: adding that pizza would empty a cart of another
+/// pizzeria; the page asks first.
+#[derive(serde::Deserialize)]
+pub struct ShowQuery {
+    remplacer: Option<u64>,
+    quantite: Option<u32>,
+}
+
 pub async fn show(
     State(state): State<AppState>,
     Path(code): Path<String>,
     page: Page,
+    Query(query): Query<ShowQuery>,
 ) -> Result<Html<String>, WebError> {
     let mut conn = state.pool.acquire().await?;
     let shop = active_shop(&mut conn, &code).await?;
     let menu = menu(&mut conn, shop.id).await?;
+    let cart = crate::cart::Cart::load(&page.session).await?;
+    let swap = match (query.remplacer, cart.pizzeria_id) {
+        (Some(pizza_id), Some(other)) if cart.holds_another(shop.id) => {
+            let pizza = menu.iter().find(|m| m.pizza_id == pizza_id);
+            let other = Pizzeria::find(&mut conn, other).await?;
+            match (pizza, other) {
+                (Some(p), Some(o)) => Some(context! {
+                    pizza_id => pizza_id,
+                    pizza => p.name,
+                    quantity => query.quantite.unwrap_or(1).clamp(1, vocab::input::MAX_QUANTITY_PER_LINE),
+                    other => o.name,
+                    other_code => o.code,
+                    count => cart.count(),
+                }),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
     page.render(
         "pizzeria.html",
-        context! { shop => ShopView::from(&shop), menu => menu, pizzeria_code => shop.code },
+        context! { shop => ShopView::from(&shop), menu => menu, pizzeria_code => shop.code, swap => swap },
     )
 }
 

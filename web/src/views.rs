@@ -112,6 +112,10 @@ pub struct OrderView {
     total: String,
     payment_label: String,
     address: Option<String>,
+    /// What the customer typed for the rider and the pizzeria.
+    complement: String,
+    instructions: String,
+    notes: String,
     lines: Vec<LineView>,
     modifiable: bool,
     awaiting_payment: bool,
@@ -155,6 +159,17 @@ pub fn order_view(o: &Order) -> OrderView {
             },
         },
         address: o.delivery.as_ref().map(DeliveryAddress::one_line),
+        complement: o
+            .delivery
+            .as_ref()
+            .map(|d| d.complement.clone())
+            .unwrap_or_default(),
+        instructions: o
+            .delivery
+            .as_ref()
+            .map(|d| d.instructions.clone())
+            .unwrap_or_default(),
+        notes: o.notes.clone(),
         lines: o
             .lines
             .iter()
