@@ -1563,3 +1563,59 @@ async fn adding_from_another_pizzeria_asks_before_emptying_the_cart() {
         "{cart}"
     );
 }
+
+#[tokio::test]
+async fn pizzas_can_be_added_to_an_order_until_the_kitchen_starts() {
+    let (env, shop, app) = setup().await;
+    sqlx::query("UPDATE stock SET quantity = 5000")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    let v = customer(&app).await;
+    let o = env
+        .place_pickup(&shop, shop.margherita, PaymentMode::OnSite)
+        .await;
+    let path = format!("/commandes/{}", o.id);
+    let page = v.page(&path).await;
+    assert!(
+        page.contains("Ajouter Regina"),
+        "the menu is offered: {page}"
+    );
+    let margherita = format!("qty_{}", shop.margherita);
+    let regina = format!("qty_{}", shop.regina);
+    let version = o.version.to_string();
+    let r = v
+        .submit(
+            &format!("{path}/modifier"),
+            &[
+                ("version", version.as_str()),
+                (margherita.as_str(), "1"),
+                (regina.as_str(), "2"),
+            ],
+        )
+        .await;
+    let told = flash_after(&v, r).await;
+    assert!(told.contains("Commande modifiée."), "{told}");
+    let changed = env.order(o.id).await;
+    let lines: Vec<(u64, u32)> = changed
+        .lines
+        .iter()
+        .map(|l| (l.pizza_id, l.quantity))
+        .collect();
+    assert_eq!(lines, vec![(shop.margherita, 1), (shop.regina, 2)]);
+    assert_eq!(changed.total.0, 950 + 2 * 1200);
+    // A pizza the shop does not sell is refused, and nothing changes.
+    let version = changed.version.to_string();
+    let r = v
+        .submit(
+            &format!("{path}/modifier"),
+            &[("version", version.as_str()), ("qty_999999", "1")],
+        )
+        .await;
+    assert!(
+        flash_after(&v, r)
+            .await
+            .contains("la pizza n°999999 n&#x27;est pas à la carte")
+    );
+    assert_eq!(env.order(o.id).await.total, changed.total);
+}

@@ -459,6 +459,16 @@ pub async fn show(
     let slot = o
         .desired_at
         .map(|t| t.with_timezone(&Paris).format("%Y-%m-%dT%H:%M").to_string());
+    // Until the kitchen starts, pizzas can be added, not only changed.
+    let more: Vec<_> = if o.status.is_modifiable() {
+        menu(&mut conn, shop.id)
+            .await?
+            .into_iter()
+            .filter(|m| m.available && !o.lines.iter().any(|l| l.pizza_id == m.pizza_id))
+            .collect()
+    } else {
+        Vec::new()
+    };
     page.render(
         "order.html",
         context! {
@@ -467,6 +477,7 @@ pub async fn show(
             history => steps,
             delivery => o.delivery,
             slot => slot,
+            more => more,
         },
     )
 }
@@ -548,15 +559,17 @@ pub async fn modify(
     Form(form): Form<std::collections::HashMap<String, String>>,
 ) -> Result<Redirect, WebError> {
     let o = own_order(&state, &user, id).await?;
-    let lines: Vec<NewLine> = o
+    let quantity = |pizza_id: u64| {
+        form.get(&format!("qty_{pizza_id}"))
+            .and_then(|v| v.trim().parse::<u32>().ok())
+    };
+    // The order's lines as changed, then the pizzas added (checked against the menu and the
+    // stock by the same rules as checkout).
+    let mut lines: Vec<NewLine> = o
         .lines
         .iter()
         .filter_map(|l| {
-            let q = form
-                .get(&format!("qty_{}", l.pizza_id))?
-                .trim()
-                .parse::<u32>()
-                .ok()?;
+            let q = quantity(l.pizza_id)?;
             (q > 0).then(|| NewLine {
                 pizza_id: l.pizza_id,
                 quantity: q,
@@ -564,6 +577,22 @@ pub async fn modify(
             })
         })
         .collect();
+    for (key, _) in form.iter() {
+        let Some(pizza_id) = key.strip_prefix("qty_").and_then(|p| p.parse::<u64>().ok()) else {
+            continue;
+        };
+        if o.lines.iter().any(|l| l.pizza_id == pizza_id) {
+            continue;
+        }
+        if let Some(q) = quantity(pizza_id).filter(|q| *q > 0) {
+            lines.push(NewLine {
+                pizza_id,
+                quantity: q,
+                notes: String::new(),
+            });
+        }
+    }
+    lines.sort_by_key(|l| l.pizza_id);
     let field = |name: &str| form.get(name).map(|v| v.trim().to_owned());
     // The address and the time are part of the same form; absent fields keep what the order has.
     let delivery = match (o.fulfilment, field("street")) {
