@@ -1619,3 +1619,56 @@ async fn pizzas_can_be_added_to_an_order_until_the_kitchen_starts() {
     );
     assert_eq!(env.order(o.id).await.total, changed.total);
 }
+
+#[tokio::test]
+async fn a_closed_shop_says_when_it_opens_and_the_cart_offers_its_slots() {
+    let (env, shop, app) = setup().await;
+    // Open for one hour, starting two hours from now (Paris time).
+    let paris = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Paris);
+    let opens = paris + chrono::Duration::hours(2);
+    let closes = opens + chrono::Duration::hours(1);
+    let hours = format!("{}-{}", opens.format("%H:%M"), closes.format("%H:%M"));
+    sqlx::query("UPDATE pizzerias SET opening_hours = ? WHERE id = ?")
+        .bind(&hours)
+        .bind(shop.pizzeria_id)
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    let v = customer(&app).await;
+    let page = v.page("/pizzerias/test").await.replace("&#x27;", "'");
+    let day = if opens.date_naive() == paris.date_naive() {
+        "aujourd'hui"
+    } else {
+        "demain"
+    };
+    assert!(
+        page.contains(&format!(
+            "Fermée en ce moment.</strong> Prochaine ouverture {day} à {}",
+            opens.format("%H:%M")
+        )),
+        "{hours}: {page}"
+    );
+    add(&v, shop.margherita, 1).await;
+    let cart = v.page("/panier").await.replace("&#x27;", "'");
+    assert!(
+        cart.contains(&format!("<optgroup label=\"{day}\">")),
+        "{cart}"
+    );
+    // Only open quarters are offered: none before it opens.
+    let first = cart
+        .split("<optgroup label=\"")
+        .nth(1)
+        .and_then(|g| g.split("<option value=\"").nth(1))
+        .and_then(|o| o.split('"').next())
+        .unwrap()
+        .to_owned();
+    let first = chrono::NaiveDateTime::parse_from_str(&first, "%Y-%m-%dT%H:%M").unwrap();
+    assert!(
+        first >= opens.naive_local() - chrono::Duration::minutes(1),
+        "{first} before {opens}"
+    );
+    assert!(
+        first < opens.naive_local() + chrono::Duration::minutes(15),
+        "{first}"
+    );
+}

@@ -98,6 +98,7 @@ async fn render_cart(
         .as_ref()
         .map(|r| r.form.idempotency_key.clone())
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let slots = crate::views::slot_choices(&shop, Utc::now());
     let html = page.render(
         "cart.html",
         context! {
@@ -110,6 +111,8 @@ async fn render_cart(
             error_field => refusal.as_ref().and_then(|r| r.field),
             form => refusal.as_ref().map(|r| r.form),
             tenders => crate::staff::tenders(),
+            slot_values => slots.iter().flat_map(|d| d["slots"].as_array().cloned().unwrap_or_default()).filter_map(|s| s["value"].as_str().map(str::to_owned)).collect::<Vec<_>>(),
+            slots => slots,
         },
     )?;
     Ok((status, html).into_response())

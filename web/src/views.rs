@@ -22,6 +22,8 @@ pub struct ShopView {
     pub offers_delivery: bool,
     pub offers_pickup: bool,
     pub open_now: bool,
+    /// When closed: when it next takes orders (« aujourd'hui à 18:00 », « demain à 11:30 »).
+    pub next_open: Option<String>,
 }
 
 const DAYS_FR: [(&str, &str); 7] = [
@@ -51,6 +53,7 @@ impl From<&Pizzeria> for ShopView {
             offers_delivery: p.offers_delivery,
             offers_pickup: p.offers_pickup,
             open_now: p.is_open_at(Utc::now()),
+            next_open: p.next_opening(Utc::now()).map(|t| day_fr(t, Utc::now())),
         }
     }
 }
@@ -126,6 +129,49 @@ impl OrderView {
     pub fn address(&self) -> Option<&str> {
         self.address.as_deref()
     }
+}
+
+/// A day and time in Paris as a customer reads it: « aujourd'hui à 18:00 », « demain à
+/// 11:30 », « vendredi 04/12 à 11:30 ».
+pub fn day_fr(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let local = at.with_timezone(&Paris);
+    format!("{} à {}", day_name_fr(at, now), local.format("%H:%M"))
+}
+
+/// « aujourd'hui », « demain », « vendredi 04/12 ».
+pub fn day_name_fr(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    use chrono::Datelike;
+    let (day, today) = (
+        at.with_timezone(&Paris).date_naive(),
+        now.with_timezone(&Paris).date_naive(),
+    );
+    if day == today {
+        "aujourd'hui".into()
+    } else if today.succ_opt() == Some(day) {
+        "demain".into()
+    } else {
+        let name = catalog::hours::DAYS_FR[day.weekday().num_days_from_monday() as usize];
+        format!("{name} {}", day.format("%d/%m"))
+    }
+}
+
+/// The slots a customer may choose at checkout (the shop open, at least the minimum lead from
+/// now, the next three days), grouped by day, as the form's values (`2026-12-02T19:30`).
+pub fn slot_choices(shop: &Pizzeria, now: DateTime<Utc>) -> Vec<serde_json::Value> {
+    let mut days: Vec<serde_json::Value> = Vec::new();
+    for at in shop.slots(now + order::place::MIN_LEAD, 3) {
+        let local = at.with_timezone(&Paris);
+        let day = day_name_fr(at, now);
+        let slot = serde_json::json!({
+            "value": local.format("%Y-%m-%dT%H:%M").to_string(),
+            "label": local.format("%H:%M").to_string(),
+        });
+        match days.last_mut() {
+            Some(d) if d["day"] == day => d["slots"].as_array_mut().expect("a list").push(slot),
+            _ => days.push(serde_json::json!({ "day": day, "slots": [slot] })),
+        }
+    }
+    days
 }
 
 pub fn paris(at: DateTime<Utc>) -> String {

@@ -25,6 +25,19 @@ pub struct Pizzeria {
 
 const COLUMNS: &str = "id, code, name, street, postal_code, city, phone, email, opening_hours, closed_days, offers_delivery, offers_pickup, active";
 
+/// Whether a shop with these hours and closed weekdays is open at `at`, Paris time. A range
+/// running past midnight belongs to the day it opened: 00:30 on a Tuesday is open if Monday was
+/// an open day, which the closed-days check approximates.
+fn open_at(hours: &OpeningHours, closed: &[usize], at: DateTime<Utc>) -> bool {
+    let local = at.with_timezone(&Paris);
+    let weekday = local.weekday().num_days_from_monday() as usize;
+    if closed.contains(&weekday) {
+        return false;
+    }
+    let minute = u16::try_from(local.hour() * 60 + local.minute()).unwrap_or(u16::MAX);
+    hours.is_open_at(minute)
+}
+
 impl Pizzeria {
     pub async fn find(
         conn: &mut MySqlConnection,
@@ -62,15 +75,15 @@ impl Pizzeria {
     /// Whether the shop takes orders for `at` (its local time, Europe/Paris). Hours that fail to
     /// parse (the loader refuses them, so only a hand edit) count as closed.
     pub fn is_open_at(&self, at: DateTime<Utc>) -> bool {
-        let local = at.with_timezone(&Paris);
-        let weekday = local.weekday().num_days_from_monday() as usize;
-        if hours::parse_days(&self.closed_days).is_ok_and(|days| days.contains(&weekday)) {
-            return false;
-        }
-        // A range running past midnight belongs to the day it opened: 00:30 on a Tuesday is
-        // open if Monday was an open day, which the closed-days check above approximates.
-        let minute = u16::try_from(local.hour() * 60 + local.minute()).unwrap_or(u16::MAX);
-        OpeningHours::parse(&self.opening_hours).is_ok_and(|h| h.is_open_at(minute))
+        self.schedule()
+            .is_some_and(|(hours, closed)| open_at(&hours, &closed, at))
+    }
+
+    /// The parsed hours and closed weekdays; `None` for hours that fail to parse (closed).
+    fn schedule(&self) -> Option<(OpeningHours, Vec<usize>)> {
+        let hours = OpeningHours::parse(&self.opening_hours).ok()?;
+        let closed = hours::parse_days(&self.closed_days).unwrap_or_default();
+        Some((hours, closed))
     }
 
     /// When the shop closes for good on `day` (Paris): the end of its last range, the next
@@ -95,6 +108,51 @@ impl Pizzeria {
             .from_local_datetime(&local)
             .earliest()
             .map(|t| t.with_timezone(&Utc))
+    }
+
+    /// The times a customer may choose, every quarter of an hour from `earliest` (rounded up)
+    /// while the shop is open, for at most `days` days; a shop that is open now starts with the
+    /// next quarter after `earliest`.
+    pub fn slots(&self, earliest: DateTime<Utc>, days: i64) -> Vec<DateTime<Utc>> {
+        let step = chrono::Duration::minutes(15);
+        let quarter = i64::from(15 * 60);
+        let secs = earliest.timestamp();
+        let first = secs + (quarter - secs.rem_euclid(quarter)) % quarter;
+        let Some(mut at) = DateTime::from_timestamp(first, 0) else {
+            return Vec::new();
+        };
+        let Some((hours, closed)) = self.schedule() else {
+            return Vec::new();
+        };
+        let until = earliest + chrono::Duration::days(days);
+        let mut out = Vec::new();
+        while at <= until {
+            if open_at(&hours, &closed, at) {
+                out.push(at);
+            }
+            at += step;
+        }
+        out
+    }
+
+    /// When the shop next takes orders for « dès que possible » after `now` (`None` if it is
+    /// open now or never opens within a week).
+    pub fn next_opening(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let (hours, closed) = self.schedule()?;
+        if open_at(&hours, &closed, now) {
+            return None;
+        }
+        let minute = chrono::Duration::minutes(1);
+        let mut at =
+            DateTime::from_timestamp(now.timestamp() - now.timestamp().rem_euclid(60) + 60, 0)?;
+        let until = now + chrono::Duration::days(7);
+        while at <= until {
+            if open_at(&hours, &closed, at) {
+                return Some(at);
+            }
+            at += minute;
+        }
+        None
     }
 
     pub fn address_line(&self) -> String {
@@ -145,6 +203,46 @@ mod tests {
         let s = shop("00:00-23:59", "wed");
         assert!(!s.is_open_at(Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()));
         assert!(s.is_open_at(Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()));
+    }
+
+    #[test]
+    fn slots_are_quarter_hours_while_open_and_the_next_opening_is_found() {
+        let s = shop("11:30-14:30 18:00-23:00", "thu");
+        // Wednesday 2 December 2026, 15:07 in Paris (UTC+1).
+        let now = Utc.with_ymd_and_hms(2026, 12, 2, 14, 7, 0).unwrap();
+        let slots = s.slots(now, 2);
+        let local = |t: &DateTime<Utc>| t.with_timezone(&Paris).format("%a %H:%M").to_string();
+        assert_eq!(local(&slots[0]), "Wed 18:00");
+        assert_eq!(local(&slots[1]), "Wed 18:15");
+        assert_eq!(
+            local(
+                slots
+                    .iter()
+                    .find(|t| local(t).starts_with("Wed 22"))
+                    .unwrap()
+            ),
+            "Wed 22:00"
+        );
+        assert!(
+            !slots.iter().any(|t| local(t).starts_with("Thu")),
+            "closed on Thursday"
+        );
+        assert!(
+            !slots.iter().any(|t| local(t) == "Wed 23:00"),
+            "closes at 23:00"
+        );
+        assert_eq!(
+            s.next_opening(now).map(|t| local(&t)),
+            Some("Wed 18:00".to_owned())
+        );
+        let open = Utc.with_ymd_and_hms(2026, 12, 2, 18, 0, 0).unwrap();
+        assert_eq!(s.next_opening(open), None);
+        // After Wednesday's closing, the next opening skips the closed Thursday.
+        let late = Utc.with_ymd_and_hms(2026, 12, 2, 22, 30, 0).unwrap();
+        assert_eq!(
+            s.next_opening(late).map(|t| local(&t)),
+            Some("Fri 11:30".to_owned())
+        );
     }
 
     #[test]
