@@ -6,7 +6,8 @@
 //!   asks), rings once armed and shows a new web order without a reload, starts it (the payment
 //!   is captured) and finishes it, and the customer's page shows it ready;
 //! - a refused card sends the customer back to the card form, told why, and a second card goes
-//!   through;
+//!   through; a refused checkout keeps everything typed and chosen;
+//! - a forgotten password is reset from the e-mailed link, once;
 //! - the menu's refresh keeps the quantity a customer typed, and a rider's screen the means of
 //!   payment they chose.
 
@@ -318,4 +319,96 @@ async fn a_refused_card_sends_the_customer_back_to_try_another_and_the_order_goe
             ("authorised".into(), None)
         ]
     );
+}
+
+#[tokio::test]
+async fn a_refused_checkout_keeps_everything_the_customer_typed_and_chose() {
+    let env = TestEnv::new().await;
+    let shop = env.seed_shop(9, 9).await;
+    let app = env.spawn_web().await;
+    let out = scenario(
+        "checkout_keeps_input.mjs",
+        &[
+            format!("http://{}", app.address),
+            "test".into(),
+            ocpizza_tests::shop::CUSTOMER.into(),
+            PASSWORD.into(),
+        ],
+    )
+    .await;
+    let order: u64 = sqlx::query_scalar("SELECT id FROM orders WHERE customer_id = ?")
+        .bind(shop.customer_id)
+        .fetch_one(&env.pool)
+        .await
+        .expect("one order, placed once corrected");
+    assert!(out.contains(&format!("\"order\":{order}")), "{out}");
+    let o = env.order(order).await;
+    assert_eq!(
+        o.on_site_plan.and_then(|p| p.change_for),
+        Some(vocab::Cents(5000))
+    );
+    assert_eq!(o.notes, "Sonner deux fois");
+    assert_eq!(o.delivery.unwrap().complement, "Bâtiment C");
+    assert!(o.desired_at.is_some(), "the slot chosen");
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_from_the_emailed_link_in_a_browser() {
+    let env = TestEnv::new().await;
+    env.seed_shop(9, 9).await;
+    let app = env.spawn_web().await;
+    let base = format!("http://{}", app.address);
+    let maildev = ocpizza_tests::peers::Maildev::start().await;
+    let (mut running, shutdown) = Running::start(&env);
+    running.with(
+        &env,
+        &shutdown,
+        workers::notifications::CONSUMER,
+        workers::notifications::NotificationsWorker {
+            mailer: mail::Mailer::new(&maildev.smtp_url(), "OC Pizza <commandes@ocpizza.example>")
+                .unwrap(),
+            public_url: base.clone(),
+        },
+    );
+    let email = ocpizza_tests::shop::CUSTOMER;
+    let out = scenario(
+        "password_reset.mjs",
+        &["ask".into(), base.clone(), email.into()],
+    )
+    .await;
+    assert!(out.contains("\"asked\":true"), "{out}");
+    wait_until(Duration::from_secs(30), "the reset e-mail", || async {
+        !maildev.emails().await.is_empty()
+    })
+    .await;
+    let mails = maildev.emails().await;
+    let text = mails[0]["text"].as_str().unwrap().to_owned();
+    let link = text
+        .split_whitespace()
+        .find(|w| w.starts_with(&format!("{base}/mot-de-passe/")))
+        .unwrap_or_else(|| panic!("a link in {text}"))
+        .to_owned();
+    let new_password = "une-toute-nouvelle-phrase";
+    let out = scenario(
+        "password_reset.mjs",
+        &[
+            "use".into(),
+            base.clone(),
+            link,
+            email.into(),
+            new_password.into(),
+        ],
+    )
+    .await;
+    assert!(out.contains("\"reset\":true"), "{out}");
+    // The old password no longer opens the account.
+    let v = ocpizza_tests::browser::Visitor::new(&app);
+    let r = v.log_in(email, PASSWORD).await;
+    assert_ne!(
+        r.status(),
+        reqwest::StatusCode::SEE_OTHER,
+        "the old password is refused"
+    );
+    assert_eq!(maildev.emails().await.len(), 1, "one e-mail");
+    running.stop().await;
 }

@@ -1672,3 +1672,54 @@ async fn a_closed_shop_says_when_it_opens_and_the_cart_offers_its_slots() {
         "{first}"
     );
 }
+
+#[tokio::test]
+async fn the_api_takes_how_a_customer_will_pay_on_site() {
+    let (env, shop, app) = setup().await;
+    let v = ocpizza_tests::flow::api_customer(&format!("http://{}", app.address)).await;
+    let order = |change: u32| {
+        serde_json::json!({
+            "pizzeria": "test",
+            "lines": [{"pizza_id": shop.margherita, "quantity": 1}],
+            "fulfilment": "pickup",
+            "payment": "on_site",
+            "on_site_method": "cash",
+            "change_for_cents": change,
+            "idempotency_key": uuid::Uuid::new_v4().simple().to_string(),
+        })
+    };
+    let short = v
+        .client
+        .post(v.url("/api/orders"))
+        .json(&order(500))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(short.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = short.json().await.unwrap();
+    assert_eq!(
+        body["error"]["message"],
+        "le billet annoncé (5,00\u{a0}€) ne couvre pas le total (9,50\u{a0}€)"
+    );
+    let ok = v
+        .client
+        .post(v.url("/api/orders"))
+        .json(&order(2000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::CREATED);
+    let body: Value = ok.json().await.unwrap();
+    assert!(
+        body["order"]["payment_label"]
+            .as_str()
+            .unwrap()
+            .contains("Espèces, rendu sur 20,00\u{a0}€ (rendre 10,50\u{a0}€)"),
+        "{body}"
+    );
+    let id = body["order"]["id"].as_u64().unwrap();
+    assert_eq!(
+        env.order(id).await.on_site_plan.map(|p| p.method),
+        Some(vocab::PaymentMethod::Cash)
+    );
+}

@@ -260,6 +260,12 @@ pub struct NewOrderRequest {
     #[serde(default)]
     desired_at: Option<DateTime<Utc>>,
     payment: PaymentMode,
+    /// Paying on site: how (`cash`, `card`, `meal_voucher`, `cheque`); absent: not said.
+    #[serde(default)]
+    on_site_method: Option<vocab::PaymentMethod>,
+    /// For cash: the amount the customer will hand over, in cents (the rider brings the change).
+    #[serde(default)]
+    change_for_cents: Option<u32>,
     #[serde(default)]
     #[schema(max_length = 500)]
     notes: String,
@@ -308,7 +314,10 @@ async fn place_order(
         channel: Channel::Web,
         fulfilment: req.fulfilment,
         payment_mode: req.payment,
-        on_site_plan: None,
+        on_site_plan: req.on_site_method.map(|method| vocab::OnSitePlan {
+            method,
+            change_for: req.change_for_cents.map(vocab::Cents),
+        }),
         customer_name: user.full_name.clone(),
         customer_phone: user.phone.clone().unwrap_or_default(),
         contact_email: None,

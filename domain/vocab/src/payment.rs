@@ -58,6 +58,7 @@ impl RefundStatus {
 crate::named_enum! {
     /// The means of a payment: Stripe online, or what staff collected on site (the manual's
     /// accepted means).
+    #[derive(utoipa::ToSchema)]
     pub enum PaymentMethod {
         Stripe = "stripe",
         Cash = "cash",
