@@ -4,7 +4,7 @@
 //! hand-over carried out exactly once even when our record of it is lost, the refusals (above
 //! what is left, already refunded, Stripe refusing), and the e-mails each sends once.
 
-use super::payments::{checkout, gateway, payment_of, setup, start_in_kitchen, worker};
+use super::payments::{captured, checkout, gateway, payment_of, setup, worker};
 use messages::Event;
 use messages::consumer;
 use ocpizza_tests::TestEnv;
@@ -99,11 +99,7 @@ async fn move_to(env: &TestEnv, shop: &Shop, order_id: u64, to: OrderStatus) {
 #[tokio::test]
 async fn a_started_order_rejected_by_staff_is_refunded_once_and_its_ingredients_stay_used() {
     let (env, shop) = setup().await;
-    let (order, _) = checkout(&env, &shop, "pm_card_visa").await;
-    let preparing = start_in_kitchen(&env, &shop, order.id).await;
-    consumer::process(&env.pool, CONSUMER, &worker(), &preparing)
-        .await
-        .unwrap();
+    let order = captured(&env, &shop).await;
     assert_eq!(payment_of(&env, order.id).await.captured_cents, 2150);
     let mozza = env.stock_of(&shop, "mozza").await;
 
@@ -244,11 +240,7 @@ async fn a_confirmed_order_cancelled_for_the_customer_gives_stock_back_and_voids
 #[tokio::test]
 async fn a_complaint_refund_is_carried_out_exactly_once_even_when_our_record_of_it_is_lost() {
     let (env, shop) = setup().await;
-    let (order, _) = checkout(&env, &shop, "pm_card_visa").await;
-    let preparing = start_in_kitchen(&env, &shop, order.id).await;
-    consumer::process(&env.pool, CONSUMER, &worker(), &preparing)
-        .await
-        .unwrap();
+    let order = captured(&env, &shop).await;
     move_to(&env, &shop, order.id, OrderStatus::Ready).await;
     move_to(&env, &shop, order.id, OrderStatus::PickedUp).await;
     let order = env.order(order.id).await;
@@ -364,12 +356,7 @@ async fn a_complaint_refund_is_carried_out_exactly_once_even_when_our_record_of_
 #[tokio::test]
 async fn stripe_refusing_a_refund_fails_it_with_a_french_reason_and_alerts_the_managers() {
     let (env, shop) = setup().await;
-    let (order, _) = checkout(&env, &shop, "pm_card_visa").await;
-    let preparing = start_in_kitchen(&env, &shop, order.id).await;
-    consumer::process(&env.pool, CONSUMER, &worker(), &preparing)
-        .await
-        .unwrap();
-    let order = env.order(order.id).await;
+    let order = captured(&env, &shop).await;
     let mut tx = env.pool.begin().await.unwrap();
     let Asked::Requested(id) = refund::ask(&mut tx, &order, Cents(500), "geste", shop.manager_id)
         .await

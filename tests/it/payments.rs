@@ -95,6 +95,16 @@ pub(crate) async fn start_in_kitchen(env: &TestEnv, shop: &Shop, order_id: u64) 
         .expect("the preparing message")
 }
 
+/// An online order paid by card and captured by the payments worker as the kitchen started it.
+pub(crate) async fn captured(env: &TestEnv, shop: &Shop) -> Order {
+    let (order, _) = checkout(env, shop, "pm_card_visa").await;
+    let preparing = start_in_kitchen(env, shop, order.id).await;
+    consumer::process(&env.pool, CONSUMER, &worker(), &preparing)
+        .await
+        .unwrap();
+    env.order(order.id).await
+}
+
 #[tokio::test]
 async fn authorised_at_checkout_and_captured_once_when_the_kitchen_starts() {
     let (env, shop) = setup().await;
@@ -290,13 +300,8 @@ async fn cancelling_before_the_kitchen_voids_the_authorisation_once() {
 #[tokio::test]
 async fn a_captured_payment_released_is_refunded_once() {
     let (env, shop) = setup().await;
-    let (order, _) = checkout(&env, &shop, "pm_card_visa").await;
-    let preparing = start_in_kitchen(&env, &shop, order.id).await;
-    consumer::process(&env.pool, CONSUMER, &worker(), &preparing)
-        .await
-        .unwrap();
     // Driven directly, twice (what a redelivered rejection would do): one refund.
-    let order = env.order(order.id).await;
+    let order = captured(&env, &shop).await;
     for _ in 0..2 {
         let mut tx = env.pool.begin().await.unwrap();
         payment::rules::release(&mut tx, &gateway(), &order, None)

@@ -2,7 +2,7 @@
 //! handed over, taken and given back, VAT by each product's rate, the CSV download, the report
 //! e-mailed once at closing time; and « 86 », thresholds and an ingredient's history.
 
-use super::payments::{checkout, setup, start_in_kitchen, worker};
+use super::payments::setup;
 use chrono::{Duration, Utc};
 use mail::Mailer;
 use messages::consumer;
@@ -12,7 +12,6 @@ use ocpizza_tests::peers::Maildev;
 use ocpizza_tests::shop::{MANAGER, PASSWORD};
 use reqwest::StatusCode;
 use vocab::{Cents, EndReason, Fulfilment, OrderStatus, PaymentMethod, PaymentMode, VatRate};
-use workers::payments::CONSUMER;
 use workers::stock::StockWorker;
 
 /// Confirms an on-site order and hands it over, paid in cash.
@@ -58,12 +57,8 @@ async fn the_z_report_adds_up_the_day_and_reaches_the_manager_once_at_closing() 
         .await
         .unwrap();
     // Online: Regina 12,00 (20 %) + Margherita 9,50 (10 %), captured, picked up.
-    let (online, _) = checkout(&env, &shop, "pm_card_visa").await;
+    let online = super::payments::captured(&env, &shop).await;
     assert_eq!(online.lines[0].vat_rate, VatRate::Standard);
-    let preparing = start_in_kitchen(&env, &shop, online.id).await;
-    consumer::process(&env.pool, CONSUMER, &worker(), &preparing)
-        .await
-        .unwrap();
     for to in [OrderStatus::Ready, OrderStatus::PickedUp] {
         move_as_manager(&env, &shop, online.id, to).await;
     }

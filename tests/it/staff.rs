@@ -62,6 +62,20 @@ async fn rider_id(env: &TestEnv) -> u64 {
         .unwrap()
 }
 
+/// An order paid on site, placed for the shop's customer and confirmed by the stock worker.
+async fn confirmed(
+    env: &TestEnv,
+    shop: &Shop,
+    lines: &[(u64, u32)],
+    fulfilment: Fulfilment,
+) -> order::Order {
+    let o = env
+        .place(shop, lines, PaymentMode::OnSite, fulfilment)
+        .await;
+    confirm(env, o.id).await;
+    o
+}
+
 async fn ingredient(env: &TestEnv, code: &str) -> u64 {
     sqlx::query_scalar("SELECT id FROM ingredients WHERE code = ?")
         .bind(code)
@@ -513,15 +527,7 @@ async fn the_kitchen_starts_and_finishes_and_the_counter_hands_over_with_the_pay
 #[tokio::test]
 async fn deliveries_go_out_and_are_delivered_with_the_money_collected() {
     let (env, shop, app) = setup().await;
-    let order = env
-        .place(
-            &shop,
-            &[(shop.margherita, 1)],
-            PaymentMode::OnSite,
-            Fulfilment::Delivery,
-        )
-        .await;
-    confirm(&env, order.id).await;
+    let order = confirmed(&env, &shop, &[(shop.margherita, 1)], Fulfilment::Delivery).await;
     let cook = logged_in(&app, PIZZAIOLO).await;
     for to in ["preparing", "ready"] {
         cook.submit(
@@ -651,15 +657,7 @@ async fn deliveries_go_out_and_are_delivered_with_the_money_collected() {
         "{cash}"
     );
     // A rider cannot move kitchen steps.
-    let other = env
-        .place(
-            &shop,
-            &[(shop.margherita, 1)],
-            PaymentMode::OnSite,
-            Fulfilment::Delivery,
-        )
-        .await;
-    confirm(&env, other.id).await;
+    let other = confirmed(&env, &shop, &[(shop.margherita, 1)], Fulfilment::Delivery).await;
     let r = rider
         .submit(
             &format!("/equipe/test/commandes/{}/statut", other.id),
@@ -1008,15 +1006,7 @@ async fn the_group_admin_runs_the_menu_printers_and_staff() {
 #[tokio::test]
 async fn the_counter_ends_orders_and_the_manager_refunds_from_the_order_page() {
     let (env, shop, app) = setup().await;
-    let order = env
-        .place(
-            &shop,
-            &[(shop.margherita, 2)],
-            PaymentMode::OnSite,
-            Fulfilment::Pickup,
-        )
-        .await;
-    confirm(&env, order.id).await;
+    let order = confirmed(&env, &shop, &[(shop.margherita, 2)], Fulfilment::Pickup).await;
     let at = format!("/equipe/test/commandes/{}", order.id);
     let end = format!("{at}/fin");
     let counter = logged_in(&app, COUNTER).await;
@@ -1084,15 +1074,7 @@ async fn the_counter_ends_orders_and_the_manager_refunds_from_the_order_page() {
     );
 
     // A complaint after hand-over, paid in cash: the manager gives back one pizza from the till.
-    let second = env
-        .place(
-            &shop,
-            &[(shop.margherita, 2)],
-            PaymentMode::OnSite,
-            Fulfilment::Pickup,
-        )
-        .await;
-    confirm(&env, second.id).await;
+    let second = confirmed(&env, &shop, &[(shop.margherita, 2)], Fulfilment::Pickup).await;
     for to in [
         OrderStatus::Preparing,
         OrderStatus::Ready,

@@ -367,6 +367,28 @@ pub async fn set_staff_active(
     Ok(true)
 }
 
+/// The full names of these accounts (staff on an order's refunds, riders on deliveries), in one
+/// read; unknown ids are left out.
+pub async fn names(
+    conn: &mut MySqlConnection,
+    ids: &[u64],
+) -> Result<std::collections::HashMap<u64, String>, sqlx::Error> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let placeholders = vec!["?"; ids.len()].join(", ");
+    let mut query = sqlx::query_as::<_, (u64, String)>(sqlx::AssertSqlSafe(format!(
+        "SELECT id, full_name FROM users WHERE id IN ({placeholders})"
+    )));
+    for id in &ids {
+        query = query.bind(*id);
+    }
+    Ok(query.fetch_all(conn).await?.into_iter().collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::french_digits;

@@ -136,23 +136,29 @@ impl Pizzeria {
     }
 
     /// When the shop next takes orders for « dès que possible » after `now` (`None` if it is
-    /// open now or never opens within a week).
+    /// open now or never opens within a week): the first range start after `now` on an open
+    /// day. Computed from the ranges, not by trying each minute: shop pages render it.
     pub fn next_opening(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        use chrono::TimeZone;
         let (hours, closed) = self.schedule()?;
         if open_at(&hours, &closed, now) {
             return None;
         }
-        let minute = chrono::Duration::minutes(1);
-        let mut at =
-            DateTime::from_timestamp(now.timestamp() - now.timestamp().rem_euclid(60) + 60, 0)?;
-        let until = now + chrono::Duration::days(7);
-        while at <= until {
-            if open_at(&hours, &closed, at) {
-                return Some(at);
-            }
-            at += minute;
-        }
-        None
+        let today = now.with_timezone(&Paris).date_naive();
+        (0..8)
+            .filter_map(|d| today.checked_add_days(chrono::Days::new(d)))
+            .filter(|day| !closed.contains(&(day.weekday().num_days_from_monday() as usize)))
+            .flat_map(|day| {
+                let mut starts: Vec<u16> = hours.ranges.iter().map(|&(opens, _)| opens).collect();
+                starts.sort_unstable();
+                starts.into_iter().filter_map(move |minute| {
+                    let local =
+                        day.and_hms_opt(u32::from(minute / 60), u32::from(minute % 60), 0)?;
+                    Paris.from_local_datetime(&local).earliest()
+                })
+            })
+            .map(|t| t.with_timezone(&Utc))
+            .find(|t| *t > now)
     }
 
     pub fn address_line(&self) -> String {

@@ -278,42 +278,23 @@ impl ZReport {
             &amount(self.sales_vat),
             &amount(Cents(self.sales_gross.0 - self.sales_vat.0)),
         ])?;
-        for t in &self.takings {
-            row([
-                "encaissements",
-                t.method.label_fr(),
-                &t.count.to_string(),
-                &amount(t.amount),
-                "",
-                "",
-            ])?;
+        for (section, rows, sum) in [
+            ("encaissements", &self.takings, self.takings_total),
+            ("remboursements", &self.refunds, self.refunds_total),
+        ] {
+            for r in rows {
+                let count = r.count.to_string();
+                row([
+                    section,
+                    r.method.label_fr(),
+                    &count,
+                    &amount(r.amount),
+                    "",
+                    "",
+                ])?;
+            }
+            row([section, "Total", "", &amount(sum), "", ""])?;
         }
-        row([
-            "encaissements",
-            "Total",
-            "",
-            &amount(self.takings_total),
-            "",
-            "",
-        ])?;
-        for r in &self.refunds {
-            row([
-                "remboursements",
-                r.method.label_fr(),
-                &r.count.to_string(),
-                &amount(r.amount),
-                "",
-                "",
-            ])?;
-        }
-        row([
-            "remboursements",
-            "Total",
-            "",
-            &amount(self.refunds_total),
-            "",
-            "",
-        ])?;
         let net = self.net_takings();
         let net = format!(
             "{}{}",

@@ -63,14 +63,8 @@ async fn sections(state: &AppState, shop: &Pizzeria, me: u64) -> Result<Value, W
     .collect();
     all.sort_by_key(|o| o.due_at());
     let mut conn = state.pool.acquire().await?;
-    let mut names = HashMap::new();
-    for id in all.iter().filter_map(StaffOrder::driver_id) {
-        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(id)
-            && let Some(u) = account::user::find(&mut conn, id).await?
-        {
-            slot.insert(u.full_name);
-        }
-    }
+    let drivers: Vec<u64> = all.iter().filter_map(StaffOrder::driver_id).collect();
+    let names = account::user::names(&mut conn, &drivers).await?;
     let (mut mine, mut free, mut others) = (Vec::new(), Vec::new(), Vec::new());
     for o in all {
         match o.driver_id() {

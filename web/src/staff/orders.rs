@@ -115,21 +115,6 @@ fn refund_view(r: &Refund, names: &HashMap<u64, String>) -> Value {
     }
 }
 
-async fn names(
-    conn: &mut sqlx::MySqlConnection,
-    ids: impl Iterator<Item = u64>,
-) -> Result<HashMap<u64, String>, WebError> {
-    let mut out = HashMap::new();
-    for id in ids {
-        if let std::collections::hash_map::Entry::Vacant(slot) = out.entry(id)
-            && let Some(u) = account::user::find(conn, id).await?
-        {
-            slot.insert(u.full_name);
-        }
-    }
-    Ok(out)
-}
-
 /// `/equipe/{code}/commandes/{id}`: the order, for whoever works in the pizzeria.
 pub async fn page(
     State(state): State<AppState>,
@@ -160,7 +145,8 @@ pub async fn page(
         .collect();
     let payments = Payment::for_order(&mut conn, id).await?;
     let refunds = Refund::for_order(&mut conn, id).await?;
-    let who = names(&mut conn, refunds.iter().filter_map(|r| r.requested_by)).await?;
+    let asked_by: Vec<u64> = refunds.iter().filter_map(|r| r.requested_by).collect();
+    let who = account::user::names(&mut conn, &asked_by).await?;
     let tickets: Vec<Value> = ticket::print::for_order(&mut conn, id)
         .await?
         .into_iter()
