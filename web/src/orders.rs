@@ -731,11 +731,10 @@ pub async fn pay_return(
             "Paiement accepté : votre commande est transmise à la pizzeria.".to_owned(),
             format!("/commandes/{id}"),
         ),
-        // Straight back to the card form for another try.
-        payment::Finalised::Declined(reason) => (
-            format!("Paiement refusé : {reason}. Réessayez avec une autre carte."),
-            format!("/commandes/{id}/paiement"),
-        ),
+        // Straight back to the card form, which says why, for another try.
+        payment::Finalised::Declined(_) => {
+            return Ok(Redirect::to(&format!("/commandes/{id}/paiement")));
+        }
         payment::Finalised::Pending => (
             "Paiement en attente de confirmation.".to_owned(),
             format!("/commandes/{id}"),
