@@ -63,10 +63,19 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
+/// An ingredient's unit as staff read it (the stored `piece` is « pièce »).
+fn unit_fr(unit: String) -> String {
+    match unit.as_str() {
+        "piece" => "pièce".into(),
+        _ => unit,
+    }
+}
+
 fn env() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
+        env.add_filter("unit", unit_fr);
         for (name, source) in TEMPLATES {
             env.add_template(name, source).expect("templates parse");
         }
@@ -184,5 +193,13 @@ mod csp_tests {
                 assert!(!lower.contains(forbidden), "{name}: {forbidden}");
             }
         }
+    }
+
+    #[test]
+    fn units_read_in_french() {
+        let html = super::env()
+            .render_str("{{ 'piece'|unit }} {{ 'g'|unit }}", ())
+            .unwrap();
+        assert_eq!(html, "pièce g");
     }
 }
