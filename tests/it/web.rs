@@ -849,7 +849,11 @@ async fn online_payment_is_authorised_on_return_and_a_declined_card_can_be_retri
         ),
         "{retry}"
     );
-    assert_eq!(retry.matches("Paiement refusé").count(), 1, "said once: {retry}");
+    assert_eq!(
+        retry.matches("Paiement refusé").count(),
+        1,
+        "said once: {retry}"
+    );
     assert!(retry.contains("Réessayer avec une autre carte"), "{retry}");
     assert_eq!(
         env.order(declined).await.status,
