@@ -19,3 +19,4 @@ mod security;
 mod staff;
 mod stock;
 mod web;
+mod zones;

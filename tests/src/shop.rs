@@ -1,5 +1,6 @@
 //! A small shop for worker and web tests: one pizzeria open round the clock, four ingredients,
-//! two pizzas, stock sized so that tests can run it out, printers on the ports the test gives,
+//! two pizzas, stock sized so that tests can run it out, free delivery to four Paris postal
+//! codes and a paid zone (75020: 2,50 €, minimum 15 €, free from 30 €), printers on the ports the test gives,
 //! a manager and a customer. Loaded through the real `feed-db` loader.
 
 use chrono::Utc;
@@ -36,6 +37,8 @@ stock,test,pate,20,2
 stock,test,tomate,5000,500
 stock,test,mozza,1000,300
 stock,test,jambon,60,30
+delivery_zone,test,75001 75011 75012 75015,0,0
+delivery_zone,test,75020,2.50,15,30
 printer,test,Cuisine,127.0.0.1,{main_port},main
 printer,,Secours,127.0.0.1,{backup_port},backup
 staff,{MANAGER},Gérard Gérant,manager,test,{PASSWORD}

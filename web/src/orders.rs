@@ -88,6 +88,24 @@ async fn render_cart(
         Some(u) => account::address::list(&mut conn, u.id).await?,
         None => Vec::new(),
     };
+    // Each saved address says what delivering there costs for this cart, before checkout.
+    let mut address_views = Vec::new();
+    for a in &addresses {
+        let note = match catalog::zone::terms_for(&mut conn, shop.id, &a.postal_code).await? {
+            None => "hors zone de livraison".to_owned(),
+            Some(t) if t.check(total, &a.postal_code).is_err() => {
+                format!("minimum {} pour cette adresse", t.minimum)
+            }
+            Some(t) if t.fee_for(total) == Cents(0) => "livraison offerte".to_owned(),
+            Some(t) => format!("livraison {}", t.fee_for(total)),
+        };
+        address_views.push(context! { note => note, ..minijinja::Value::from_serialize(a) });
+    }
+    let zones: Vec<String> = catalog::zone::zones(&mut conn, shop.id)
+        .await?
+        .iter()
+        .map(catalog::zone::Zone::describe)
+        .collect();
     let status = if refusal.is_some() {
         axum::http::StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -105,7 +123,8 @@ async fn render_cart(
             shop => ShopView::from(&shop),
             lines => lines,
             total => total.to_string(),
-            addresses => addresses,
+            addresses => address_views,
+            zones => zones,
             idempotency_key => idempotency_key,
             error => refusal.as_ref().map(|r| r.message.clone()),
             error_field => refusal.as_ref().and_then(|r| r.field),

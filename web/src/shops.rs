@@ -59,9 +59,14 @@ pub async fn show(
         }
         _ => None,
     };
+    let zones: Vec<String> = catalog::zone::zones(&mut conn, shop.id)
+        .await?
+        .iter()
+        .map(catalog::zone::Zone::describe)
+        .collect();
     page.render(
         "pizzeria.html",
-        context! { shop => ShopView::from(&shop), menu => menu, pizzeria_code => shop.code, swap => swap },
+        context! { shop => ShopView::from(&shop), menu => menu, pizzeria_code => shop.code, swap => swap, zones => zones },
     )
 }
 

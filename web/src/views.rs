@@ -113,6 +113,8 @@ pub struct OrderView {
     fulfilment_label: &'static str,
     when: String,
     total: String,
+    /// « 2,50 € » when the order pays a delivery fee.
+    delivery_fee: Option<String>,
     payment_label: String,
     address: Option<String>,
     /// What the customer typed for the rider and the pizzeria.
@@ -193,6 +195,7 @@ pub fn order_view(o: &Order) -> OrderView {
             .map(|t| format!("pour le {}", paris(t)))
             .unwrap_or_else(|| "dès que possible".into()),
         total: o.total.to_string(),
+        delivery_fee: (o.delivery_fee.0 > 0).then(|| o.delivery_fee.to_string()),
         payment_label: match o.payment_mode {
             PaymentMode::Online => "Paiement en ligne".into(),
             PaymentMode::OnSite => match o.on_site_plan {

@@ -52,8 +52,13 @@ pub async fn set_pizzeria(
     opening_hours: &str,
     closed_days: &str,
     active: bool,
+    zones: Option<&str>,
 ) -> Result<(), AdminError> {
     let hours = checked_hours(opening_hours)?;
+    let zones = zones
+        .map(crate::zone::parse_lines)
+        .transpose()
+        .map_err(|e| AdminError::Invalid(format!("zones de livraison : {e}")))?;
     let days = days_from_french(closed_days)
         .map_err(|e| AdminError::Invalid(format!("jours de fermeture invalides : {e}")))?;
     let exists: Option<u64> = sqlx::query_scalar("SELECT id FROM pizzerias WHERE id = ?")
@@ -66,8 +71,11 @@ pub async fn set_pizzeria(
         .bind(days)
         .bind(active)
         .bind(id)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
+    if let Some(zones) = zones {
+        crate::zone::replace(conn, id, &zones).await?;
+    }
     Ok(())
 }
 
@@ -334,8 +342,9 @@ pub async fn create_pizzeria(
         "INSERT INTO stock (pizzeria_id, ingredient_id, quantity) SELECT ?, id, 0 FROM ingredients",
     )
     .bind(id)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    crate::zone::start_with_own_postal_code(conn, &code).await?;
     Ok(id)
 }
 

@@ -5,7 +5,8 @@
 //! - [`feed`]: the seed CSV format, parsed and loaded in one transaction;
 //! - [`pizzeria`], [`menu`]: what customers browse;
 //! - [`recipe`]: what the kitchen reads;
-//! - [`admin`]: what the group admin changes from the admin screen.
+//! - [`admin`]: what the group admin changes from the admin screen;
+//! - [`zone`]: where each pizzeria delivers, for what fee and minimum.
 #![forbid(unsafe_code)]
 
 pub mod admin;
@@ -14,6 +15,7 @@ pub mod hours;
 pub mod menu;
 pub mod pizzeria;
 pub mod recipe;
+pub mod zone;
 
 pub use menu::MenuItem;
 pub use pizzeria::Pizzeria;

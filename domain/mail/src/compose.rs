@@ -27,6 +27,8 @@ pub struct LineSummary {
 #[derive(Clone, Debug, Serialize)]
 pub struct OrderSummary {
     pub lines: Vec<LineSummary>,
+    /// The delivery fee, when there is one.
+    pub delivery_fee: Option<String>,
     pub total: String,
     pub fulfilment: String,
     pub when: String,
@@ -85,6 +87,7 @@ fn summary(order: &Order) -> OrderSummary {
                 amount: l.unit_price.saturating_mul(l.quantity).to_string(),
             })
             .collect(),
+        delivery_fee: (order.delivery_fee.0 > 0).then(|| order.delivery_fee.to_string()),
         total: order.total.to_string(),
         fulfilment: order.fulfilment.label_fr().into(),
         when: match order.desired_at {

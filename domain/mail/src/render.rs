@@ -45,6 +45,7 @@ mod tests {
                     notes: "sans <script>".into(),
                     amount: "24,00 €".into(),
                 }],
+                delivery_fee: Some("2,50 €".into()),
                 total: "24,00 €".into(),
                 fulfilment: "À emporter".into(),
                 when: "dès que possible".into(),
@@ -65,5 +66,7 @@ mod tests {
         assert!(text.contains("Bonjour <b>Zoé</b>,"));
         assert!(text.contains("2 x Regina (sans <script>) : 24,00 €"));
         assert!(html.contains("Suivre ma commande"));
+        assert!(text.contains("Frais de livraison : 2,50 €"), "{text}");
+        assert!(html.contains("Frais de livraison"));
     }
 }

@@ -9,10 +9,10 @@ use messages::event::OrderModified;
 use messages::{Envelope, Event, outbox};
 use sqlx::MySqlConnection;
 
-use crate::place::{check_time, price_lines, write_lines};
+use crate::place::{check_time, delivery_fee, price_lines, write_lines};
 use crate::transition::record_history;
 use crate::{NewLine, Order, OrderError};
-use vocab::{Actor, DeliveryAddress, Fulfilment, OrderStatus};
+use vocab::{Actor, Cents, DeliveryAddress, Fulfilment, OrderStatus};
 
 #[derive(Clone, Debug, Default)]
 pub struct Changes {
@@ -47,7 +47,7 @@ pub async fn modify(
     let shop = Pizzeria::find(conn, order.pizzeria_id)
         .await?
         .ok_or(OrderError::NotFound)?;
-    let mut total = order.total;
+    let mut subtotal = order.subtotal();
     if let Some(lines) = &changes.lines {
         if lines.is_empty() {
             return Err(OrderError::invalid(
@@ -79,8 +79,9 @@ pub async fn modify(
             .execute(&mut *conn)
             .await?;
         write_lines(conn, order.id, &priced).await?;
-        total = new_total;
+        subtotal = new_total;
     }
+    let mut postal_code = order.delivery.as_ref().map(|a| a.postal_code.clone());
     if let Some(address) = &changes.delivery {
         if order.fulfilment != Fulfilment::Delivery {
             return Err(OrderError::invalid(
@@ -88,6 +89,7 @@ pub async fn modify(
             ));
         }
         let address = DeliveryAddress::parse(address)?;
+        postal_code = Some(address.postal_code.clone());
         sqlx::query(
             "UPDATE orders SET delivery_street = ?, delivery_complement = ?, delivery_postal_code = ?, delivery_city = ?, delivery_instructions = ? WHERE id = ?",
         )
@@ -108,8 +110,17 @@ pub async fn modify(
             .execute(&mut *conn)
             .await?;
     }
-    sqlx::query("UPDATE orders SET total_cents = ?, version = version + 1, updated_at = CURRENT_TIMESTAMP(6) WHERE id = ?")
+    // The fee follows the new subtotal and address, under the zone's minimum, as at checkout.
+    let delivery_fee = match (order.fulfilment, &postal_code) {
+        (Fulfilment::Delivery, Some(code)) => delivery_fee(conn, &shop, code, subtotal).await?,
+        _ => Cents(0),
+    };
+    let total = subtotal
+        .checked_add(delivery_fee)
+        .ok_or_else(|| OrderError::invalid("montant de la commande trop élevé"))?;
+    sqlx::query("UPDATE orders SET total_cents = ?, delivery_fee_cents = ?, version = version + 1, updated_at = CURRENT_TIMESTAMP(6) WHERE id = ?")
         .bind(total.0)
+        .bind(delivery_fee.0)
         .bind(order.id)
         .execute(&mut *conn)
         .await?;

@@ -139,6 +139,35 @@ pub fn check_time(
     }
 }
 
+/// The fee for delivering `subtotal` of pizzas to `postal_code`, if the shop delivers there
+/// and the order reaches the zone's minimum (checkout and modification alike).
+pub(crate) async fn delivery_fee(
+    conn: &mut MySqlConnection,
+    shop: &Pizzeria,
+    postal_code: &str,
+    subtotal: Cents,
+) -> Result<Cents, OrderError> {
+    let Some(terms) = catalog::zone::terms_for(conn, shop.id, postal_code).await? else {
+        let zones = catalog::zone::zones(conn, shop.id).await?;
+        let codes: Vec<&str> = zones
+            .iter()
+            .flat_map(|z| z.postal_codes.iter().map(String::as_str))
+            .collect();
+        return Err(invalid(if codes.is_empty() {
+            format!("{} ne livre pas : choisissez « à emporter »", shop.name)
+        } else {
+            format!(
+                "{} ne livre pas au {} : elle livre au {} ; choisissez « à emporter » ou une pizzeria plus proche",
+                shop.name,
+                postal_code.trim(),
+                codes.join(", ")
+            )
+        }));
+    };
+    terms.check(subtotal, postal_code.trim()).map_err(invalid)?;
+    Ok(terms.fee_for(subtotal))
+}
+
 /// A line as sold: (pizza id, name, unit price, VAT rate, quantity, notes).
 pub(crate) type PricedLine = (u64, String, Cents, VatRate, u32, String);
 
@@ -290,7 +319,16 @@ pub async fn place(
         _ => {}
     }
     check_time(&shop, new.desired_at, now)?;
-    let (priced, total) = price_lines(conn, shop.id, &new.lines, &BTreeMap::new()).await?;
+    let (priced, subtotal) = price_lines(conn, shop.id, &new.lines, &BTreeMap::new()).await?;
+    let delivery_fee = match (&new.fulfilment, &new.delivery) {
+        (Fulfilment::Delivery, Some(address)) => {
+            delivery_fee(conn, &shop, &address.postal_code, subtotal).await?
+        }
+        _ => Cents(0),
+    };
+    let total = subtotal
+        .checked_add(delivery_fee)
+        .ok_or_else(|| invalid("montant de la commande trop élevé"))?;
     let plan = match (new.payment_mode, new.on_site_plan) {
         (PaymentMode::OnSite, Some(plan)) => {
             plan.check(total).map_err(invalid)?;
@@ -312,8 +350,8 @@ pub async fn place(
              on_site_method, change_for_cents,
              customer_name, customer_phone, contact_email, delivery_street, delivery_complement,
              delivery_postal_code, delivery_city, delivery_instructions, desired_at, notes, total_cents,
-             idempotency_key)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             delivery_fee_cents, idempotency_key)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(shop.id)
     .bind(new.customer_id)
@@ -334,6 +372,7 @@ pub async fn place(
     .bind(new.desired_at)
     .bind(new.notes.trim())
     .bind(total.0)
+    .bind(delivery_fee.0)
     .bind(&new.idempotency_key)
     .execute(&mut *conn)
     .await;

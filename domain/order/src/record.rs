@@ -42,7 +42,11 @@ pub struct Order {
     /// `None`: as soon as possible.
     pub desired_at: Option<DateTime<Utc>>,
     pub notes: String,
+    /// Everything the customer pays: the lines plus [`Order::delivery_fee`].
     pub total: Cents,
+    /// The pizzeria's fee for delivering to the order's postal code (0 for pickup, or when
+    /// the zone's free-delivery amount is reached).
+    pub delivery_fee: Cents,
     pub version: u32,
     pub rejection_reason: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -52,7 +56,7 @@ pub struct Order {
 const COLUMNS: &str =
     "id, pizzeria_id, customer_id, driver_id, channel, fulfilment, status, payment_mode, on_site_method, change_for_cents, customer_name,
     customer_phone, contact_email, delivery_street, delivery_complement, delivery_postal_code, delivery_city,
-    delivery_instructions, desired_at, notes, total_cents, version, rejection_reason, created_at";
+    delivery_instructions, desired_at, notes, total_cents, delivery_fee_cents, version, rejection_reason, created_at";
 
 fn from_row(row: &sqlx::mysql::MySqlRow) -> Result<Order, sqlx::Error> {
     let street: Option<String> = row.try_get("delivery_street")?;
@@ -97,6 +101,7 @@ fn from_row(row: &sqlx::mysql::MySqlRow) -> Result<Order, sqlx::Error> {
         desired_at: row.try_get("desired_at")?,
         notes: row.try_get("notes")?,
         total: Cents(row.try_get("total_cents")?),
+        delivery_fee: Cents(row.try_get("delivery_fee_cents")?),
         version: row.try_get("version")?,
         rejection_reason: row.try_get("rejection_reason")?,
         created_at: row.try_get("created_at")?,
@@ -251,6 +256,11 @@ impl Order {
 
     pub fn status_label(&self) -> &'static str {
         self.status.label_fr(self.fulfilment)
+    }
+
+    /// What the pizzas come to, before the delivery fee.
+    pub fn subtotal(&self) -> Cents {
+        Cents(self.total.0.saturating_sub(self.delivery_fee.0))
     }
 }
 

@@ -34,6 +34,9 @@ pub struct ZReport {
     /// Orders handed over that day.
     pub handed_over: i64,
     pub sales: Vec<VatLine>,
+    /// Delivery fees of the orders handed over, counted in the sales at 10 % (an accessory of
+    /// a meal to eat soon follows its rate).
+    pub delivery_fees: Cents,
     pub sales_gross: Cents,
     pub sales_vat: Cents,
     pub takings: Vec<ByMethod>,
@@ -164,7 +167,24 @@ pub async fn for_day(
         }
         query.fetch_all(&mut *conn).await?
     };
-    let sales = vat_lines(sold.into_iter().map(|(r, c)| (r, cents(c))));
+    let delivery_fees: i64 = if handed_over.is_empty() {
+        0
+    } else {
+        let placeholders = vec!["?"; handed_over.len()].join(", ");
+        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT CAST(COALESCE(SUM(delivery_fee_cents), 0) AS SIGNED) FROM orders WHERE id IN ({placeholders})"
+        )));
+        for id in &handed_over {
+            query = query.bind(*id);
+        }
+        query.fetch_one(&mut *conn).await?
+    };
+    let delivery_fees = cents(delivery_fees);
+    let sales = vat_lines(
+        sold.into_iter()
+            .map(|(r, c)| (r, cents(c)))
+            .chain((delivery_fees.0 > 0).then_some((VatRate::Intermediate, delivery_fees))),
+    );
     let takings = by_method(
         conn,
         "SELECT CAST(p.method AS CHAR), CAST(SUM(p.captured_cents) AS SIGNED), COUNT(*)
@@ -201,6 +221,7 @@ pub async fn for_day(
             .fold(Cents(0), |s, l| s.saturating_add(l.gross)),
         sales_vat: sales.iter().fold(Cents(0), |s, l| s.saturating_add(l.vat)),
         sales,
+        delivery_fees,
         takings_total: total(&takings),
         takings,
         refunds_total: total(&refunds),
@@ -268,6 +289,16 @@ impl ZReport {
                 &amount(l.gross),
                 &amount(l.vat),
                 &amount(l.net),
+            ])?;
+        }
+        if self.delivery_fees.0 > 0 {
+            row([
+                "ventes",
+                "dont frais de livraison (TVA 10 %)",
+                "",
+                &amount(self.delivery_fees),
+                "",
+                "",
             ])?;
         }
         row([
@@ -372,6 +403,7 @@ mod tests {
             orders_count: 2,
             handed_over: 2,
             sales: vat_lines([(VatRate::Intermediate, Cents(2150))]),
+            delivery_fees: Cents(0),
             sales_gross: Cents(2150),
             sales_vat: Cents(195),
             takings: vec![ByMethod {

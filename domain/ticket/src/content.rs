@@ -102,6 +102,12 @@ impl Ticket {
                 b.push(Block::Text(format!("Instructions : {}", a.instructions)));
             }
         }
+        if order.delivery_fee.0 > 0 {
+            b.push(Block::Text(format!(
+                "Frais de livraison : {}",
+                order.delivery_fee
+            )));
+        }
         b.push(Block::Strong(match order.payment_mode {
             PaymentMode::Online => format!("PAYÉE EN LIGNE ({})", order.total),
             PaymentMode::OnSite => format!("À ENCAISSER : {}", order.total),

@@ -97,16 +97,17 @@ pub async fn page(
             }
         })
         .collect();
-    let shops_view: Vec<_> = shops
-        .iter()
-        .map(|s| {
-            context! {
-                id => s.id, code => s.code, name => s.name, active => s.active,
-                hours => s.opening_hours,
-                closed_days => catalog::hours::days_in_french(&s.closed_days),
-            }
-        })
-        .collect();
+    let mut shops_view = Vec::new();
+    for s in &shops {
+        let zones = catalog::zone::zones(&mut conn, s.id).await?;
+        shops_view.push(context! {
+            id => s.id, code => s.code, name => s.name, active => s.active,
+            hours => s.opening_hours,
+            closed_days => catalog::hours::days_in_french(&s.closed_days),
+            delivers => s.offers_delivery,
+            zones => catalog::zone::to_lines(&zones),
+        });
+    }
     let shop_name = |id: Option<u64>| {
         id.and_then(|id| shops.iter().find(|s| s.id == id))
             .map(|s| s.name.clone())
@@ -183,7 +184,8 @@ pub async fn set_pizzeria(
 ) -> Result<Redirect, WebError> {
     change(&state, &user, &page, "Pizzeria enregistrée.", async |c| {
         let (hours, days) = (field(&f, "opening_hours"), field(&f, "closed_days"));
-        admin::set_pizzeria(c, id, hours, days, checked(&f, "active")).await
+        let zones = f.get("zones").map(String::as_str);
+        admin::set_pizzeria(c, id, hours, days, checked(&f, "active"), zones).await
     })
     .await
 }

@@ -35,6 +35,7 @@ pub async fn load(conn: &mut MySqlConnection, seed: &Seed) -> Result<Summary, Fe
     write_stock(conn, &refs).await?;
     write_menu(conn, &refs).await?;
     write_printers(conn, &refs).await?;
+    write_zones(conn, &refs, seed).await?;
     write_people(conn, &refs, seed).await?;
 
     Ok(Summary {
@@ -46,6 +47,7 @@ pub async fn load(conn: &mut MySqlConnection, seed: &Seed) -> Result<Summary, Fe
         stock: seed.stock.len(),
         menu: seed.menu.len(),
         printers: seed.printers.len(),
+        zones: seed.zones.len(),
         staff: seed.staff.len(),
         customers: seed.customers.len(),
     })
@@ -105,6 +107,7 @@ struct Refs<'a> {
     stock: Vec<(u64, u64, &'a StockRow)>,
     menu: Vec<(u64, u64, &'a MenuRow)>,
     printers: Vec<(Option<u64>, &'a PrinterRow)>,
+    zones: Vec<(u64, &'a ZoneRow)>,
     staff: Vec<(Option<u64>, &'a StaffRow)>,
 }
 
@@ -179,6 +182,11 @@ async fn resolve<'a>(conn: &mut MySqlConnection, seed: &'a Seed) -> Result<Refs<
             )
         })
         .collect();
+    let zones: Vec<_> = seed
+        .zones
+        .iter()
+        .map(|r| (resolve(&pizzerias, &r.pizzeria, "pizzeria"), r))
+        .collect();
     let staff: Vec<_> = seed
         .staff
         .iter()
@@ -200,6 +208,7 @@ async fn resolve<'a>(conn: &mut MySqlConnection, seed: &'a Seed) -> Result<Refs<
         stock,
         menu,
         printers,
+        zones,
         staff,
     })
 }
@@ -272,6 +281,29 @@ async fn write_menu(conn: &mut MySqlConnection, refs: &Refs<'_>) -> Result<(), s
             .bind(r.available)
             .execute(&mut *conn)
             .await?;
+    }
+    Ok(())
+}
+
+/// Delivery areas: the zone rows of a shop replace its whole area; shops without a row in the
+/// file keep theirs, and a delivering shop that has none starts with its own postal code.
+async fn write_zones(
+    conn: &mut MySqlConnection,
+    refs: &Refs<'_>,
+    seed: &Seed,
+) -> Result<(), sqlx::Error> {
+    let mut by_shop: std::collections::BTreeMap<u64, Vec<crate::zone::Zone>> = Default::default();
+    for (pizzeria_id, r) in &refs.zones {
+        by_shop
+            .entry(*pizzeria_id)
+            .or_default()
+            .push(r.zone.clone());
+    }
+    for (pizzeria_id, zones) in by_shop {
+        crate::zone::replace(conn, pizzeria_id, &zones).await?;
+    }
+    for p in seed.pizzerias.iter().filter(|p| p.delivery) {
+        crate::zone::start_with_own_postal_code(conn, &p.code).await?;
     }
     Ok(())
 }

@@ -65,6 +65,7 @@ pub struct Summary {
     pub stock: usize,
     pub menu: usize,
     pub printers: usize,
+    pub zones: usize,
     pub staff: usize,
     pub customers: usize,
 }
@@ -73,7 +74,7 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} pizzerias, {} ingrédients, {} pizzas, {} lignes de recette, {} étapes de recette, {} lignes de stock, {} lignes de carte, {} imprimantes, {} membres du personnel, {} clients",
+            "{} pizzerias, {} ingrédients, {} pizzas, {} lignes de recette, {} étapes de recette, {} lignes de stock, {} lignes de carte, {} imprimantes, {} zones de livraison, {} membres du personnel, {} clients",
             self.pizzerias,
             self.ingredients,
             self.pizzas,
@@ -82,6 +83,7 @@ impl fmt::Display for Summary {
             self.stock,
             self.menu,
             self.printers,
+            self.zones,
             self.staff,
             self.customers
         )
@@ -232,6 +234,24 @@ customer,client@example.fr,Jean Dupont,0600000000,ocpizza-demo,1 rue de Rivoli,7
                 4,
                 "host",
                 "nom d'hôte",
+            ),
+            (
+                "delivery_zone,paris-11,75011 7502,2.50",
+                3,
+                "postal_codes",
+                "code postal français",
+            ),
+            (
+                "delivery_zone,paris-11,75011,deux euros",
+                4,
+                "fee_eur",
+                "montant en euros",
+            ),
+            (
+                "delivery_zone,paris-11,75011,0,15,gratuit",
+                6,
+                "free_from_eur",
+                "montant en euros",
             ),
             (
                 "staff,not-an-email,Jean,manager,paris-11,ocpizza-demo",

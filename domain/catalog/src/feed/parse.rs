@@ -131,6 +131,7 @@ fn read_row(kind: &str, row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut See
         "stock" => stock_row(row, keys, seed),
         "menu" => menu_row(row, keys, seed),
         "printer" => printer_row(row, keys, seed),
+        "delivery_zone" => zone_row(row, keys, seed),
         "staff" => staff_row(row, keys, seed),
         "customer" => customer_row(row, keys, seed),
         _ => unreachable!("every kind in KINDS is handled"),
@@ -300,6 +301,66 @@ fn printer_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
         host,
         port,
         backup,
+    });
+}
+
+fn zone_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
+    let pizzeria = row.code_ref(0);
+    let mut postal_codes = Vec::new();
+    let codes: Vec<String> = row
+        .raw(1)
+        .split([' ', ','])
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect();
+    for code in codes {
+        if !(code.len() == 5 && code.bytes().all(|b| b.is_ascii_digit())) {
+            row.problem(
+                1,
+                format!("{code:?} n'est pas un code postal français (5 chiffres)"),
+            );
+            continue;
+        }
+        // One set of terms per postal code: which fee would apply otherwise?
+        keys.check(
+            row.problems,
+            "delivery_zone",
+            &format!("{}/{code}", pizzeria.code),
+            row.line,
+            3,
+            "postal_codes",
+        );
+        postal_codes.push(code);
+    }
+    if postal_codes.is_empty() && row.raw(1).is_empty() {
+        row.problem(1, "indiquez au moins un code postal".into());
+    }
+    let amount = |i: usize, row: &mut RowReader<'_>| -> Option<Cents> {
+        match row.raw(i) {
+            "" => None,
+            raw => match Cents::parse_eur(raw).filter(|c| c.0 <= 100_000) {
+                Some(c) => Some(c),
+                None => {
+                    let message = format!("{raw:?} n'est pas un montant en euros comme 2.50");
+                    row.problem(i, message);
+                    None
+                }
+            },
+        }
+    };
+    let fee = amount(2, row).unwrap_or_default();
+    let minimum = amount(3, row).unwrap_or_default();
+    let free_from = amount(4, row);
+    seed.zones.push(ZoneRow {
+        pizzeria,
+        zone: crate::zone::Zone {
+            terms: crate::zone::Terms {
+                fee,
+                minimum,
+                free_from,
+            },
+            postal_codes,
+        },
     });
 }
 

@@ -70,6 +70,17 @@ pub(super) const KINDS: &[KindSpec] = &[
         required: 5,
     },
     KindSpec {
+        kind: "delivery_zone",
+        columns: &[
+            "pizzeria_code",
+            "postal_codes",
+            "fee_eur",
+            "minimum_eur",
+            "free_from_eur",
+        ],
+        required: 3,
+    },
+    KindSpec {
         kind: "staff",
         columns: &["email", "full_name", "role", "pizzeria_code", "password"],
         required: 5,
@@ -168,6 +179,14 @@ pub struct PrinterRow {
     pub backup: bool,
 }
 
+/// Postal codes a pizzeria delivers on the same terms (every row of a shop together replaces
+/// its delivery area).
+#[derive(Debug)]
+pub struct ZoneRow {
+    pub pizzeria: CodeRef,
+    pub zone: crate::zone::Zone,
+}
+
 #[derive(Debug)]
 pub struct StaffRow {
     pub email: Email,
@@ -199,6 +218,7 @@ pub struct Seed {
     pub stock: Vec<StockRow>,
     pub menu: Vec<MenuRow>,
     pub printers: Vec<PrinterRow>,
+    pub zones: Vec<ZoneRow>,
     pub staff: Vec<StaffRow>,
     pub customers: Vec<CustomerRow>,
 }
