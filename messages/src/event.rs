@@ -160,6 +160,8 @@ pub enum LinkPurpose {
     Claim,
     /// A staff account the group admin opened or reset: its owner chooses the password.
     Invite,
+    /// A customer just signed up: the welcome e-mail (no link to use: their password is set).
+    Welcome,
 }
 
 /// Someone asked for a password link for this account; the notifications worker issues it

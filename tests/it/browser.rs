@@ -367,7 +367,7 @@ async fn a_forgotten_password_is_reset_from_the_emailed_link_in_a_browser() {
         workers::notifications::NotificationsWorker {
             mailer: mail::Mailer::new(&maildev.smtp_url(), "OC Pizza <commandes@ocpizza.example>")
                 .unwrap(),
-            public_url: base.clone(),
+            links: ocpizza_tests::mail_links(&base),
         },
     );
     let email = ocpizza_tests::shop::CUSTOMER;

@@ -145,9 +145,13 @@ async fn a_started_order_rejected_by_staff_is_refunded_once_and_its_ingredients_
 
     // The customer is told why, and that the money comes back.
     let mut conn = env.pool.acquire().await.unwrap();
-    let mails = mail::compose::for_event(&mut conn, &rejected, "https://ocpizza.example")
-        .await
-        .unwrap();
+    let mails = mail::compose::for_event(
+        &mut conn,
+        &rejected,
+        &ocpizza_tests::mail_links("https://ocpizza.example"),
+    )
+    .await
+    .unwrap();
     assert_eq!(mails.len(), 1);
     let text = mails[0].body.paragraphs.join("\n");
     assert!(text.contains("Ingrédient épuisé : plus de pâte"), "{text}");
@@ -342,9 +346,13 @@ async fn a_complaint_refund_is_carried_out_exactly_once_even_when_our_record_of_
     for m in env.outbox("payment.refunded").await {
         let mut conn = env.pool.acquire().await.unwrap();
         for _ in 0..2 {
-            for mail in mail::compose::for_event(&mut conn, &m, "https://x.example")
-                .await
-                .unwrap()
+            for mail in mail::compose::for_event(
+                &mut conn,
+                &m,
+                &ocpizza_tests::mail_links("https://x.example"),
+            )
+            .await
+            .unwrap()
             {
                 keys.insert(mail.key);
             }
@@ -390,9 +398,13 @@ async fn stripe_refusing_a_refund_fails_it_with_a_french_reason_and_alerts_the_m
     );
     let failed = last(&env, "payment.failed", order.id).await;
     let mut conn = env.pool.acquire().await.unwrap();
-    let mails = mail::compose::for_event(&mut conn, &failed, "https://x.example")
-        .await
-        .unwrap();
+    let mails = mail::compose::for_event(
+        &mut conn,
+        &failed,
+        &ocpizza_tests::mail_links("https://x.example"),
+    )
+    .await
+    .unwrap();
     assert_eq!(mails.len(), 1, "the managers are alerted");
     assert_eq!(payment_of(&env, order.id).await.refunded_cents, 0);
 }

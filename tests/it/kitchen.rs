@@ -174,9 +174,13 @@ async fn an_offline_printer_sends_tickets_to_the_backup_and_alerts_once() {
     );
     // The managers' e-mail says which shop's printer it is.
     let mut conn = env.pool.acquire().await.unwrap();
-    let mails = mail::compose::for_event(&mut conn, &offline[0], "https://x.example")
-        .await
-        .unwrap();
+    let mails = mail::compose::for_event(
+        &mut conn,
+        &offline[0],
+        &ocpizza_tests::mail_links("https://x.example"),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         mails[0].subject,
         "OC Pizza Test : imprimante « Cuisine » hors service"

@@ -7,6 +7,7 @@ mod cli;
 mod ending;
 mod failures;
 mod feed;
+mod guests;
 mod health;
 mod kitchen;
 mod migrations;

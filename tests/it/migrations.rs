@@ -1,7 +1,8 @@
 use ocpizza_tests::TestEnv;
 
-const TABLES: [&str; 24] = [
+const TABLES: [&str; 25] = [
     "addresses",
+    "delivery_zones",
     "email_log",
     "ingredients",
     "order_lines",

@@ -18,7 +18,7 @@ use workers::stock::StockWorker;
 pub(crate) fn worker(maildev: &Maildev) -> NotificationsWorker {
     NotificationsWorker {
         mailer: Mailer::new(&maildev.smtp_url(), "OC Pizza <commandes@ocpizza.example>").unwrap(),
-        public_url: "http://pizza.example/".into(),
+        links: ocpizza_tests::mail_links("http://pizza.example/"),
     }
 }
 

@@ -249,9 +249,13 @@ async fn a_declined_card_leaves_the_order_waiting_for_another_card_until_it_expi
         .find(|m| matches!(&m.event, Event::OrderStatusChanged(c) if c.order_id == left.id))
         .unwrap();
     let mut conn = env.pool.acquire().await.unwrap();
-    let mails = mail::compose::for_event(&mut conn, &rejected, "https://x.example")
-        .await
-        .unwrap();
+    let mails = mail::compose::for_event(
+        &mut conn,
+        &rejected,
+        &ocpizza_tests::mail_links("https://x.example"),
+    )
+    .await
+    .unwrap();
     assert_eq!(mails.len(), 1);
     assert_eq!(
         mails[0].subject,

@@ -592,7 +592,7 @@ async fn signing_up_with_a_victims_phone_number_shows_none_of_their_phone_orders
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert_eq!(r.status(), StatusCode::CREATED, "a new account");
     assert_eq!(
         log_in(&attacker, "mallory@test.example", "une-pizza-bien-cuite").await,
         StatusCode::SEE_OTHER
@@ -669,7 +669,7 @@ async fn signing_up_with_a_victims_phone_number_shows_none_of_their_phone_orders
 
 /// The notifications worker handles every `account.password_link_requested` waiting in the
 /// outbox; returns the links the e-mails carry, in order.
-async fn mailed_links(
+pub(crate) async fn mailed_links(
     env: &TestEnv,
     maildev: &ocpizza_tests::peers::Maildev,
     base: &str,
@@ -677,7 +677,7 @@ async fn mailed_links(
     let worker = workers::notifications::NotificationsWorker {
         mailer: mail::Mailer::new(&maildev.smtp_url(), "OC Pizza <commandes@ocpizza.example>")
             .unwrap(),
-        public_url: base.to_owned(),
+        links: ocpizza_tests::mail_links(base),
     };
     for message in env.outbox("account.password_link_requested").await {
         messages::consumer::process(&env.pool, "notifications", &worker, &message)

@@ -200,6 +200,7 @@ async fn sign_up_log_in_and_log_out_with_safe_session_cookies() {
     assert!(short.text().await.unwrap().contains("mot de passe"));
     let users = env.count("users").await;
 
+    // Signing up logs the new customer in and queues the welcome e-mail.
     v.sign_up("Nina Nouvelle", "nina@test.example", "pizza-au-feu-de-bois")
         .await;
     assert_eq!(env.count("users").await, users + 1);
@@ -209,8 +210,23 @@ async fn sign_up_log_in_and_log_out_with_safe_session_cookies() {
             .await
             .unwrap();
     assert!(hash.starts_with("$argon2id$"), "Argon2id, got {hash}");
+    let home = v.page("/").await;
+    assert!(
+        home.contains("Votre compte est créé et vous êtes connecté"),
+        "{home}"
+    );
+    assert!(v.page("/compte").await.contains("Nina Nouvelle"));
+    let welcome = env.outbox("account.password_link_requested").await;
+    assert_eq!(welcome.len(), 1);
+    assert!(matches!(
+        &welcome[0].event,
+        messages::Event::PasswordLinkRequested(e) if e.purpose == messages::event::LinkPurpose::Welcome
+    ));
+    let out = v.submit("/deconnexion", &[]).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
 
-    // Signing up again with a taken address looks exactly like a new sign-up.
+    // A taken address: nobody is logged in, nothing is created, and the address gets a link
+    // (the answer says so: see docs/web.md on why sign-up may tell).
     let again = Visitor::new(&app);
     let r = again
         .submit(
@@ -224,7 +240,15 @@ async fn sign_up_log_in_and_log_out_with_safe_session_cookies() {
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&r), "/connexion");
+    assert!(
+        again
+            .page("/connexion")
+            .await
+            .contains("Cette adresse a déjà un compte")
+    );
+    assert_eq!(again.get("/compte").await.status(), StatusCode::SEE_OTHER);
     assert_eq!(env.count("users").await, users + 1);
+    assert_eq!(env.outbox("account.password_link_requested").await.len(), 2);
 
     // A visitor who had a session before logging in gets a new id on login.
     let before = v.get("/").await;

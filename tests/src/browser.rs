@@ -106,7 +106,7 @@ impl Visitor {
         assert_eq!(
             r.status(),
             StatusCode::SEE_OTHER,
-            "sign-up redirects to the login page"
+            "sign-up redirects (home when created, the login page for a taken address)"
         );
     }
 

@@ -71,10 +71,7 @@ pub fn test_vars(
         ("ENV", "test".to_owned()),
         ("HOST", "127.0.0.1".to_owned()),
         ("PORT", "0".to_owned()),
-        (
-            "SECRET_KEY",
-            "test-secret-key-0123456789abcdef0123456789".to_owned(),
-        ),
+        ("SECRET_KEY", SECRET_KEY.to_owned()),
         (
             "DB_HOST",
             admin.host_str().unwrap_or("127.0.0.1").to_owned(),
@@ -240,6 +237,15 @@ impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
     }
+}
+
+/// The `SECRET_KEY` of every test configuration.
+pub const SECRET_KEY: &str = "test-secret-key-0123456789abcdef0123456789";
+
+/// How the test configuration's e-mails make their links (the same key as the test servers,
+/// so an e-mailed order link opens the order on them).
+pub fn mail_links(public_url: &str) -> mail::compose::Links {
+    mail::compose::Links::new(public_url, account::signing::Signer::new(SECRET_KEY))
 }
 
 async fn admin_pool() -> MySqlPool {

@@ -1,8 +1,12 @@
 //! Sign-up, log-in, log-out and the customer's profile with saved addresses.
 //!
-//! No user enumeration: sign-up answers the same whether or not the address already has an
-//! account, and log-in gives one message for an unknown address or a wrong password (and spends
-//! the same Argon2 time on both).
+//! Sign-up logs the new customer in and sends the welcome e-mail; an address that already has
+//! an account gets a link mailed to it instead (the visitor is not logged in). That answer
+//! differs, so sign-up tells whether an address has an account: we accept it (a customer who
+//! just signed up expects to order at once, not to open their mailbox first) and bound it with
+//! the link limits (3 an hour per address, 10 a minute per client). Log-in gives one message for
+//! an unknown address or a wrong password (and spends the same Argon2 time on both), and the
+//! forgotten-password form the same answer in both cases.
 
 use std::sync::OnceLock;
 
@@ -16,13 +20,28 @@ use serde::Deserialize;
 use tower_sessions::Session;
 use vocab::{PersonName, Phone};
 
+use messages::event::{LinkPurpose, PasswordLinkRequested};
+use messages::{Envelope, Event, outbox};
+
 use crate::error::WebError;
 use crate::page::{Page, flash};
 use crate::session::{ClientAddr, CurrentUser, KnownDevice, device_cookie, log_in, log_out};
 use crate::state::AppState;
 
 pub const LOGIN_FAILED: &str = "adresse e-mail ou mot de passe incorrect";
-pub const SIGNUP_DONE: &str = "Si cette adresse n'avait pas encore de compte, il est créé : connectez-vous avec votre mot de passe. Si elle en avait déjà un (par exemple après une commande au comptoir), nous venons d'y envoyer un lien pour choisir votre mot de passe.";
+/// Said to a visitor who signed up with an address that already has an account.
+pub const SIGNUP_EXISTING: &str = "Cette adresse a déjà un compte (par exemple après une commande sans compte ou au comptoir) : nous venons d'y envoyer un lien pour choisir votre mot de passe, valable une heure. Vous pouvez aussi vous connecter.";
+
+/// Said to a new customer, logged in.
+pub const SIGNUP_WELCOME: &str = "Bienvenue ! Votre compte est créé et vous êtes connecté. L'e-mail de bienvenue contient un lien pour confirmer votre adresse.";
+
+/// What a sign-up did.
+pub enum SignedUp {
+    /// A new account, to log in.
+    Created(u64),
+    /// The address had an account: a link was mailed to it.
+    Existing,
+}
 
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
@@ -58,26 +77,28 @@ pub struct SignupForm {
     pub password: String,
 }
 
-/// Checks and creates the account; the same `Ok` whether it was created or already existed.
-/// An address that already has an account gets an e-mailed link instead: to claim it if it was
-/// made at the counter (it has no password), to choose a new password otherwise. Only proving
-/// the address gives access to what is filed under it.
+/// Checks and creates the account, and queues its welcome e-mail. An address that already has
+/// an account gets an e-mailed link instead: to claim it if it has no password (made by a guest
+/// order or at the counter), to choose a new password otherwise. Only proving the address gives
+/// access to what is filed under it.
 pub async fn sign_up(
     state: &AppState,
     client: ClientAddr,
     form: &SignupForm,
-) -> Result<(), WebError> {
+) -> Result<SignedUp, WebError> {
     let name = PersonName::parse(&form.full_name)?;
     let email = Email::parse(&form.email).map_err(|e| WebError::Invalid(e.to_string()))?;
     let phone = Phone::parse(&form.phone)?;
     let password = Password::parse_for(&form.password, Some(&email))
         .map_err(|e| WebError::Invalid(e.to_string()))?;
+    // Every sign-up mails a link (welcome or claim): the link limits apply.
+    state.login_limiter.check_link(email.as_str(), client.0)?;
     let hash = blocking(move || account::password::hash(&password))
         .await?
         .map_err(|e| WebError::Internal(e.to_string()))?;
-    let mut conn = state.pool.acquire().await?;
+    let mut tx = state.pool.begin().await?;
     let created = account::user::create_customer(
-        &mut conn,
+        &mut tx,
         &email,
         name.as_str(),
         phone.as_ref().map(Phone::as_str),
@@ -85,15 +106,18 @@ pub async fn sign_up(
     )
     .await?;
     tracing::info!(created = created.is_some(), "sign-up");
-    if created.is_none() {
-        drop(conn);
-        // Over the link limits, no e-mail; the answer stays the same (no enumeration).
-        match crate::password::request_link(state, client, email.as_str()).await {
-            Ok(()) | Err(WebError::TooManyRequests) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
+    let Some(id) = created else {
+        tx.rollback().await?;
+        crate::password::queue_link(state, &email).await?;
+        return Ok(SignedUp::Existing);
+    };
+    let event = Event::PasswordLinkRequested(PasswordLinkRequested {
+        user_id: id,
+        purpose: LinkPurpose::Welcome,
+    });
+    outbox::enqueue(&mut tx, &Envelope::new(event)).await?;
+    tx.commit().await?;
+    Ok(SignedUp::Created(id))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -134,8 +158,21 @@ pub async fn authenticate(
     }
 }
 
-pub async fn signup_page(page: Page) -> Result<Html<String>, WebError> {
-    page.render("signup.html", context! { form => SignupForm::default() })
+#[derive(Deserialize)]
+pub struct SignupQuery {
+    /// Prefilled from a guest order's page.
+    email: Option<String>,
+}
+
+pub async fn signup_page(
+    page: Page,
+    crate::extract::Query(q): crate::extract::Query<SignupQuery>,
+) -> Result<Html<String>, WebError> {
+    let form = SignupForm {
+        email: q.email.unwrap_or_default(),
+        ..SignupForm::default()
+    };
+    page.render("signup.html", context! { form => form })
 }
 
 pub async fn signup(
@@ -145,13 +182,25 @@ pub async fn signup(
     Form(form): Form<SignupForm>,
 ) -> Result<Response, WebError> {
     match sign_up(&state, client, &form).await {
-        Ok(()) => {
-            flash(&page.session, SIGNUP_DONE).await?;
+        Ok(SignedUp::Created(id)) => {
+            log_in(&page.session, id).await?;
+            flash(&page.session, SIGNUP_WELCOME).await?;
+            // Back to the cart if they were ordering.
+            let cart = crate::cart::Cart::load(&page.session).await?;
+            let next = if cart.count() > 0 { "/panier" } else { "/" };
+            Ok(([device_cookie(&state, id)], Redirect::to(next)).into_response())
+        }
+        Ok(SignedUp::Existing) => {
+            flash(&page.session, SIGNUP_EXISTING).await?;
             Ok(Redirect::to("/connexion").into_response())
         }
-        Err(WebError::Invalid(message)) => {
-            let html = page.render("signup.html", context! { form => form, error => message })?;
-            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
+        Err(e @ (WebError::Invalid(_) | WebError::TooManyRequests)) => {
+            let status = e.status();
+            let html = page.render(
+                "signup.html",
+                context! { form => form, error => e.to_string() },
+            )?;
+            Ok((status, html).into_response())
         }
         Err(e) => Err(e),
     }

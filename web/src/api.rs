@@ -148,23 +148,38 @@ pub struct Message {
     message: &'static str,
 }
 
-/// Creates a customer account. The answer is the same whether or not the address already had
-/// one (no enumeration).
+/// Creates a customer account and logs it in (201; the welcome e-mail follows). An address that
+/// already has an account gets a link mailed to it instead (202, nobody logged in).
 #[utoipa::path(post, path = "/api/accounts", tag = "account", request_body = SignupForm,
-    responses((status = 202, body = Message), (status = 422, body = ErrorBody),
-              (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 201, body = Message), (status = 202, body = Message),
+              (status = 422, body = ErrorBody), (status = 400, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn sign_up(
     State(state): State<AppState>,
     client: ClientAddr,
+    session: Session,
     ApiJson(form): ApiJson<SignupForm>,
-) -> Result<(StatusCode, Json<Message>), ApiError> {
-    crate::accounts::sign_up(&state, client, &form).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(Message {
-            message: crate::accounts::SIGNUP_DONE,
-        }),
-    ))
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    match crate::accounts::sign_up(&state, client, &form).await? {
+        crate::accounts::SignedUp::Created(id) => {
+            log_in(&session, id).await?;
+            let message = crate::accounts::SIGNUP_WELCOME;
+            Ok((
+                StatusCode::CREATED,
+                [device_cookie(&state, id)],
+                Json(Message { message }),
+            )
+                .into_response())
+        }
+        crate::accounts::SignedUp::Existing => Ok((
+            StatusCode::ACCEPTED,
+            Json(Message {
+                message: crate::accounts::SIGNUP_EXISTING,
+            }),
+        )
+            .into_response()),
+    }
 }
 
 #[derive(Serialize, ToSchema)]

@@ -38,7 +38,6 @@ pub mod routes;
 pub mod serve;
 pub mod session;
 pub mod shops;
-pub mod signing;
 pub mod staff;
 pub mod startup;
 pub mod state;

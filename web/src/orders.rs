@@ -20,14 +20,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::cart::Cart;
 use crate::error::WebError;
-use crate::lookup::own_order;
+use crate::lookup::{Viewer, viewed_order};
 use crate::page::{Page, flash};
-use crate::session::CurrentUser;
+use crate::session::{CurrentUser, MaybeUser};
 use crate::state::AppState;
 use crate::views::{ShopView, menu};
 use crate::views::{order_view, paris, parse_local};
 use vocab::{
-    Actor, Cents, Channel, DeliveryAddress, Fulfilment, OrderStatus, PaymentMode, Quantity,
+    Actor, Cents, Channel, DeliveryAddress, Fulfilment, OrderStatus, PaymentMode, PersonName,
+    Phone, Quantity,
 };
 
 #[derive(Serialize)]
@@ -206,6 +207,13 @@ pub async fn update_cart(page: Page, Form(form): Form<SetForm>) -> Result<Redire
 #[derive(Debug, Deserialize, Serialize)]
 pub struct CheckoutForm {
     idempotency_key: String,
+    /// Ordering without an account: who, and where the confirmation goes.
+    #[serde(default)]
+    full_name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    phone: String,
     #[serde(default)]
     fulfilment: Option<Fulfilment>,
     #[serde(default)]
@@ -238,24 +246,29 @@ pub struct CheckoutForm {
 
 pub async fn checkout(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    MaybeUser(user): MaybeUser,
     page: Page,
     Form(form): Form<CheckoutForm>,
 ) -> Result<Response, WebError> {
-    match place_from_cart(&state, &user, &page, &form).await {
+    match place_from_cart(&state, user.as_ref(), &page, &form).await {
         Ok(order) => {
             Cart::clear(&page.session).await?;
+            // A guest follows their order by its key, as the confirmation e-mail's link does.
+            let key = match user {
+                Some(_) => String::new(),
+                None => format!("?cle={}", state.signer.order_key(order.id)),
+            };
             let next = if order.status == OrderStatus::AwaitingPayment {
-                format!("/commandes/{}/paiement", order.id)
+                format!("/commandes/{}/paiement{key}", order.id)
             } else {
-                format!("/commandes/{}", order.id)
+                format!("/commandes/{}{key}", order.id)
             };
             Ok(Redirect::to(&next).into_response())
         }
-        Err(Refused::Field(e)) => {
+        Err(Refused::Field(field, message)) => {
             let refusal = Refusal {
-                message: e.to_string(),
-                field: Some(e.field()),
+                message,
+                field: Some(field),
                 form: &form,
             };
             render_cart(&state, &page, Some(refusal)).await
@@ -272,9 +285,10 @@ pub async fn checkout(
     }
 }
 
-/// A checkout refused: for a field (shown beside it), or anything else.
+/// A checkout refused: for a field (its name and the message shown beside it), or anything
+/// else.
 enum Refused {
-    Field(vocab::InputError),
+    Field(&'static str, String),
     Web(WebError),
 }
 
@@ -284,19 +298,56 @@ impl<E: Into<WebError>> From<E> for Refused {
     }
 }
 
+fn beside(e: vocab::InputError) -> Refused {
+    Refused::Field(e.field(), e.to_string())
+}
+
+/// Who a checkout's order is for: the logged-in customer, or a guest filed by
+/// `account::user::walk_in` (never under an account that has not proved the address).
+struct Buyer {
+    customer_id: u64,
+    contact_email: Option<String>,
+    name: String,
+    phone: String,
+}
+
 async fn place_from_cart(
     state: &AppState,
-    user: &account::user::User,
+    user: Option<&account::user::User>,
     page: &Page,
     form: &CheckoutForm,
 ) -> Result<Order, Refused> {
+    // Checked before anything is written: a guest's name, address and phone.
+    let guest = match user {
+        Some(_) => None,
+        None => {
+            let name = PersonName::parse(&form.full_name).map_err(beside)?;
+            let email = account::Email::parse(&form.email)
+                .map_err(|e| Refused::Field("email", e.to_string()))?;
+            let phone = Phone::parse(&form.phone).map_err(beside)?.ok_or_else(|| {
+                Refused::Field(
+                    "phone",
+                    "indiquez un numéro de téléphone : la pizzeria ou le livreur peut avoir à vous appeler".into(),
+                )
+            })?;
+            Some((name, email, phone))
+        }
+    };
     // A second submit of the same form finds the order the first one placed (and emptied the
     // cart for): the customer lands on that order instead of an error.
     {
         let mut conn = state.pool.acquire().await?;
-        if let Some(id) =
-            order::place::find_by_key(&mut conn, user.id, &form.idempotency_key).await?
-        {
+        let placed = match (user, &guest) {
+            (Some(u), _) => {
+                order::place::find_by_key(&mut conn, u.id, &form.idempotency_key).await?
+            }
+            (None, Some((_, email, _))) => {
+                order::place::find_guest_by_key(&mut conn, email.as_str(), &form.idempotency_key)
+                    .await?
+            }
+            (None, None) => None,
+        };
+        if let Some(id) = placed {
             return Ok(Order::load(&mut conn, id).await?);
         }
     }
@@ -331,15 +382,40 @@ async fn place_from_cart(
         }),
     };
     let mut tx = state.pool.begin().await?;
-    let delivery = match (fulfilment, form.address_id.parse::<u64>()) {
+    let buyer = match (user, guest) {
+        (Some(u), _) => Buyer {
+            customer_id: u.id,
+            contact_email: None,
+            name: u.full_name.clone(),
+            phone: u.phone.clone().unwrap_or_default(),
+        },
+        (None, Some((name, email, phone))) => {
+            let filed =
+                account::user::walk_in(&mut tx, Some(&email), name.as_str(), phone.as_str())
+                    .await?;
+            Buyer {
+                customer_id: filed.customer_id,
+                contact_email: filed.contact_email,
+                name: name.as_str().to_owned(),
+                phone: phone.as_str().to_owned(),
+            }
+        }
+        (None, None) => return Err(WebError::LoginRequired.into()),
+    };
+    let saved_address = form
+        .address_id
+        .parse::<u64>()
+        .ok()
+        .filter(|_| user.is_some());
+    let delivery = match (fulfilment, saved_address) {
         (Fulfilment::Pickup, _) => None,
-        (Fulfilment::Delivery, Ok(id)) => Some(
-            account::address::find(&mut tx, user.id, id)
+        (Fulfilment::Delivery, Some(id)) => Some(
+            account::address::find(&mut tx, buyer.customer_id, id)
                 .await?
                 .ok_or(WebError::NotFound)?
                 .delivery(),
         ),
-        (Fulfilment::Delivery, Err(_)) => Some(
+        (Fulfilment::Delivery, None) => Some(
             DeliveryAddress::parse(&DeliveryAddress {
                 street: form.street.clone(),
                 complement: form.complement.clone(),
@@ -347,19 +423,19 @@ async fn place_from_cart(
                 city: form.city.clone(),
                 instructions: form.instructions.clone(),
             })
-            .map_err(Refused::Field)?,
+            .map_err(beside)?,
         ),
     };
     let new = NewOrder {
         pizzeria_id,
-        customer_id: user.id,
+        customer_id: buyer.customer_id,
         channel: Channel::Web,
         fulfilment,
         payment_mode,
         on_site_plan,
-        customer_name: user.full_name.clone(),
-        customer_phone: user.phone.clone().unwrap_or_default(),
-        contact_email: None,
+        customer_name: buyer.name,
+        customer_phone: buyer.phone,
+        contact_email: buyer.contact_email,
         delivery,
         desired_at,
         notes: form.notes.clone(),
@@ -374,7 +450,8 @@ async fn place_from_cart(
             .collect(),
         idempotency_key: form.idempotency_key.clone(),
     };
-    let placed = order::place::place(&mut tx, &new, Actor::Customer(user.id), Utc::now()).await?;
+    let by = Actor::Customer(buyer.customer_id);
+    let placed = order::place::place(&mut tx, &new, by, Utc::now()).await?;
     tx.commit().await?;
     Ok(match placed {
         Placed::Created(o) | Placed::AlreadyPlaced(o) => o,
@@ -407,11 +484,12 @@ pub async fn list(
 /// sells and can make now (at today's prices), and the customer is told which are missing.
 pub async fn reorder(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    viewer: Viewer,
     Path(id): Path<u64>,
     page: Page,
 ) -> Result<Redirect, WebError> {
-    let o = own_order(&state, &user, id).await?;
+    let viewed = viewed_order(&state, &viewer, id).await?;
+    let o = &viewed.order;
     let mut conn = state.pool.acquire().await?;
     let shop = Pizzeria::find(&mut conn, o.pizzeria_id)
         .await?
@@ -440,7 +518,7 @@ pub async fn reorder(
             ),
         )
         .await?;
-        return Ok(Redirect::to(&format!("/commandes/{id}")));
+        return Ok(Redirect::to(&format!("/commandes/{id}{}", viewed.query())));
     }
     cart.save(&page.session).await?;
     let message = if missing.is_empty() {
@@ -457,11 +535,12 @@ pub async fn reorder(
 
 pub async fn show(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    viewer: Viewer,
     Path(id): Path<u64>,
     page: Page,
 ) -> Result<Html<String>, WebError> {
-    let o = own_order(&state, &user, id).await?;
+    let viewed = viewed_order(&state, &viewer, id).await?;
+    let o = &viewed.order;
     let mut conn = state.pool.acquire().await?;
     let shop = Pizzeria::find(&mut conn, o.pizzeria_id)
         .await?
@@ -491,10 +570,26 @@ pub async fn show(
     } else {
         Vec::new()
     };
+    // A guest (no account on this browser) is offered one, with the order's address.
+    let guest_email = match (&page.user, &o.contact_email) {
+        (Some(_), _) => None,
+        (None, Some(email)) => Some(email.clone()),
+        (None, None) => {
+            let mut conn = state.pool.acquire().await?;
+            account::user::find(&mut conn, o.customer_id)
+                .await?
+                .map(|u| u.email)
+                .filter(|e| !e.ends_with(".invalid"))
+        }
+    };
     page.render(
         "order.html",
         context! {
-            order => order_view(&o),
+            order => order_view(o),
+            kq => viewed.query(),
+            guest_email => guest_email,
+            // Placed under the address of an account that has not proved it yet.
+            guest_has_account => page.user.is_none() && o.contact_email.is_some(),
             shop => ShopView::from(&shop),
             history => steps,
             delivery => o.delivery,
@@ -508,10 +603,10 @@ pub async fn show(
 /// they change. Polling the row keeps every web instance able to serve any customer.
 pub async fn stream(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    viewer: Viewer,
     Path(id): Path<u64>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, WebError> {
-    own_order(&state, &user, id).await?;
+    viewed_order(&state, &viewer, id).await?;
     let pool = state.pool.clone();
     let events =
         futures_util::stream::unfold((pool, None::<u32>), move |(pool, last)| async move {
@@ -537,13 +632,14 @@ pub async fn stream(
 
 pub async fn cancel(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    viewer: Viewer,
     Path(id): Path<u64>,
     page: Page,
 ) -> Result<Redirect, WebError> {
-    own_order(&state, &user, id).await?;
+    let viewed = viewed_order(&state, &viewer, id).await?;
+    let customer_id = viewed.order.customer_id;
     let mut tx = state.pool.begin().await?;
-    match order::transition::cancel_by_customer(&mut tx, id, user.id).await {
+    match order::transition::cancel_by_customer(&mut tx, id, customer_id).await {
         Ok(_) => {
             tx.commit().await?;
             flash(&page.session, "Votre commande est annulée.").await?;
@@ -570,17 +666,19 @@ pub async fn cancel(
         }
         Err(e) => return Err(e.into()),
     }
-    Ok(Redirect::to(&format!("/commandes/{id}")))
+    Ok(Redirect::to(&format!("/commandes/{id}{}", viewed.query())))
 }
 
 pub async fn modify(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    viewer: Viewer,
     Path(id): Path<u64>,
     page: Page,
     Form(form): Form<std::collections::HashMap<String, String>>,
 ) -> Result<Redirect, WebError> {
-    let o = own_order(&state, &user, id).await?;
+    let viewed = viewed_order(&state, &viewer, id).await?;
+    let back = format!("/commandes/{id}{}", viewed.query());
+    let o = &viewed.order;
     let quantity = |pizza_id: u64| {
         form.get(&format!("qty_{pizza_id}"))
             .and_then(|v| v.trim().parse::<u32>().ok())
@@ -633,7 +731,7 @@ pub async fn modify(
             Ok(at) => Some(Some(at)),
             Err(e) => {
                 flash(&page.session, e.to_string()).await?;
-                return Ok(Redirect::to(&format!("/commandes/{id}")));
+                return Ok(Redirect::to(&back));
             }
         },
         _ => None,
@@ -645,7 +743,8 @@ pub async fn modify(
         expected_version: form.get("version").and_then(|v| v.parse().ok()),
     };
     let mut tx = state.pool.begin().await?;
-    match order::modify::modify(&mut tx, id, &changes, Actor::Customer(user.id), Utc::now()).await {
+    let by = Actor::Customer(o.customer_id);
+    match order::modify::modify(&mut tx, id, &changes, by, Utc::now()).await {
         Ok(_) => {
             tx.commit().await?;
             flash(&page.session, "Commande modifiée.").await?;
@@ -658,19 +757,20 @@ pub async fn modify(
         }
         Err(e) => return Err(e.into()),
     }
-    Ok(Redirect::to(&format!("/commandes/{id}")))
+    Ok(Redirect::to(&back))
 }
 
 /// The payment page: opens (or reopens) the order's PaymentIntent and shows Stripe's card form.
 pub async fn pay_page(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    viewer: Viewer,
     Path(id): Path<u64>,
     page: Page,
 ) -> Result<Response, WebError> {
-    let o = own_order(&state, &user, id).await?;
+    let viewed = viewed_order(&state, &viewer, id).await?;
+    let o = &viewed.order;
     if o.status != OrderStatus::AwaitingPayment {
-        return Ok(Redirect::to(&format!("/commandes/{id}")).into_response());
+        return Ok(Redirect::to(&format!("/commandes/{id}{}", viewed.query())).into_response());
     }
     let mut tx = state.pool.begin().await?;
     // The card refused last time, if it was: said above the form for another try.
@@ -679,7 +779,7 @@ pub async fn pay_page(
         .pop()
         .filter(|p| p.status == vocab::PaymentStatus::Failed)
         .and_then(|p| p.failure_reason);
-    let intent = payment::rules::open(&mut tx, &state.gateway, &o, None).await?;
+    let intent = payment::rules::open(&mut tx, &state.gateway, o, None).await?;
     tx.commit().await?;
     let deadline = paris(o.created_at + payment::rules::PAYMENT_WINDOW);
     let client_secret = intent
@@ -695,8 +795,9 @@ pub async fn pay_page(
         )
     };
     let return_url = format!(
-        "/commandes/{id}/paiement/retour?payment_intent={}",
-        intent.id
+        "/commandes/{id}/paiement/retour?payment_intent={}{}",
+        intent.id,
+        viewed.and_query()
     );
     let policy = crate::headers::stripe_policy(&stripe.api_base);
     Ok((
@@ -711,7 +812,8 @@ pub async fn pay_page(
         page.render(
             "pay.html",
             context! {
-                order => order_view(&o),
+                order => order_view(o),
+                kq => viewed.query(),
                 publishable_key => stripe.publishable_key,
                 client_secret => client_secret,
                 stripe_js => stripe_js,
@@ -732,12 +834,13 @@ pub struct ReturnQuery {
 /// Back from the card form: the same finalise step as the webhook, then the order page.
 pub async fn pay_return(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    viewer: Viewer,
     Path(id): Path<u64>,
     page: Page,
     Query(q): Query<ReturnQuery>,
 ) -> Result<Redirect, WebError> {
-    own_order(&state, &user, id).await?;
+    let viewed = viewed_order(&state, &viewer, id).await?;
+    let kq = viewed.query();
     let mut tx = state.pool.begin().await?;
     let payment = payment::Payment::lock_by_intent(&mut tx, &q.payment_intent).await?;
     if payment.is_none_or(|p| p.order_id != id) {
@@ -748,15 +851,15 @@ pub async fn pay_return(
     let (message, next) = match outcome {
         payment::Finalised::Authorised | payment::Finalised::AlreadyDone => (
             "Paiement accepté : votre commande est transmise à la pizzeria.".to_owned(),
-            format!("/commandes/{id}"),
+            format!("/commandes/{id}{kq}"),
         ),
         // Straight back to the card form, which says why, for another try.
         payment::Finalised::Declined(_) => {
-            return Ok(Redirect::to(&format!("/commandes/{id}/paiement")));
+            return Ok(Redirect::to(&format!("/commandes/{id}/paiement{kq}")));
         }
         payment::Finalised::Pending => (
             "Paiement en attente de confirmation.".to_owned(),
-            format!("/commandes/{id}"),
+            format!("/commandes/{id}{kq}"),
         ),
     };
     flash(&page.session, message).await?;

@@ -1,4 +1,5 @@
-//! « Mot de passe oublié » and claiming an account created at the counter: the customer asks
+//! « Mot de passe oublié » and claiming an account created without a password (a guest order,
+//! the counter): the customer asks
 //! for a link by e-mail (the same answer whether the address has an account or not, limited per
 //! address and per client), the notifications worker mails a single-use link
 //! (`account::password_link`), and following it sets the password, ends every other session
@@ -40,8 +41,14 @@ pub async fn request_link(state: &AppState, client: ClientAddr, raw: &str) -> Re
         return Ok(());
     };
     state.login_limiter.check_link(email.as_str(), client.0)?;
+    queue_link(state, &email).await
+}
+
+/// Queues the link e-mail for the account with this address, if there is one (the caller
+/// applied the link limits).
+pub async fn queue_link(state: &AppState, email: &Email) -> Result<(), WebError> {
     let mut tx = state.pool.begin().await?;
-    if let Some(user) = account::user::find_by_email(&mut tx, &email).await?
+    if let Some(user) = account::user::find_by_email(&mut tx, email).await?
         && user.active
         && !user.email.ends_with(".invalid")
     {
@@ -149,12 +156,25 @@ pub async fn reset(
         Err(LinkError::Invalid) => return invalid(&page),
         Err(LinkError::Db(e)) => return Err(e.into()),
     };
+    let claimed = order::claim::guest_orders(&mut tx, user_id, &email).await?;
     tx.commit().await?;
     log_in(&page.session, user_id).await?;
     flash(
         &page.session,
-        "Mot de passe enregistré : vous êtes connecté.",
+        format!(
+            "Mot de passe enregistré : vous êtes connecté.{}",
+            claimed_fr(claimed)
+        ),
     )
     .await?;
     Ok(([device_cookie(&state, user_id)], Redirect::to("/compte")).into_response())
+}
+
+/// « 2 commandes passées sans compte … » after a proof, or nothing.
+fn claimed_fr(n: u64) -> String {
+    match n {
+        0 => String::new(),
+        1 => " Votre commande passée sans compte avec cette adresse est maintenant dans « Mes commandes ».".into(),
+        n => format!(" Vos {n} commandes passées sans compte avec cette adresse sont maintenant dans « Mes commandes »."),
+    }
 }

@@ -36,7 +36,7 @@ impl Application {
         )
         .map_err(|e| std::io::Error::other(format!("STRIPE settings: {e}")))?;
         let (stop, stopping) = tokio::sync::watch::channel(false);
-        let signer = crate::signing::Signer::new(settings.secret_key.expose_secret());
+        let signer = account::signing::Signer::new(settings.secret_key.expose_secret());
         let state = AppState {
             pool: pool.clone(),
             settings: Arc::new(settings),

@@ -18,7 +18,7 @@ pub struct AppState {
     /// Posts without a session (each creates one), per client address.
     pub anonymous_posts: Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
     /// Signs with `SECRET_KEY` (CSRF tokens, known-device cookies).
-    pub signer: crate::signing::Signer,
+    pub signer: account::signing::Signer,
     /// This process's HTTP figures for `/metrics`.
     pub http: Arc<Http>,
     /// Turns true when the server starts stopping: live update streams end then, so a graceful

@@ -107,7 +107,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             ));
             let worker = workers::notifications::NotificationsWorker {
                 mailer,
-                public_url: settings.public_url.to_string(),
+                links: mail::compose::Links::new(
+                    settings.public_url.as_str(),
+                    account::signing::Signer::new(settings.secret_key.expose_secret()),
+                ),
             };
             consume(
                 &settings,

@@ -20,8 +20,8 @@ pub const CONSUMER: &str = ROUTE.name;
 #[derive(Clone, Debug)]
 pub struct NotificationsWorker {
     pub mailer: Mailer,
-    /// Prefix of the links in customer e-mails.
-    pub public_url: String,
+    /// How the links in e-mails are made.
+    pub links: mail::compose::Links,
 }
 
 fn mail_error(e: MailError) -> HandlerError {
@@ -38,7 +38,7 @@ impl Handler for NotificationsWorker {
         conn: &mut MySqlConnection,
         message: &Envelope,
     ) -> Result<(), HandlerError> {
-        let outgoing = mail::compose::for_event(conn, message, &self.public_url)
+        let outgoing = mail::compose::for_event(conn, message, &self.links)
             .await
             .map_err(mail_error)?;
         for mail in &outgoing {

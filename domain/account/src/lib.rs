@@ -5,6 +5,7 @@
 //! - [`Email`], [`Password`]: parsed at the edge, so the rest of the code never sees raw input;
 //! - [`password`]: Argon2id hashing and verification;
 //! - [`password_link`]: single-use e-mailed links (forgotten password, claiming a counter account);
+//! - [`signing`]: what `SECRET_KEY` signs (CSRF tokens, known devices, order links);
 //! - [`strength`]: which passwords are too easy to guess (the shipped common-password list);
 //! - [`user`]: the `users` table;
 //! - [`address`]: saved delivery addresses;
@@ -15,6 +16,7 @@ pub mod access;
 pub mod address;
 pub mod password;
 pub mod password_link;
+pub mod signing;
 pub mod strength;
 pub mod user;
 

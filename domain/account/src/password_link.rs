@@ -1,5 +1,8 @@
 //! Single-use links that prove an e-mail address: « mot de passe oublié », and claiming an
-//! account that was created at the counter (it has the customer's e-mail but no password).
+//! account created without a password (a guest order, the counter). Using one sets the
+//! password and ends every session, so afterwards only the reader of that mailbox holds the
+//! account; the proof is recorded (`users.email_proven_at`) and the account then gets the
+//! orders placed under the address without one (`order::claim`).
 //!
 //! The token (256 random bits) travels only in the e-mail; the table keeps its SHA-256. A link
 //! expires after [`LINK_TTL`], works once, and using it ends every session of the account, so
@@ -69,7 +72,7 @@ pub async fn peek(
 }
 
 /// Uses the link: sets `password_hash` on its account, spends the link (and every other link
-/// of the account), ends all the account's sessions. Returns the account. In the caller's
+/// of the account), ends all the account's sessions, records the address as proven. Returns the account. In the caller's
 /// transaction; two uses racing find one of them refused.
 pub async fn redeem(
     conn: &mut MySqlConnection,
@@ -96,7 +99,8 @@ pub async fn redeem(
         .bind(user_id)
         .execute(&mut *conn)
         .await?;
-    end_sessions(conn, user_id).await?;
+    end_sessions(&mut *conn, user_id).await?;
+    crate::user::mark_proven(conn, user_id, now).await?;
     Ok(user_id)
 }
 

@@ -41,6 +41,22 @@ pub async fn find(conn: &mut MySqlConnection, id: u64) -> Result<Option<User>, s
         .await
 }
 
+/// Records that the account's owner proved they read its address (they used a password link
+/// mailed to it). The caller then gives the account the orders placed under that address without one
+/// (`order::claim`).
+pub async fn mark_proven(
+    conn: &mut MySqlConnection,
+    id: u64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET email_proven_at = ? WHERE id = ?")
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// The customer's own name and phone, from their account page.
 pub async fn set_profile(
     conn: &mut MySqlConnection,
@@ -139,8 +155,9 @@ pub struct WalkIn {
 /// to whoever signed up with them. So:
 /// - an e-mail no account has: a new record with that address and no password (the customer
 ///   can claim it later by proving the address, see `password_tokens`);
-/// - an e-mail of such a record (an earlier walk-in, nobody can log into it): that record;
-/// - an e-mail of a web or staff account, or none: a new record under a placeholder address
+/// - an e-mail of such a record (an earlier walk-in, nobody can log into it), or of a customer
+///   account whose owner proved the address (`email_proven_at`): that record;
+/// - an e-mail of another web or staff account, or none: a new record under a placeholder address
 ///   in the reserved `.invalid` domain, the given address kept as the order's contact.
 pub async fn walk_in(
     conn: &mut MySqlConnection,
@@ -150,8 +167,9 @@ pub async fn walk_in(
 ) -> Result<WalkIn, sqlx::Error> {
     let mut contact_email = None;
     if let Some(email) = email {
-        let found: Option<(u64, String, Option<String>)> = sqlx::query_as(
-            "SELECT id, CAST(role AS CHAR), password_hash FROM users WHERE email = ? FOR UPDATE",
+        let found: Option<(u64, String, Option<String>, bool)> = sqlx::query_as(
+            "SELECT id, CAST(role AS CHAR), password_hash, email_proven_at IS NOT NULL FROM users
+             WHERE email = ? FOR UPDATE",
         )
         .bind(email.as_str())
         .fetch_optional(&mut *conn)
@@ -164,7 +182,9 @@ pub async fn walk_in(
                     contact_email: None,
                 });
             }
-            Some((id, role, None)) if role == "customer" => {
+            // A record nobody can log into, or an account whose owner proved the address:
+            // the order is theirs to see.
+            Some((id, role, None, _)) | Some((id, role, Some(_), true)) if role == "customer" => {
                 return Ok(WalkIn {
                     customer_id: id,
                     contact_email: None,

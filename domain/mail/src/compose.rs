@@ -158,13 +158,41 @@ async fn context(conn: &mut MySqlConnection, order_id: u64) -> Result<Option<Con
     }))
 }
 
-fn order_link(public_url: &str, order_id: u64) -> String {
-    format!("{}/commandes/{order_id}", public_url.trim_end_matches('/'))
+/// Where the links in e-mails point: the site's public address, and the signer of the key
+/// that lets an order's link open its page without an account.
+#[derive(Clone, Debug)]
+pub struct Links {
+    pub public_url: String,
+    pub signer: account::signing::Signer,
+}
+
+impl Links {
+    pub fn new(public_url: &str, signer: account::signing::Signer) -> Links {
+        Links {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            signer,
+        }
+    }
+
+    /// The order's page with its key (a guest has no other way in; a customer with an
+    /// account lands on the same page).
+    pub fn order(&self, order_id: u64) -> String {
+        format!(
+            "{}/commandes/{order_id}?cle={}",
+            self.public_url,
+            self.signer.order_key(order_id)
+        )
+    }
+
+    /// A page of the site.
+    pub fn page(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url)
+    }
 }
 
 fn to_customer(
     ctx: &Context,
-    public_url: &str,
+    links: &Links,
     template: &str,
     subject: String,
     title: String,
@@ -182,7 +210,7 @@ fn to_customer(
             title,
             paragraphs: all,
             order: Some(summary(&ctx.order)),
-            link: Some(order_link(public_url, ctx.order.id)),
+            link: Some(links.order(ctx.order.id)),
             link_label: "Suivre ma commande".into(),
             signature: format!(
                 "{} — {} — {}",
@@ -242,11 +270,11 @@ fn alert(
     }
 }
 
-/// The e-mails `message` calls for (often none). `public_url` prefixes links.
+/// The e-mails `message` calls for (often none), their links made by `links`.
 pub async fn for_event(
     conn: &mut MySqlConnection,
     message: &Envelope,
-    public_url: &str,
+    links: &Links,
 ) -> Result<Vec<Outgoing>, MailError> {
     let mut out = Vec::new();
     match &message.event {
@@ -293,7 +321,7 @@ pub async fn for_event(
                 ),
             };
             out.push(to_customer(
-                &ctx, public_url, &template, subject, title, paragraphs,
+                &ctx, links, &template, subject, title, paragraphs,
             ));
         }
         Event::OrderCancelled(e) => {
@@ -320,7 +348,7 @@ pub async fn for_event(
             }
             out.push(to_customer(
                 &ctx,
-                public_url,
+                links,
                 "cancelled",
                 format!("Commande n°{n} annulée"),
                 "Commande annulée".into(),
@@ -334,7 +362,7 @@ pub async fn for_event(
             let n = ctx.order.id;
             let mut mail = to_customer(
                 &ctx,
-                public_url,
+                links,
                 "refunded",
                 format!("Commande n°{n} remboursée"),
                 "Remboursement effectué".into(),
@@ -422,7 +450,7 @@ pub async fn for_event(
             ));
         }
         Event::PasswordLinkRequested(e) => {
-            if let Some(mail) = password_link(conn, message, e, public_url).await? {
+            if let Some(mail) = password_link(conn, message, e, links).await? {
                 out.push(mail);
             }
         }
@@ -443,7 +471,7 @@ async fn password_link(
     conn: &mut MySqlConnection,
     message: &Envelope,
     e: &messages::event::PasswordLinkRequested,
-    public_url: &str,
+    links: &Links,
 ) -> Result<Option<Outgoing>, MailError> {
     use messages::event::LinkPurpose;
     let user: Option<(String, String)> =
@@ -454,8 +482,29 @@ async fn password_link(
     let Some((email, full_name)) = user else {
         return Ok(None);
     };
-    let token = account::password_link::issue(conn, e.user_id, Utc::now()).await?;
     let first_name = full_name.split_whitespace().next().unwrap_or("").to_owned();
+    if e.purpose == LinkPurpose::Welcome {
+        return Ok(Some(Outgoing {
+            key: format!("account-{}.welcome", e.user_id),
+            order_id: None,
+            template: "welcome".to_owned(),
+            to: vec![email],
+            subject: "Bienvenue chez OC Pizza".to_owned(),
+            body: Body {
+                title: "Votre compte est ouvert".to_owned(),
+                paragraphs: vec![
+                    format!("Bonjour {first_name},"),
+                    "Votre compte OC Pizza est créé : vous pouvez commander dans toutes nos pizzerias, suivre vos commandes en direct, les modifier tant que la préparation n'a pas commencé et retrouver vos adresses de livraison.".to_owned(),
+                    "Si vous n'avez pas créé ce compte, quelqu'un a utilisé votre adresse : « Mot de passe oublié » sur la page de connexion vous en rend la main (le lien reçu ferme toutes les sessions ouvertes).".to_owned(),
+                ],
+                order: None,
+                link: Some(links.page("/")),
+                link_label: "Commander une pizza".to_owned(),
+                signature: "OC Pizza".to_owned(),
+            },
+        }));
+    }
+    let token = account::password_link::issue(conn, e.user_id, Utc::now()).await?;
     let (template, subject, title, why) = match e.purpose {
         LinkPurpose::Reset => (
             "password-reset",
@@ -467,8 +516,9 @@ async fn password_link(
             "account-claim",
             "Activer votre compte OC Pizza",
             "Votre compte OC Pizza",
-            "Vous avez déjà commandé chez nous au comptoir ou par téléphone avec cette adresse : choisissez un mot de passe pour retrouver vos commandes en ligne.",
+            "Vous avez déjà commandé chez nous sans compte (en ligne, au comptoir ou par téléphone) avec cette adresse : choisissez un mot de passe pour retrouver vos commandes en ligne.",
         ),
+        LinkPurpose::Welcome => unreachable!("the welcome e-mail is written above"),
         LinkPurpose::Invite => (
             "staff-invite",
             "Votre compte équipe OC Pizza",
@@ -491,7 +541,7 @@ async fn password_link(
                 "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message : rien ne change.".to_owned(),
             ],
             order: None,
-            link: Some(format!("{}/mot-de-passe/{token}", public_url.trim_end_matches('/'))),
+            link: Some(links.page(&format!("/mot-de-passe/{token}"))),
             link_label: "Choisir mon mot de passe".to_owned(),
             signature: "OC Pizza".to_owned(),
         },

@@ -7,6 +7,7 @@
 //! - [`record`]: an order as stored, loaded with its lines;
 //! - [`place`]: checking and writing a new order (prices and availability recomputed here, never
 //!   trusted from the client), idempotent per customer and key;
+//! - [`claim`]: orders placed without an account, given to the account that proves their address;
 //! - [`delivery`]: which rider carries a delivery;
 //! - [`history`]: each order's steps, and the stamps live pages watch;
 //! - [`modify`]: changing lines, address or time before the kitchen starts;
@@ -16,6 +17,7 @@
 //! - [`timing`]: when an order in the kitchen counts as late.
 #![forbid(unsafe_code)]
 
+pub mod claim;
 pub mod delivery;
 pub mod history;
 pub mod modify;

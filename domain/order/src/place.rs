@@ -265,6 +265,25 @@ pub async fn find_by_key(
         .await
 }
 
+/// The order a guest (no account) already placed with this key and address: their record may
+/// be new each time (`account::user::walk_in`), so the key and the address find it.
+pub async fn find_guest_by_key(
+    conn: &mut MySqlConnection,
+    email: &str,
+    key: &str,
+) -> Result<Option<u64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT o.id FROM orders o JOIN users u ON u.id = o.customer_id
+         WHERE o.idempotency_key = ? AND o.channel = 'web'
+           AND (o.contact_email = ? OR (o.contact_email IS NULL AND u.email = ?)) LIMIT 1",
+    )
+    .bind(key)
+    .bind(email)
+    .bind(email)
+    .fetch_optional(conn)
+    .await
+}
+
 /// The order a staff member already placed with this key (counter and phone orders, whose
 /// customer record may be new each time). Locks the staff member's row first, so their double
 /// submits queue up and the second finds the first's order.
