@@ -27,5 +27,8 @@ await page.check('input[name="when"][value="slot"]');
 await page.check('input[name="payment"][value="on_site"]');
 await Promise.all([page.waitForLoadState("load"), page.click("#checkout button")]);
 await shot("guest-refused-minimum");
+await page.check('input[name="fulfilment"][value="pickup"]');
+await Promise.all([page.waitForURL(/cle=/), page.click("#checkout button")]);
+await shot("guest-order");
 await browser.close();
 console.log(errors.length ? errors.join("\n") : "no console errors");

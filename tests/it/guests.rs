@@ -15,20 +15,6 @@ async fn setup() -> (TestEnv, Shop, TestApp) {
     (env, shop, app)
 }
 
-async fn add(v: &Visitor, pizza_id: u64) {
-    let r = v
-        .submit(
-            "/panier/ajouter",
-            &[
-                ("pizzeria", "test"),
-                ("pizza_id", &pizza_id.to_string()),
-                ("quantity", "1"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-}
-
 fn key_of(cart: &str) -> String {
     let marker = "name=\"idempotency_key\" value=\"";
     let at = cart.find(marker).expect("the cart carries a key") + marker.len();
@@ -72,7 +58,7 @@ fn order_link(r: &reqwest::Response) -> (u64, String) {
 async fn a_guest_orders_without_an_account_and_follows_the_order_by_its_link() {
     let (env, shop, app) = setup().await;
     let v = Visitor::new(&app);
-    add(&v, shop.margherita).await;
+    v.add_to_cart(shop.margherita, 1).await;
     let cart = v.page("/panier").await;
     assert!(cart.contains("Vos coordonnées"), "{cart}");
     let key = key_of(&cart);
@@ -171,7 +157,7 @@ async fn guest_orders_reach_an_account_only_once_it_proves_the_address() {
 
     // The address's owner orders as a guest: the order is not filed under that account.
     let owner = Visitor::new(&app);
-    add(&owner, shop.margherita).await;
+    owner.add_to_cart(shop.margherita, 1).await;
     let key = key_of(&owner.page("/panier").await);
     let r = guest_checkout(&owner, &key, "vraie@test.example").await;
     let (id, link) = order_link(&r);
@@ -212,7 +198,7 @@ async fn guest_orders_reach_an_account_only_once_it_proves_the_address() {
 
     // A proven account gets its later guest orders at once.
     let later = Visitor::new(&app);
-    add(&later, shop.margherita).await;
+    later.add_to_cart(shop.margherita, 1).await;
     let key = key_of(&later.page("/panier").await);
     let (second, _) = order_link(&guest_checkout(&later, &key, "vraie@test.example").await);
     assert!(

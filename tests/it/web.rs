@@ -41,17 +41,7 @@ async fn stranger(app: &TestApp) -> Visitor {
 }
 
 async fn add(v: &Visitor, pizza_id: u64, quantity: u32) {
-    let r = v
-        .submit(
-            "/panier/ajouter",
-            &[
-                ("pizzeria", "test"),
-                ("pizza_id", &pizza_id.to_string()),
-                ("quantity", &quantity.to_string()),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "added to the cart");
+    v.add_to_cart(pizza_id, quantity).await;
 }
 
 /// Submits the checkout form as the cart page renders it, with these choices.

@@ -29,17 +29,7 @@ async fn fill_cart(v: &Visitor, pizza_id: u64, quantity: u32) {
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let r = v
-        .submit(
-            "/panier/ajouter",
-            &[
-                ("pizzeria", "test"),
-                ("pizza_id", &pizza_id.to_string()),
-                ("quantity", &quantity.to_string()),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    v.add_to_cart(pizza_id, quantity).await;
 }
 
 /// Posts the order page's « Modifier » form and returns the page it lands on.

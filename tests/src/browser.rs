@@ -110,6 +110,21 @@ impl Visitor {
         );
     }
 
+    /// Adds `quantity` of a pizza of the test shop to the cart.
+    pub async fn add_to_cart(&self, pizza_id: u64, quantity: u32) {
+        let r = self
+            .submit(
+                "/panier/ajouter",
+                &[
+                    ("pizzeria", "test"),
+                    ("pizza_id", &pizza_id.to_string()),
+                    ("quantity", &quantity.to_string()),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "added to the cart");
+    }
+
     pub async fn log_in(&self, email: &str, password: &str) -> Response {
         self.submit("/connexion", &[("email", email), ("password", password)])
             .await

@@ -574,13 +574,10 @@ pub async fn show(
     let guest_email = match (&page.user, &o.contact_email) {
         (Some(_), _) => None,
         (None, Some(email)) => Some(email.clone()),
-        (None, None) => {
-            let mut conn = state.pool.acquire().await?;
-            account::user::find(&mut conn, o.customer_id)
-                .await?
-                .map(|u| u.email)
-                .filter(|e| !e.ends_with(".invalid"))
-        }
+        (None, None) => account::user::find(&mut conn, o.customer_id)
+            .await?
+            .map(|u| u.email)
+            .filter(|e| !e.ends_with(".invalid")),
     };
     page.render(
         "order.html",
