@@ -68,6 +68,54 @@ async fn the_demo_data_set_is_complete() {
             .unwrap();
     assert_eq!(shops_without_printer, 0);
 
+    // Sizes, extras, a base to choose, drinks and desserts, allergens: the whole menu shows.
+    let mut conn = env.pool.acquire().await.unwrap();
+    let shop: u64 = sqlx::query_scalar("SELECT id FROM pizzerias WHERE code = 'paris-11'")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    let menu = catalog::product::menu(&mut conn, shop).await.unwrap();
+    let stock = stock::quantities(&mut conn, shop).await.unwrap();
+    let pizzas: Vec<_> = menu
+        .iter()
+        .filter(|p| p.category == vocab::Category::Pizza)
+        .collect();
+    // Every pizza in three sizes but the calzone, a folded pizza made in one.
+    let sizes = |p: &&catalog::Product| p.sizes.len() == if p.code == "calzone" { 0 } else { 3 };
+    assert!(pizzas.iter().all(sizes));
+    assert!(pizzas.iter().all(|p| !p.groups.is_empty()));
+    assert!(
+        pizzas.iter().all(|p| p.plain().is_some()),
+        "each pizza orders as it comes"
+    );
+    assert!(
+        pizzas.iter().all(|p| !p.facts().allergens.is_empty()),
+        "dough has gluten"
+    );
+    assert!(
+        pizzas
+            .iter()
+            .any(|p| p.facts().diet == vocab::Diet::Vegetarian)
+    );
+    assert!(pizzas.iter().any(|p| p.facts().spicy));
+    for category in [vocab::Category::Drink, vocab::Category::Dessert] {
+        assert!(
+            menu.iter()
+                .any(|p| p.category == category && p.availability(&stock).available)
+        );
+    }
+    let removable_dough = menu
+        .iter()
+        .flat_map(|p| &p.recipe)
+        .any(|i| i.code == "pate" && i.removable);
+    assert!(!removable_dough, "the dough cannot be left out");
+    let notes: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM recipe_lines WHERE note IN ('yes', 'no')")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    assert_eq!(notes, 0, "no column shifted into the notes");
+
     let (hash,): (String,) =
         sqlx::query_as("SELECT password_hash FROM users WHERE email = 'admin@ocpizza.fr'")
             .fetch_one(&env.pool)

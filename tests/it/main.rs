@@ -10,6 +10,7 @@ mod feed;
 mod guests;
 mod health;
 mod kitchen;
+mod menu;
 mod migrations;
 mod notifications;
 mod ops;

@@ -255,11 +255,7 @@ async fn a_pizza_86_is_off_the_menu_at_once_and_back_without_touching_the_stock(
         delivery: None,
         desired_at: None,
         notes: String::new(),
-        lines: vec![order::NewLine {
-            pizza_id: shop.regina,
-            quantity: 1,
-            notes: String::new(),
-        }],
+        lines: vec![order::NewLine::plain(shop.regina, 1)],
         idempotency_key: "eighty-six".into(),
     };
     let refused = order::place::place(
@@ -280,7 +276,7 @@ async fn a_pizza_86_is_off_the_menu_at_once_and_back_without_touching_the_stock(
         .submit(&path, &[("sold_out", "0"), ("back", "gestion")])
         .await;
     let mut conn = env.pool.acquire().await.unwrap();
-    let menu = catalog::menu::menu(&mut conn, shop.pizzeria_id)
+    let menu = catalog::product::menu(&mut conn, shop.pizzeria_id)
         .await
         .unwrap();
     assert!(!menu.iter().any(|m| m.sold_out));

@@ -132,6 +132,13 @@ impl Visitor {
 }
 
 /// Where a redirect points.
+/// The `value` of the form field called `name` in a page.
+pub fn field_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = html.find(&marker)? + marker.len();
+    Some(html[at..].split('"').next()?.to_owned())
+}
+
 pub fn location(r: &Response) -> String {
     r.headers()
         .get("location")

@@ -47,6 +47,46 @@ customer,{CUSTOMER},Claire Cliente,+33 6 00 00 00 00,{PASSWORD},3 rue des Client
     )
 }
 
+/// The menu beyond one size: sizes for the Regina (with onions added to its recipe), extras on
+/// every pizza (two at most, the 40 cm priced apart), a base to choose on the Regina, a drink;
+/// allergens and diets for the shop's ingredients. Loaded after [`shop_csv`], in the extended
+/// `feed-db` format.
+pub const MENU_CSV: &str = "ingredient,pate,Pâton,piece,gluten,vegan,no
+ingredient,tomate,Sauce tomate,ml,,vegan,no
+ingredient,mozza,Mozzarella,g,milk,vegetarian,no
+ingredient,jambon,Jambon blanc,g,,animal,no
+ingredient,oignons,Oignons,g,,vegan,no
+ingredient,creme,Crème,ml,milk,vegetarian,no
+ingredient,piment,Huile pimentée,ml,,vegan,yes
+recipe_line,regina,pate,1,,no
+recipe_line,regina,tomate,80,
+recipe_line,regina,mozza,100,
+recipe_line,regina,jambon,60,après cuisson
+recipe_line,regina,oignons,30,
+recipe_size,regina,pate,40,1
+size,26,26 cm,60
+size,33,33 cm,100
+size,40,40 cm,150
+pizza_size,regina,26,9
+pizza_size,regina,33,12
+pizza_size,regina,40,16
+option_group,supplements,Suppléments,0,2
+option,supplements,extra-mozza,Mozzarella,mozza,50,1.50
+option,supplements,extra-jambon,Jambon,jambon,30,2
+option,supplements,extra-piment,Piment,piment,5,0.50
+option_price,extra-mozza,40,2.20
+pizza_option_group,*,supplements
+option_group,base,Base,1,1
+option,base,base-tomate,Tomate,,,0,yes
+option,base,base-creme,Crème,creme,60,0.50
+pizza_option_group,regina,base
+product,coca,Coca-Cola 33 cl,Canette,2.50,drink,5.5,,vegan
+stock,test,oignons,1000,0
+stock,test,creme,1000,0
+stock,test,piment,100,0
+stock,test,coca,10,2
+";
+
 /// Ids of the shop's rows, looked up by code.
 #[derive(Clone, Debug)]
 pub struct Shop {
@@ -86,6 +126,21 @@ impl TestEnv {
         }
     }
 
+    /// Loads [`MENU_CSV`] over the test shop; the drink's id.
+    pub async fn seed_menu(&self) -> u64 {
+        catalog::feed::feed(
+            &self.pool,
+            MENU_CSV.as_bytes(),
+            &self.settings.printer_ports,
+        )
+        .await
+        .expect("the test menu loads");
+        sqlx::query_scalar("SELECT id FROM pizzas WHERE code = 'coca'")
+            .fetch_one(&self.pool)
+            .await
+            .expect("the drink")
+    }
+
     /// One `pizza` for pickup, paid as `payment`, for the shop's customer.
     pub async fn place_pickup(&self, shop: &Shop, pizza: u64, payment: PaymentMode) -> Order {
         self.place(shop, &[(pizza, 1)], payment, Fulfilment::Pickup)
@@ -97,6 +152,21 @@ impl TestEnv {
         &self,
         shop: &Shop,
         lines: &[(u64, u32)],
+        payment: PaymentMode,
+        fulfilment: Fulfilment,
+    ) -> Order {
+        let lines = lines
+            .iter()
+            .map(|&(pizza_id, quantity)| NewLine::plain(pizza_id, quantity))
+            .collect();
+        self.place_lines(shop, lines, payment, fulfilment).await
+    }
+
+    /// Places an order of these lines (sizes, options, removals) and commits it.
+    pub async fn place_lines(
+        &self,
+        shop: &Shop,
+        lines: Vec<NewLine>,
         payment: PaymentMode,
         fulfilment: Fulfilment,
     ) -> Order {
@@ -119,14 +189,7 @@ impl TestEnv {
             }),
             desired_at: None,
             notes: String::new(),
-            lines: lines
-                .iter()
-                .map(|&(pizza_id, quantity)| NewLine {
-                    pizza_id,
-                    quantity,
-                    notes: String::new(),
-                })
-                .collect(),
+            lines,
             idempotency_key: uuid::Uuid::new_v4().simple().to_string(),
         };
         let mut tx = self.pool.begin().await.expect("begin");

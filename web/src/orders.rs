@@ -33,11 +33,16 @@ use vocab::{
 
 #[derive(Serialize)]
 struct CartLineView {
-    pizza_id: u64,
+    index: usize,
     name: String,
+    /// « 40 cm · + Mozzarella · sans Oignons ».
+    detail: String,
+    notes: String,
     quantity: u32,
     amount: String,
     available: bool,
+    /// Why it cannot be ordered as it is (an option no longer offered…).
+    problem: Option<String>,
 }
 
 pub async fn cart_page(State(state): State<AppState>, page: Page) -> Result<Response, WebError> {
@@ -68,21 +73,38 @@ async fn render_cart(
             .render("cart.html", context! { lines => Vec::<u8>::new() })?
             .into_response());
     };
-    let items = menu(&mut conn, shop.id).await?;
+    let products = catalog::product::menu(&mut conn, shop.id).await?;
+    let stock = stock::quantities(&mut conn, shop.id).await?;
     let mut total = Cents(0);
     let mut lines = Vec::new();
-    for (pizza_id, quantity) in &cart.lines {
-        let Some(item) = items.iter().find(|i| i.pizza_id == *pizza_id) else {
+    for (index, line) in cart.lines.iter().enumerate() {
+        let Some(product) = products.iter().find(|p| p.id == line.pizza_id) else {
             continue;
         };
-        let amount = Cents(item.price_cents).saturating_mul(*quantity);
-        total = total.saturating_add(amount);
+        let (amount, detail, available, problem) = match product.compose(selection(line)) {
+            Ok(c) => {
+                let amount = c.unit_price.saturating_mul(line.quantity);
+                total = total.saturating_add(amount);
+                let choices: Vec<order::record::LineChoice> =
+                    c.choices.iter().map(Into::into).collect();
+                let fits = c.needs.iter().all(|(id, q)| {
+                    stock.get(id).copied().unwrap_or(0) >= i64::from(*q) * i64::from(line.quantity)
+                });
+                let detail =
+                    order::record::detail_fr(c.size.as_ref().map(|s| s.name.as_str()), &choices);
+                (amount.to_string(), detail, fits && !product.sold_out, None)
+            }
+            Err(e) => (String::new(), String::new(), false, Some(e.to_string())),
+        };
         lines.push(CartLineView {
-            pizza_id: *pizza_id,
-            name: item.name.clone(),
-            quantity: *quantity,
-            amount: amount.to_string(),
-            available: item.available,
+            index,
+            name: product.name.clone(),
+            detail,
+            notes: line.notes.clone(),
+            quantity: line.quantity,
+            amount,
+            available,
+            problem,
         });
     }
     let addresses = match &page.user {
@@ -138,49 +160,127 @@ async fn render_cart(
     Ok((status, html).into_response())
 }
 
-#[derive(Deserialize)]
-pub struct AddForm {
-    pizzeria: String,
-    pizza_id: u64,
-    #[serde(default = "one")]
-    quantity: u32,
-    /// « Vider le panier et ajouter »: the customer agreed to drop another pizzeria's cart.
-    #[serde(default)]
-    replace: String,
+fn selection(line: &NewLine) -> catalog::Selection<'_> {
+    catalog::Selection {
+        size: line.size.as_deref(),
+        options: &line.options,
+        remove: &line.remove,
+    }
 }
 
-fn one() -> u32 {
-    1
+/// The menu card's form, read from its fields: `size`, `option` (repeated checkboxes),
+/// `group_{code}` (a choice among alternatives), `remove` (repeated), `notes`, `quantity`.
+struct Added {
+    pizzeria: String,
+    line: NewLine,
+    /// « Vider le panier et ajouter »: the customer agreed to drop another pizzeria's cart.
+    replace: bool,
+}
+
+fn read_added(fields: &[(String, String)]) -> Result<Added, WebError> {
+    let refused =
+        || WebError::Invalid("formulaire invalide : rechargez la page et recommencez".into());
+    let one = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+    };
+    let pizza_id = one("pizza_id")
+        .and_then(|v| v.parse::<u64>().ok())
+        .ok_or_else(refused)?;
+    let quantity = match one("quantity") {
+        None | Some("") => 1,
+        Some(raw) => raw
+            .parse::<u32>()
+            .map_err(|_| WebError::Invalid("quantité invalide : un nombre de 1 à 20".into()))?,
+    };
+    let many = |pick: &dyn Fn(&str) -> bool| -> Vec<String> {
+        fields
+            .iter()
+            .filter(|(k, v)| pick(k) && !v.trim().is_empty())
+            .map(|(_, v)| v.trim().to_owned())
+            .collect()
+    };
+    let line = NewLine {
+        pizza_id,
+        quantity,
+        size: one("size").filter(|s| !s.is_empty()).map(str::to_owned),
+        options: many(&|k| k == "option" || k.starts_with("group_")),
+        remove: many(&|k| k == "remove"),
+        notes: one("notes").unwrap_or("").to_owned(),
+    };
+    Ok(Added {
+        pizzeria: one("pizzeria").ok_or_else(refused)?.to_owned(),
+        line,
+        replace: one("replace") == Some("1"),
+    })
+}
+
+/// The shop page's query that brings a line back into its card (`pizza`, `quantite`,
+/// `taille`, `options`, `sans` as comma-separated codes, `note`): after a refusal, and for the
+/// question « vider le panier ? ».
+pub fn line_query(line: &NewLine) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("pizza", &line.pizza_id.to_string());
+    q.append_pair("quantite", &line.quantity.to_string());
+    if let Some(size) = &line.size {
+        q.append_pair("taille", size);
+    }
+    if !line.options.is_empty() {
+        q.append_pair("options", &line.options.join(","));
+    }
+    if !line.remove.is_empty() {
+        q.append_pair("sans", &line.remove.join(","));
+    }
+    if !line.notes.is_empty() {
+        q.append_pair("note", &line.notes);
+    }
+    q.finish()
 }
 
 pub async fn add_to_cart(
     State(state): State<AppState>,
     page: Page,
-    Form(form): Form<AddForm>,
+    Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Redirect, WebError> {
+    let added = read_added(&fields)?;
     let mut conn = state.pool.acquire().await?;
-    let shop = crate::lookup::active_shop(&mut conn, &form.pizzeria).await?;
-    let on_menu = catalog::menu::menu(&mut conn, shop.id)
-        .await?
+    let shop = crate::lookup::active_shop(&mut conn, &added.pizzeria).await?;
+    let products = catalog::product::menu(&mut conn, shop.id).await?;
+    let product = products
         .iter()
-        .any(|m| m.pizza_id == form.pizza_id);
-    if !on_menu {
-        return Err(WebError::Invalid(
-            "cette pizza n'est pas à la carte de cette pizzeria".into(),
-        ));
+        .find(|m| m.id == added.line.pizza_id)
+        .ok_or_else(|| {
+            WebError::Invalid("ce produit n'est pas à la carte de cette pizzeria".into())
+        })?;
+    let back = format!("/pizzerias/{}?{}", shop.code, line_query(&added.line));
+    // Refused choices come back in the card, with why, for the customer to fix.
+    let quantity = match Quantity::new(added.line.quantity) {
+        Ok(q) => q,
+        Err(e) => {
+            flash(&page.session, e.to_string()).await?;
+            return Ok(Redirect::to(&back));
+        }
+    };
+    if added.line.notes.chars().count() > vocab::input::LINE_NOTES_MAX {
+        let message = format!(
+            "la remarque dépasse {} caractères",
+            vocab::input::LINE_NOTES_MAX
+        );
+        flash(&page.session, message).await?;
+        return Ok(Redirect::to(&back));
     }
-    let quantity = Quantity::new(form.quantity)?;
+    if let Err(e) = product.compose(selection(&added.line)) {
+        flash(&page.session, format!("{} : {e}.", product.name)).await?;
+        return Ok(Redirect::to(&back));
+    }
     let mut cart = Cart::load(&page.session).await?;
-    if cart.holds_another(shop.id) && form.replace != "1" {
+    if cart.holds_another(shop.id) && !added.replace {
         // Never empty a cart behind the customer's back: the page asks first.
-        return Ok(Redirect::to(&format!(
-            "/pizzerias/{}?remplacer={}&quantite={}",
-            shop.code,
-            form.pizza_id,
-            quantity.get()
-        )));
+        return Ok(Redirect::to(&format!("{back}&remplacer=1")));
     }
-    let replaced = cart.add(shop.id, form.pizza_id, quantity);
+    let replaced = cart.add(shop.id, added.line, quantity);
     cart.save(&page.session).await?;
     let message = if replaced {
         "Votre panier d'une autre pizzeria a été remplacé."
@@ -193,13 +293,13 @@ pub async fn add_to_cart(
 
 #[derive(Deserialize)]
 pub struct SetForm {
-    pizza_id: u64,
+    line: usize,
     quantity: u32,
 }
 
 pub async fn update_cart(page: Page, Form(form): Form<SetForm>) -> Result<Redirect, WebError> {
     let mut cart = Cart::load(&page.session).await?;
-    cart.set(form.pizza_id, form.quantity);
+    cart.set(form.line, form.quantity);
     cart.save(&page.session).await?;
     Ok(Redirect::to("/panier"))
 }
@@ -439,15 +539,7 @@ async fn place_from_cart(
         delivery,
         desired_at,
         notes: form.notes.clone(),
-        lines: cart
-            .lines
-            .iter()
-            .map(|(pizza_id, quantity)| NewLine {
-                pizza_id: *pizza_id,
-                quantity: *quantity,
-                notes: String::new(),
-            })
-            .collect(),
+        lines: cart.lines.clone(),
         idempotency_key: form.idempotency_key.clone(),
     };
     let by = Actor::Customer(buyer.customer_id);
@@ -495,18 +587,29 @@ pub async fn reorder(
         .await?
         .filter(|s| s.active)
         .ok_or_else(|| WebError::Invalid("Cette pizzeria ne prend plus de commandes.".into()))?;
-    let items = menu(&mut conn, shop.id).await?;
+    let products = catalog::product::menu(&mut conn, shop.id).await?;
+    let stock = stock::quantities(&mut conn, shop.id).await?;
     let mut cart = Cart::default();
     let mut missing = Vec::new();
     for l in &o.lines {
-        match items
+        let again = l.to_new();
+        // Today's menu decides: the product, its size and options still offered and in stock.
+        let fits = products
             .iter()
-            .find(|i| i.pizza_id == l.pizza_id && i.available)
-        {
-            Some(_) => {
-                cart.add(shop.id, l.pizza_id, Quantity::clamped(l.quantity));
-            }
-            None => missing.push(l.pizza_name.clone()),
+            .find(|p| p.id == l.pizza_id && !p.sold_out)
+            .and_then(|p| p.compose(selection(&again)).ok())
+            .is_some_and(|c| {
+                c.needs
+                    .iter()
+                    .all(|(id, q)| stock.get(id).copied().unwrap_or(0) >= i64::from(*q))
+            });
+        if fits {
+            cart.add(shop.id, again, Quantity::clamped(l.quantity));
+        } else {
+            missing.push(match l.detail_fr().as_str() {
+                "" => l.pizza_name.clone(),
+                detail => format!("{} ({detail})", l.pizza_name),
+            });
         }
     }
     if cart.lines.is_empty() {
@@ -560,12 +663,12 @@ pub async fn show(
     let slot = o
         .desired_at
         .map(|t| t.with_timezone(&Paris).format("%Y-%m-%dT%H:%M").to_string());
-    // Until the kitchen starts, pizzas can be added, not only changed.
+    // Until the kitchen starts, products can be added (as they come), not only changed.
     let more: Vec<_> = if o.status.is_modifiable() {
         menu(&mut conn, shop.id)
             .await?
             .into_iter()
-            .filter(|m| m.available && !o.lines.iter().any(|l| l.pizza_id == m.pizza_id))
+            .filter(|m| m.available)
             .collect()
     } else {
         Vec::new()
@@ -676,40 +779,35 @@ pub async fn modify(
     let viewed = viewed_order(&state, &viewer, id).await?;
     let back = format!("/commandes/{id}{}", viewed.query());
     let o = &viewed.order;
-    let quantity = |pizza_id: u64| {
-        form.get(&format!("qty_{pizza_id}"))
-            .and_then(|v| v.trim().parse::<u32>().ok())
-    };
-    // The order's lines as changed, then the pizzas added (checked against the menu and the
-    // stock by the same rules as checkout).
+    let quantity = |key: String| form.get(&key).and_then(|v| v.trim().parse::<u32>().ok());
+    // The order's lines as changed (by position, each keeps its size and choices; the version
+    // check refuses a form from before another change), then the
+    // products added as they come (checked against the menu and the stock by the same rules as
+    // checkout).
     let mut lines: Vec<NewLine> = o
         .lines
         .iter()
-        .filter_map(|l| {
-            let q = quantity(l.pizza_id)?;
+        .enumerate()
+        .filter_map(|(n, l)| {
+            let q = quantity(format!("qty_line_{n}")).unwrap_or(l.quantity);
             (q > 0).then(|| NewLine {
-                pizza_id: l.pizza_id,
                 quantity: q,
-                notes: l.notes.clone(),
+                ..l.to_new()
             })
         })
         .collect();
-    for (key, _) in form.iter() {
-        let Some(pizza_id) = key.strip_prefix("qty_").and_then(|p| p.parse::<u64>().ok()) else {
-            continue;
-        };
-        if o.lines.iter().any(|l| l.pizza_id == pizza_id) {
-            continue;
-        }
-        if let Some(q) = quantity(pizza_id).filter(|q| *q > 0) {
-            lines.push(NewLine {
-                pizza_id,
-                quantity: q,
-                notes: String::new(),
-            });
-        }
-    }
-    lines.sort_by_key(|l| l.pizza_id);
+    let mut added: Vec<(u64, u32)> = form
+        .keys()
+        .filter_map(|k| k.strip_prefix("qty_")?.parse::<u64>().ok())
+        .filter_map(|pizza_id| Some((pizza_id, quantity(format!("qty_{pizza_id}"))?)))
+        .filter(|(_, q)| *q > 0)
+        .collect();
+    added.sort();
+    lines.extend(
+        added
+            .into_iter()
+            .map(|(pizza_id, q)| NewLine::plain(pizza_id, q)),
+    );
     let field = |name: &str| form.get(name).map(|v| v.trim().to_owned());
     // The address and the time are part of the same form; absent fields keep what the order has.
     let delivery = match (o.fulfilment, field("street")) {

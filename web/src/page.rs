@@ -52,6 +52,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/admin_recipe.html"),
     ),
     (
+        "admin_menu.html",
+        include_str!("../templates/admin_menu.html"),
+    ),
+    (
+        "admin_product.html",
+        include_str!("../templates/admin_product.html"),
+    ),
+    (
         "staff_order.html",
         include_str!("../templates/staff_order.html"),
     ),

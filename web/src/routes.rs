@@ -95,7 +95,7 @@ pub fn pages() -> Router<AppState> {
 
 /// The staff screens (see [`staff`]).
 fn staff() -> Router<AppState> {
-    use crate::staff::{self, admin, counter, delivery, kitchen, manage, orders, report};
+    use crate::staff::{self, admin, carte, counter, delivery, kitchen, manage, orders, report};
     Router::new()
         .route("/equipe", get(staff::home))
         .route("/equipe/{code}/flux", get(staff::stream))
@@ -161,4 +161,17 @@ fn staff() -> Router<AppState> {
         .route("/admin/personnel", post(admin::create_staff))
         .route("/admin/personnel/{id}", post(admin::set_staff_active))
         .route("/admin/import", post(admin::import))
+        .route("/admin/menu", get(carte::page))
+        .route("/admin/menu/tailles", post(carte::create_size))
+        .route("/admin/menu/tailles/{id}", post(carte::set_size))
+        .route("/admin/menu/groupes", post(carte::create_group))
+        .route("/admin/menu/groupes/{id}", post(carte::set_group))
+        .route("/admin/menu/options", post(carte::create_option))
+        .route("/admin/menu/options/{id}", post(carte::set_option))
+        .route("/admin/menu/ingredients/{id}", post(carte::set_ingredient))
+        .route("/admin/menu/produits", post(carte::create_product))
+        .route(
+            "/admin/menu/produits/{id}",
+            get(carte::product).post(carte::set_product),
+        )
 }

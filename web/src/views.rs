@@ -64,40 +64,216 @@ pub struct MenuItemView {
     pub code: String,
     pub name: String,
     pub description: String,
+    /// `pizza`, `starter`, `drink` or `dessert`.
+    pub category: &'static str,
+    pub category_label: &'static str,
+    /// The price as a customer who chooses nothing pays it (the default size's).
     pub price: String,
     pub price_cents: u32,
     /// Whether the shop can sell one more right now (its stock covers it and it is not « 86 »).
     pub available: bool,
     /// Stopped for now by the shop (« 86 »), as opposed to short of an ingredient.
     pub sold_out: bool,
+    /// Empty for a product sold in one size.
+    pub sizes: Vec<SizeView>,
+    pub groups: Vec<GroupView>,
+    /// Ingredients the customer may ask to leave out.
+    pub removable: Vec<RemovableView>,
+    /// Allergen codes of the dish as it comes (`gluten`, `milk`…, EU regulation 1169/2011).
+    pub allergens: Vec<&'static str>,
+    /// « gluten, lait ».
+    pub allergens_label: String,
+    pub vegetarian: bool,
+    pub vegan: bool,
+    pub spicy: bool,
 }
 
-/// The shop's menu with availability from its stock (unavailable pizzas are listed as such).
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct SizeView {
+    pub code: String,
+    pub name: String,
+    pub price: String,
+    pub price_cents: u32,
+    pub default: bool,
+    pub available: bool,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct GroupView {
+    pub code: String,
+    pub name: String,
+    pub min: u8,
+    pub max: u8,
+    /// « 2 au plus », « 1 au choix ».
+    pub rule: String,
+    pub options: Vec<OptionView>,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct OptionView {
+    pub code: String,
+    pub name: String,
+    /// At the default size; `prices` gives each size's.
+    pub price_cents: u32,
+    /// « +1,50 € » (« +1,50 € · 40 cm : +2,50 € » when a size costs more); empty when free.
+    pub price_label: String,
+    /// Price by size code.
+    pub prices: std::collections::BTreeMap<String, u32>,
+    pub default: bool,
+    /// Its ingredient is in stock for one more (on the default size).
+    pub available: bool,
+    pub allergens: Vec<&'static str>,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct RemovableView {
+    pub code: String,
+    pub name: String,
+}
+
+fn plus(c: vocab::Cents) -> String {
+    format!("+{c}")
+}
+
+impl MenuItemView {
+    pub fn new(p: &catalog::Product, stock: &std::collections::BTreeMap<u64, i64>) -> MenuItemView {
+        let availability = p.availability(stock);
+        let facts = p.facts();
+        let default = p.default_size();
+        let groups = p
+            .groups
+            .iter()
+            .map(|g| GroupView {
+                code: g.code.clone(),
+                name: g.name.clone(),
+                min: g.min,
+                max: g.max,
+                rule: match (g.min, g.max) {
+                    (1, 1) => "1 au choix".to_owned(),
+                    (0, max) => format!("{max} au plus"),
+                    (min, max) if min == max => format!("{min} au choix"),
+                    (min, max) => format!("de {min} à {max}"),
+                },
+                options: g
+                    .options
+                    .iter()
+                    .map(|o| {
+                        let base = o.price_for(default);
+                        let others: Vec<String> = p
+                            .sizes
+                            .iter()
+                            .filter(|s| o.price_for(Some(s)) != base)
+                            .map(|s| format!("{} : {}", s.name, plus(o.price_for(Some(s)))))
+                            .collect();
+                        let price_label = match (base.0, others.is_empty()) {
+                            (0, true) => String::new(),
+                            (_, true) => plus(base),
+                            (_, false) => format!("{} · {}", plus(base), others.join(" · ")),
+                        };
+                        OptionView {
+                            code: o.code.clone(),
+                            name: o.name.clone(),
+                            price_cents: base.0,
+                            price_label,
+                            prices: p
+                                .sizes
+                                .iter()
+                                .map(|s| (s.code.clone(), o.price_for(Some(s)).0))
+                                .collect(),
+                            default: o.is_default,
+                            available: availability.options.get(&o.code).copied().unwrap_or(true),
+                            allergens: o
+                                .adds
+                                .as_ref()
+                                .map(|a| {
+                                    a.facts
+                                        .allergens
+                                        .iter()
+                                        .map(vocab::Allergen::as_str)
+                                        .collect()
+                                })
+                                .unwrap_or_default(),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        MenuItemView {
+            pizza_id: p.id,
+            code: p.code.clone(),
+            name: p.name.clone(),
+            description: p.description.clone(),
+            category: p.category.as_str(),
+            category_label: p.category.label_fr(),
+            price: p.base_price().to_string(),
+            price_cents: p.base_price().0,
+            available: availability.available,
+            sold_out: p.sold_out,
+            sizes: p
+                .sizes
+                .iter()
+                .map(|s| SizeView {
+                    code: s.code.clone(),
+                    name: s.name.clone(),
+                    price: s.price.to_string(),
+                    price_cents: s.price.0,
+                    default: default.is_some_and(|d| d.id == s.id),
+                    available: availability.sizes.get(&s.code).copied().unwrap_or(false),
+                })
+                .collect(),
+            groups,
+            removable: p
+                .recipe
+                .iter()
+                .filter(|i| i.removable)
+                .map(|i| RemovableView {
+                    code: i.code.clone(),
+                    name: i.name.clone(),
+                })
+                .collect(),
+            allergens: facts
+                .allergens
+                .iter()
+                .map(vocab::Allergen::as_str)
+                .collect(),
+            allergens_label: facts.allergens.label_fr(),
+            vegetarian: facts.diet != vocab::Diet::Animal,
+            vegan: facts.diet == vocab::Diet::Vegan,
+            spicy: facts.spicy,
+        }
+    }
+}
+
+/// The shop's menu with what can be sold now from its stock (unavailable products, sizes and
+/// options are listed as such).
 pub async fn menu(
     conn: &mut MySqlConnection,
     pizzeria_id: u64,
 ) -> Result<Vec<MenuItemView>, WebError> {
-    let items = catalog::menu::menu(conn, pizzeria_id).await?;
-    let makeable = stock::makeable(conn, pizzeria_id).await?;
-    Ok(items
-        .into_iter()
-        .map(|m| MenuItemView {
-            available: !m.sold_out && makeable.get(&m.pizza_id).copied().unwrap_or(true),
-            sold_out: m.sold_out,
-            pizza_id: m.pizza_id,
-            code: m.code,
-            name: m.name,
-            description: m.description,
-            price: m.price.to_string(),
-            price_cents: m.price.0,
-        })
+    let products = catalog::product::menu(conn, pizzeria_id).await?;
+    let stock = stock::quantities(conn, pizzeria_id).await?;
+    Ok(products
+        .iter()
+        .map(|p| MenuItemView::new(p, &stock))
         .collect())
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct LineView {
+    /// The line's number, for changing it.
+    id: u64,
     pizza_id: u64,
     name: String,
+    /// The size's name (« 40 cm »), if the product has sizes.
+    size: Option<String>,
+    /// Options as sold (« + Mozzarella », « Base crème »).
+    options: Vec<String>,
+    /// Ingredients left out (« sans Oignons »).
+    removed: Vec<String>,
+    /// All of it in one line: « 40 cm · + Mozzarella · sans Oignons ».
+    detail: String,
+    /// The remark speaks of an allergy: shown so that it cannot be missed.
+    allergy: bool,
     quantity: u32,
     notes: String,
     amount: String,
@@ -223,8 +399,20 @@ pub fn order_view(o: &Order) -> OrderView {
             .lines
             .iter()
             .map(|l| LineView {
+                id: l.id,
                 pizza_id: l.pizza_id,
                 name: l.pizza_name.clone(),
+                size: l.size_name.clone(),
+                options: l
+                    .options()
+                    .map(order::record::LineChoice::label_fr)
+                    .collect(),
+                removed: l
+                    .removals()
+                    .map(order::record::LineChoice::label_fr)
+                    .collect(),
+                detail: l.detail_fr(),
+                allergy: vocab::dish::mentions_allergy(&l.notes),
                 quantity: l.quantity,
                 notes: l.notes.clone(),
                 amount: l.unit_price.saturating_mul(l.quantity).to_string(),

@@ -39,7 +39,14 @@
   function keyOf(input) {
     var holder = input.closest("[data-pizza], [data-order]");
     var where = holder ? (holder.getAttribute("data-pizza") || holder.getAttribute("data-order")) : "";
-    return where + "|" + input.name + (input.type === "radio" ? "=" + input.value : "");
+    var valued = input.type === "radio" || input.type === "checkbox";
+    return where + "|" + input.name + (valued ? "=" + input.value : "");
+  }
+
+  function detailsKey(details) {
+    var holder = details.closest("[data-pizza], [data-order]");
+    var where = holder ? (holder.getAttribute("data-pizza") || holder.getAttribute("data-order")) : "";
+    return where + "|" + details.className;
   }
 
   // A fragment fetched again into its element. What the person typed or chose in it is carried
@@ -55,7 +62,11 @@
         element.querySelectorAll("[data-touched]").forEach(function (i) {
           kept[keyOf(i)] = (i.type === "checkbox" || i.type === "radio") ? i.checked : i.value;
         });
+        // A section the person opened (« Personnaliser ») stays open.
+        var opened = {};
+        element.querySelectorAll("details[open]").forEach(function (d) { opened[detailsKey(d)] = true; });
         element.innerHTML = html;
+        element.querySelectorAll("details").forEach(function (d) { if (opened[detailsKey(d)]) { d.open = true; } });
         element.querySelectorAll("input, select, textarea").forEach(function (i) {
           var k = keyOf(i);
           if (!(k in kept)) { return; }
@@ -75,6 +86,26 @@
       }
     }
   });
+
+  // Option groups (`data-max`): once the most choices are ticked, the others wait (the server
+  // checks the bounds too).
+  function bound(fieldset) {
+    var max = Number(fieldset.getAttribute("data-max"));
+    var boxes = fieldset.querySelectorAll("input[type=checkbox]");
+    var ticked = 0;
+    boxes.forEach(function (b) { if (b.checked) { ticked += 1; } });
+    boxes.forEach(function (b) {
+      if (b.hasAttribute("data-sold-out")) { return; }
+      b.disabled = !b.checked && ticked >= max;
+    });
+  }
+  function boundAll(root) { root.querySelectorAll("fieldset[data-max]").forEach(bound); }
+  document.addEventListener("change", function (e) {
+    var fieldset = e.target.closest && e.target.closest("fieldset[data-max]");
+    if (fieldset) { bound(fieldset); }
+  });
+  boundAll(document);
+  document.addEventListener("refreshed", function (e) { boundAll(e.target); }, true);
 
   // Staff boards: `data-board-stream` is the pizzeria's event stream; `data-refresh` (a URL)
   // on the same element refreshes it in place, otherwise the page reloads.

@@ -95,13 +95,13 @@ pub async fn pizzas(conn: &mut MySqlConnection) -> Result<Vec<PizzaRow>, sqlx::E
         .await
 }
 
-fn checked_price(raw: &str) -> Result<Cents, AdminError> {
+pub(crate) fn checked_price(raw: &str) -> Result<Cents, AdminError> {
     Cents::parse_eur(raw)
         .filter(|c| c.0 > 0 && c.0 <= 100_000)
         .ok_or_else(|| AdminError::Invalid("prix invalide : par exemple 12,50".into()))
 }
 
-fn checked_vat(raw: &str) -> Result<VatRate, AdminError> {
+pub(crate) fn checked_vat(raw: &str) -> Result<VatRate, AdminError> {
     VatRate::parse(raw.trim())
         .ok_or_else(|| AdminError::Invalid("taux de TVA inconnu : 5,5 %, 10 % ou 20 %".into()))
 }
@@ -236,7 +236,7 @@ pub async fn set_printer(
     Ok(())
 }
 
-fn text<'a>(raw: &'a str, what: &str, max: usize) -> Result<&'a str, AdminError> {
+pub(crate) fn text<'a>(raw: &'a str, what: &str, max: usize) -> Result<&'a str, AdminError> {
     let t = raw.trim();
     if t.is_empty() {
         return Err(AdminError::Invalid(format!("indiquez {what}")));
@@ -419,6 +419,10 @@ pub struct RecipeLineInput<'a> {
     pub ingredient_id: u64,
     pub quantity: &'a str,
     pub note: &'a str,
+    /// Whether a customer may ask for the pizza without it.
+    pub removable: bool,
+    /// By size id, a quantity for that size as typed (empty: the size's factor applies).
+    pub per_size: Vec<(u64, &'a str)>,
 }
 
 /// Replaces the pizza's recipe: its lines (each ingredient once, a whole positive quantity)
@@ -437,12 +441,14 @@ pub async fn set_recipe(
     let known: Vec<(u64, String)> = sqlx::query_as("SELECT id, name FROM ingredients")
         .fetch_all(&mut *conn)
         .await?;
-    let mut checked = Vec::new();
+    // (ingredient, quantity, note, removable, quantities by size)
+    type Checked<'n> = (u64, u32, &'n str, bool, Vec<(u64, u32)>);
+    let mut checked: Vec<Checked<'_>> = Vec::new();
     for l in lines {
         let Some((_, ingredient)) = known.iter().find(|(id, _)| *id == l.ingredient_id) else {
             return Err(AdminError::Invalid("ingrédient inconnu".into()));
         };
-        if checked.iter().any(|(id, _, _)| *id == l.ingredient_id) {
+        if checked.iter().any(|(id, ..)| *id == l.ingredient_id) {
             return Err(AdminError::Invalid(format!(
                 "« {ingredient} » figure deux fois dans la recette"
             )));
@@ -464,7 +470,19 @@ pub async fn set_recipe(
                 "remarque sur « {ingredient} » : 200 caractères au plus"
             )));
         }
-        checked.push((l.ingredient_id, quantity, note));
+        let mut per_size = Vec::new();
+        for (size_id, raw) in &l.per_size {
+            if raw.trim().is_empty() {
+                continue;
+            }
+            let q: u32 = raw.trim().parse().ok().filter(|q| (1..=100_000).contains(q)).ok_or_else(|| {
+                AdminError::Invalid(format!(
+                    "quantité de « {ingredient} » pour une taille invalide : un nombre entier de 1 à 100000, ou vide"
+                ))
+            })?;
+            per_size.push((*size_id, q));
+        }
+        checked.push((l.ingredient_id, quantity, note, l.removable, per_size));
     }
     if checked.is_empty() {
         return Err(AdminError::Invalid(format!(
@@ -489,16 +507,29 @@ pub async fn set_recipe(
         .bind(pizza_id)
         .execute(&mut *conn)
         .await?;
-    for (ingredient_id, quantity, note) in checked {
+    for (ingredient_id, quantity, note, removable, per_size) in checked {
         sqlx::query(
-            "INSERT INTO recipe_lines (pizza_id, ingredient_id, quantity, note) VALUES (?, ?, ?, ?)",
+            "INSERT INTO recipe_lines (pizza_id, ingredient_id, quantity, note, removable) VALUES (?, ?, ?, ?, ?)",
         )
         .bind(pizza_id)
         .bind(ingredient_id)
         .bind(quantity)
         .bind(note)
+        .bind(removable)
         .execute(&mut *conn)
         .await?;
+        for (size_id, q) in per_size {
+            sqlx::query(
+                "INSERT INTO recipe_size_quantities (pizza_id, ingredient_id, size_id, quantity)
+                 SELECT ?, ?, id, ? FROM sizes WHERE id = ?",
+            )
+            .bind(pizza_id)
+            .bind(ingredient_id)
+            .bind(q)
+            .bind(size_id)
+            .execute(&mut *conn)
+            .await?;
+        }
     }
     for (i, step) in steps.iter().enumerate() {
         sqlx::query("INSERT INTO recipe_steps (pizza_id, position, text) VALUES (?, ?, ?)")
@@ -520,13 +551,29 @@ pub async fn ingredients(
         .await
 }
 
-/// The pizza's recipe lines as stored (ingredient id, quantity, note) and its steps.
+/// A recipe line as stored, for the editor.
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct StoredLine {
+    pub ingredient_id: u64,
+    pub quantity: u32,
+    pub note: String,
+    pub removable: bool,
+}
+
+/// The pizza's recipe lines as stored, the quantities set by size ((ingredient, size) →
+/// quantity) and its steps.
 pub async fn recipe_of(
     conn: &mut MySqlConnection,
     pizza_id: u64,
-) -> Result<(Vec<(u64, u32, String)>, Vec<String>), sqlx::Error> {
+) -> Result<(Vec<StoredLine>, Vec<(u64, u64, u32)>, Vec<String>), sqlx::Error> {
+    let per_size = sqlx::query_as(
+        "SELECT ingredient_id, size_id, quantity FROM recipe_size_quantities WHERE pizza_id = ?",
+    )
+    .bind(pizza_id)
+    .fetch_all(&mut *conn)
+    .await?;
     let lines = sqlx::query_as(
-        "SELECT ingredient_id, quantity, note FROM recipe_lines WHERE pizza_id = ? ORDER BY id",
+        "SELECT ingredient_id, quantity, note, removable FROM recipe_lines WHERE pizza_id = ? ORDER BY id",
     )
     .bind(pizza_id)
     .fetch_all(&mut *conn)
@@ -536,7 +583,7 @@ pub async fn recipe_of(
             .bind(pizza_id)
             .fetch_all(conn)
             .await?;
-    Ok((lines, steps))
+    Ok((lines, per_size, steps))
 }
 
 /// Adds a printer: a pizzeria's `main` kitchen printer or a `backup` (a shop's own, or the

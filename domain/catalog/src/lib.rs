@@ -4,47 +4,32 @@
 //! # Layout
 //! - [`feed`]: the seed CSV format, parsed and loaded in one transaction;
 //! - [`pizzeria`], [`menu`]: what customers browse;
+//! - [`product`]: a product's sizes, options and removals, composed into a priced line with its
+//!   stock needs and allergens;
 //! - [`recipe`]: what the kitchen reads;
 //! - [`admin`]: what the group admin changes from the admin screen;
+//! - [`carte`]: the same for sizes, option groups, products sold by the unit and allergens;
 //! - [`zone`]: where each pizzeria delivers, for what fee and minimum.
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod carte;
 pub mod feed;
 pub mod hours;
 pub mod menu;
 pub mod pizzeria;
+pub mod product;
 pub mod recipe;
 pub mod zone;
 
-pub use menu::MenuItem;
 pub use pizzeria::Pizzeria;
+pub use product::{ChoiceError, Product, Selection};
 
-/// Unit an ingredient is counted in; recipe and stock quantities use it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, sqlx::Type)]
-#[serde(rename_all = "lowercase")]
-#[sqlx(rename_all = "lowercase")]
-pub enum Unit {
-    G,
-    Ml,
-    Piece,
-}
-
-impl Unit {
-    pub fn parse(raw: &str) -> Option<Unit> {
-        match raw {
-            "g" => Some(Unit::G),
-            "ml" => Some(Unit::Ml),
-            "piece" => Some(Unit::Piece),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Unit::G => "g",
-            Unit::Ml => "ml",
-            Unit::Piece => "piece",
-        }
+vocab::named_enum! {
+    /// Unit an ingredient is counted in; recipe and stock quantities use it.
+    pub enum Unit {
+        G = "g",
+        Ml = "ml",
+        Piece = "piece",
     }
 }

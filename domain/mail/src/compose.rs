@@ -20,6 +20,8 @@ use vocab::{Cents, Fulfilment, OrderStatus, PaymentMode};
 pub struct LineSummary {
     pub quantity: u32,
     pub name: String,
+    /// « 40 cm · + Mozzarella · sans Oignons ».
+    pub detail: String,
     pub notes: String,
     pub amount: String,
 }
@@ -83,6 +85,7 @@ fn summary(order: &Order) -> OrderSummary {
             .map(|l| LineSummary {
                 quantity: l.quantity,
                 name: l.pizza_name.clone(),
+                detail: l.detail_fr(),
                 notes: l.notes.clone(),
                 amount: l.unit_price.saturating_mul(l.quantity).to_string(),
             })

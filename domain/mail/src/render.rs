@@ -42,6 +42,7 @@ mod tests {
                 lines: vec![LineSummary {
                     quantity: 2,
                     name: "Regina".into(),
+                    detail: "40 cm · sans Oignons".into(),
                     notes: "sans <script>".into(),
                     amount: "24,00 €".into(),
                 }],
@@ -64,7 +65,11 @@ mod tests {
         );
         assert!(!html.contains("<script>"));
         assert!(text.contains("Bonjour <b>Zoé</b>,"));
-        assert!(text.contains("2 x Regina (sans <script>) : 24,00 €"));
+        assert!(
+            text.contains("2 x Regina - 40 cm · sans Oignons (sans <script>) : 24,00 €"),
+            "{text}"
+        );
+        assert!(html.contains("40 cm · sans Oignons"));
         assert!(html.contains("Suivre ma commande"));
         assert!(text.contains("Frais de livraison : 2,50 €"), "{text}");
         assert!(html.contains("Frais de livraison"));

@@ -21,15 +21,59 @@ use vocab::{
 pub const MIN_LEAD: Duration = Duration::minutes(15);
 pub const MAX_AHEAD: Duration = Duration::days(7);
 
-#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct NewLine {
+    /// The product (pizza, drink, dessert…) from the menu.
     pub pizza_id: u64,
     #[schema(minimum = 1, maximum = 20)]
     pub quantity: u32,
+    /// A size code from the product's `sizes`; absent: its default size.
+    #[serde(default)]
+    #[schema(max_length = 32)]
+    pub size: Option<String>,
+    /// Option codes from the product's `groups` (extras, a base…), within each group's bounds;
+    /// a group left empty gets its default options.
+    #[serde(default)]
+    pub options: Vec<String>,
+    /// Codes of the recipe's ingredients to leave out (« sans oignons »).
+    #[serde(default)]
+    pub remove: Vec<String>,
     #[serde(default)]
     #[schema(max_length = 300)]
     pub notes: String,
 }
+
+impl NewLine {
+    /// A product as a customer who chooses nothing gets it.
+    pub fn plain(pizza_id: u64, quantity: u32) -> NewLine {
+        NewLine {
+            pizza_id,
+            quantity,
+            size: None,
+            options: Vec::new(),
+            remove: Vec::new(),
+            notes: String::new(),
+        }
+    }
+
+    /// Whether two lines are the same product with the same choices (a cart merges them).
+    pub fn same_choice(&self, other: &NewLine) -> bool {
+        let sorted = |v: &[String]| {
+            let mut v = v.to_vec();
+            v.sort();
+            v.dedup();
+            v
+        };
+        self.pizza_id == other.pizza_id
+            && self.size.as_deref().unwrap_or("") == other.size.as_deref().unwrap_or("")
+            && sorted(&self.options) == sorted(&other.options)
+            && sorted(&self.remove) == sorted(&other.remove)
+            && self.notes.trim() == other.notes.trim()
+    }
+}
+
+/// Choices one line may carry (options or removals): more is not a pizza but a typing error.
+const MAX_CHOICES: usize = 20;
 
 #[derive(Clone, Debug)]
 pub struct NewOrder {
@@ -85,6 +129,17 @@ pub fn check_shape(new: &NewOrder) -> Result<(), OrderError> {
     let mut pizzas = 0u32;
     for line in &new.lines {
         pizzas += Quantity::new(line.quantity)?.get();
+        if line.options.len() > MAX_CHOICES || line.remove.len() > MAX_CHOICES {
+            return Err(invalid(format!(
+                "{MAX_CHOICES} options et {MAX_CHOICES} retraits au plus par pizza"
+            )));
+        }
+        let codes = line.options.iter().chain(&line.remove).chain(&line.size);
+        if codes.into_iter().any(|c| c.len() > 32) {
+            return Err(invalid(
+                "code d'option, de taille ou d'ingrédient trop long",
+            ));
+        }
         if line.notes.chars().count() > LINE_NOTES_MAX {
             return Err(invalid(format!(
                 "la remarque d'une pizza dépasse {LINE_NOTES_MAX} caractères"
@@ -168,86 +223,136 @@ pub(crate) async fn delivery_fee(
     Ok(terms.fee_for(subtotal))
 }
 
-/// A line as sold: (pizza id, name, unit price, VAT rate, quantity, notes).
-pub(crate) type PricedLine = (u64, String, Cents, VatRate, u32, String);
+/// A line as sold: its product, the composition the catalog worked out, and what it costs.
+#[derive(Debug)]
+pub(crate) struct PricedLine {
+    pizza_id: u64,
+    name: String,
+    category: vocab::Category,
+    vat_rate: VatRate,
+    quantity: u32,
+    notes: String,
+    composed: catalog::product::Composed,
+}
 
-/// The priced lines of an order for this shop: each pizza must be on its menu, and together
-/// they must fit the shop's stock now, counting `held` (what the order already reserved, by
-/// ingredient) as available to it.
+/// The priced lines of an order for this shop: each product must be on its menu with the
+/// choices it offers, and together they must fit the shop's stock now, counting `held` (what
+/// the order already reserved, by ingredient) as available to it.
 pub(crate) async fn price_lines(
     conn: &mut MySqlConnection,
     pizzeria_id: u64,
     lines: &[NewLine],
     held: &BTreeMap<u64, i64>,
 ) -> Result<(Vec<PricedLine>, Cents), OrderError> {
-    let menu = catalog::menu::menu(conn, pizzeria_id).await?;
+    let menu = catalog::product::menu(conn, pizzeria_id).await?;
     let mut priced = Vec::with_capacity(lines.len());
     let mut total = Cents(0);
+    let mut needs: BTreeMap<u64, i64> = BTreeMap::new();
     for line in lines {
-        let item = menu
-            .iter()
-            .find(|m| m.pizza_id == line.pizza_id)
-            .ok_or_else(|| {
-                invalid(format!(
-                    "la pizza n°{} n'est pas à la carte de cette pizzeria",
-                    line.pizza_id
-                ))
-            })?;
-        if item.sold_out {
+        let product = menu.iter().find(|m| m.id == line.pizza_id).ok_or_else(|| {
+            invalid(format!(
+                "le produit n°{} n'est pas à la carte de cette pizzeria",
+                line.pizza_id
+            ))
+        })?;
+        if product.sold_out {
             return Err(invalid(format!(
                 "« {} » est épuisée pour le moment : retirez-la de la commande",
-                item.name
+                product.name
             )));
         }
-        total = item
-            .price
+        let composed = product
+            .compose(catalog::Selection {
+                size: line.size.as_deref(),
+                options: &line.options,
+                remove: &line.remove,
+            })
+            .map_err(|e| invalid(e.to_string()))?;
+        total = composed
+            .unit_price
             .checked_mul(line.quantity)
             .and_then(|amount| total.checked_add(amount))
             .ok_or_else(|| invalid("montant trop élevé"))?;
-        priced.push((
-            item.pizza_id,
-            item.name.clone(),
-            item.price,
-            item.vat_rate,
-            line.quantity,
-            line.notes.trim().to_owned(),
-        ));
+        for (&ingredient, &q) in &composed.needs {
+            *needs.entry(ingredient).or_default() += i64::from(q) * i64::from(line.quantity);
+        }
+        priced.push(PricedLine {
+            pizza_id: product.id,
+            name: product.name.clone(),
+            category: product.category,
+            vat_rate: product.vat_rate,
+            quantity: line.quantity,
+            notes: line.notes.trim().to_owned(),
+            composed,
+        });
     }
-    let wanted: Vec<(u64, u32)> = lines.iter().map(|l| (l.pizza_id, l.quantity)).collect();
-    let short: Vec<_> = stock::shortfall(conn, pizzeria_id, &wanted)
-        .await?
-        .into_iter()
-        .filter(|s| s.needed > s.available + held.get(&s.ingredient_id).copied().unwrap_or(0))
-        .collect();
+    for (ingredient, need) in needs.iter_mut() {
+        *need -= held.get(ingredient).copied().unwrap_or(0);
+    }
+    needs.retain(|_, n| *n > 0);
+    let short = stock::shortfall(conn, pizzeria_id, &needs).await?;
     if !short.is_empty() {
         let names: Vec<&str> = short.iter().map(|s| s.name.as_str()).collect();
         return Err(invalid(format!(
-            "il ne reste plus assez de {} pour cette commande : retirez ou changez une pizza",
+            "il ne reste plus assez de {} pour cette commande : retirez ou changez un article",
             names.join(", ")
         )));
     }
     Ok((priced, total))
 }
 
+/// Writes the lines with their choices and what each unit takes from the stock.
 pub(crate) async fn write_lines(
     conn: &mut MySqlConnection,
     order_id: u64,
     priced: &[PricedLine],
 ) -> Result<(), sqlx::Error> {
-    for (pizza_id, name, price, vat_rate, quantity, notes) in priced {
-        sqlx::query(
-            "INSERT INTO order_lines (order_id, pizza_id, pizza_name, unit_price_cents, vat_rate, quantity, notes)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+    for line in priced {
+        let size = line.composed.size.as_ref();
+        let line_id = sqlx::query(
+            "INSERT INTO order_lines (order_id, pizza_id, pizza_name, size_code, size_name, category,
+                 unit_price_cents, vat_rate, quantity, notes)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(order_id)
-        .bind(pizza_id)
-        .bind(name)
-        .bind(price.0)
-        .bind(vat_rate)
-        .bind(quantity)
-        .bind(notes)
+        .bind(line.pizza_id)
+        .bind(&line.name)
+        .bind(size.map(|s| &s.code))
+        .bind(size.map(|s| &s.name))
+        .bind(line.category)
+        .bind(line.composed.unit_price.0)
+        .bind(line.vat_rate)
+        .bind(line.quantity)
+        .bind(&line.notes)
         .execute(&mut *conn)
-        .await?;
+        .await?
+        .last_insert_id();
+        for (position, chosen) in line.composed.choices.iter().enumerate() {
+            let kind = chosen.kind.as_str();
+            sqlx::query(
+                "INSERT INTO order_line_choices (order_line_id, position, kind, code, name, group_name, price_cents)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(line_id)
+            .bind(u16::try_from(position).unwrap_or(u16::MAX))
+            .bind(kind)
+            .bind(&chosen.code)
+            .bind(&chosen.name)
+            .bind(&chosen.group_name)
+            .bind(chosen.price.0)
+            .execute(&mut *conn)
+            .await?;
+        }
+        for (ingredient, quantity) in &line.composed.needs {
+            sqlx::query(
+                "INSERT INTO order_line_ingredients (order_line_id, ingredient_id, quantity) VALUES (?, ?, ?)",
+            )
+            .bind(line_id)
+            .bind(ingredient)
+            .bind(quantity)
+            .execute(&mut *conn)
+            .await?;
+        }
     }
     Ok(())
 }

@@ -4,20 +4,117 @@ use chrono::{DateTime, Utc};
 use sqlx::{MySqlConnection, Row};
 
 use crate::OrderError;
+use catalog::product::ChosenKind;
 use vocab::{
-    Cents, Channel, DeliveryAddress, Fulfilment, OnSitePlan, OrderStatus, PaymentMethod,
+    Category, Cents, Channel, DeliveryAddress, Fulfilment, OnSitePlan, OrderStatus, PaymentMethod,
     PaymentMode, VatRate,
 };
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Line {
+    pub id: u64,
     pub pizza_id: u64,
     pub pizza_name: String,
+    pub category: Category,
+    /// The size it was sold in (`None`: a product sold in one size).
+    pub size_code: Option<String>,
+    pub size_name: Option<String>,
+    /// Everything included: the size's price and the options'.
     pub unit_price: Cents,
     /// The rate it was sold at.
     pub vat_rate: VatRate,
     pub quantity: u32,
     pub notes: String,
+    /// Options then removals, as sold.
+    pub choices: Vec<LineChoice>,
+}
+
+/// An option or a removal of a line, with its name and price as sold.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct LineChoice {
+    pub kind: ChosenKind,
+    pub code: String,
+    pub name: String,
+    pub group_name: String,
+    pub price: Cents,
+}
+
+impl Line {
+    pub fn options(&self) -> impl Iterator<Item = &LineChoice> {
+        self.choices
+            .iter()
+            .filter(|c| c.kind != ChosenKind::Removal)
+    }
+
+    pub fn removals(&self) -> impl Iterator<Item = &LineChoice> {
+        self.choices
+            .iter()
+            .filter(|c| c.kind == ChosenKind::Removal)
+    }
+
+    /// The same line to order again or to change: its product, size and choices.
+    pub fn to_new(&self) -> crate::NewLine {
+        crate::NewLine {
+            pizza_id: self.pizza_id,
+            quantity: self.quantity,
+            size: self.size_code.clone(),
+            options: self.options().map(|c| c.code.clone()).collect(),
+            remove: self.removals().map(|c| c.code.clone()).collect(),
+            notes: self.notes.clone(),
+        }
+    }
+
+    /// « Reine (40 cm · sans Oignons) », « Margherita ».
+    pub fn label_fr(&self) -> String {
+        match self.detail_fr() {
+            d if d.is_empty() => self.pizza_name.clone(),
+            d => format!("{} ({d})", self.pizza_name),
+        }
+    }
+
+    /// What was chosen, for people: « 40 cm · Base crème · + Mozzarella · sans Oignons ».
+    pub fn detail_fr(&self) -> String {
+        detail_fr(self.size_name.as_deref(), &self.choices)
+    }
+}
+
+/// « 40 cm · Crème · + Mozzarella · sans Oignons »: a size, the alternatives chosen, what was
+/// added, what was left out.
+pub fn detail_fr(size_name: Option<&str>, choices: &[LineChoice]) -> String {
+    let mut parts: Vec<String> = size_name.map(str::to_owned).into_iter().collect();
+    for kind in [ChosenKind::Choice, ChosenKind::Option, ChosenKind::Removal] {
+        parts.extend(
+            choices
+                .iter()
+                .filter(|c| c.kind == kind)
+                .map(LineChoice::label_fr),
+        );
+    }
+    parts.join(" · ")
+}
+
+impl From<&catalog::product::Chosen> for LineChoice {
+    fn from(c: &catalog::product::Chosen) -> LineChoice {
+        LineChoice {
+            kind: c.kind,
+            code: c.code.clone(),
+            name: c.name.clone(),
+            group_name: c.group_name.clone(),
+            price: c.price,
+        }
+    }
+}
+
+impl LineChoice {
+    /// « sans Oignons », « + Mozzarella », « Crème » (a choice among alternatives reads as
+    /// itself; an extra is added).
+    pub fn label_fr(&self) -> String {
+        match self.kind {
+            ChosenKind::Removal => format!("sans {}", self.name),
+            ChosenKind::Option => format!("+ {}", self.name),
+            ChosenKind::Choice => self.name.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -264,58 +361,117 @@ impl Order {
     }
 }
 
-/// Fills in the lines of `orders` with one query.
+/// Fills in the lines of `orders` (two queries for them all).
 async fn attach_lines(conn: &mut MySqlConnection, orders: &mut [Order]) -> Result<(), sqlx::Error> {
-    if orders.is_empty() {
-        return Ok(());
-    }
-    let placeholders = vec!["?"; orders.len()].join(", ");
-    let sql = format!(
-        "SELECT order_id, pizza_id, pizza_name, unit_price_cents, CAST(vat_rate AS CHAR), quantity, notes FROM order_lines
-         WHERE order_id IN ({placeholders}) ORDER BY order_id, id"
-    );
-    let mut query = sqlx::query_as::<_, (u64, u64, String, u32, VatRate, u32, String)>(
-        sqlx::AssertSqlSafe(sql),
-    );
-    for o in orders.iter() {
-        query = query.bind(o.id);
-    }
-    for (order_id, pizza_id, pizza_name, price, vat_rate, quantity, notes) in
-        query.fetch_all(conn).await?
-    {
+    let ids: Vec<u64> = orders.iter().map(|o| o.id).collect();
+    for (order_id, line) in lines_of(conn, &ids).await? {
         if let Some(o) = orders.iter_mut().find(|o| o.id == order_id) {
-            o.lines.push(Line {
-                pizza_id,
-                pizza_name,
-                unit_price: Cents(price),
-                vat_rate,
-                quantity,
-                notes,
-            });
+            o.lines.push(line);
         }
     }
     Ok(())
 }
 
 async fn load_lines(conn: &mut MySqlConnection, order_id: u64) -> Result<Vec<Line>, sqlx::Error> {
-    let rows: Vec<(u64, String, u32, VatRate, u32, String)> = sqlx::query_as(
-        "SELECT pizza_id, pizza_name, unit_price_cents, CAST(vat_rate AS CHAR), quantity, notes FROM order_lines
-         WHERE order_id = ? ORDER BY id",
-    )
-    .bind(order_id)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
+    Ok(lines_of(conn, &[order_id])
+        .await?
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect())
+}
+
+/// The lines of these orders, with their choices, by order then as written.
+async fn lines_of(
+    conn: &mut MySqlConnection,
+    order_ids: &[u64],
+) -> Result<Vec<(u64, Line)>, sqlx::Error> {
+    if order_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders = vec!["?"; order_ids.len()].join(", ");
+    let sql = format!(
+        "SELECT id, order_id, pizza_id, pizza_name, CAST(category AS CHAR), size_code, size_name,
+                unit_price_cents, CAST(vat_rate AS CHAR), quantity, notes
+         FROM order_lines WHERE order_id IN ({placeholders}) ORDER BY order_id, id"
+    );
+    type Row = (
+        u64,
+        u64,
+        u64,
+        String,
+        Category,
+        Option<String>,
+        Option<String>,
+        u32,
+        VatRate,
+        u32,
+        String,
+    );
+    let mut query = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql));
+    for id in order_ids {
+        query = query.bind(id);
+    }
+    let mut lines: Vec<(u64, Line)> = query
+        .fetch_all(&mut *conn)
+        .await?
         .into_iter()
         .map(
-            |(pizza_id, pizza_name, price, vat_rate, quantity, notes)| Line {
+            |(
+                id,
+                order_id,
                 pizza_id,
                 pizza_name,
-                unit_price: Cents(price),
+                category,
+                size_code,
+                size_name,
+                price,
                 vat_rate,
                 quantity,
                 notes,
+            )| {
+                (
+                    order_id,
+                    Line {
+                        id,
+                        pizza_id,
+                        pizza_name,
+                        category,
+                        size_code,
+                        size_name,
+                        unit_price: Cents(price),
+                        vat_rate,
+                        quantity,
+                        notes,
+                        choices: Vec::new(),
+                    },
+                )
             },
         )
-        .collect())
+        .collect();
+    if lines.is_empty() {
+        return Ok(lines);
+    }
+    let placeholders = vec!["?"; lines.len()].join(", ");
+    let sql = format!(
+        "SELECT order_line_id, CAST(kind AS CHAR), code, name, group_name, price_cents
+         FROM order_line_choices WHERE order_line_id IN ({placeholders})
+         ORDER BY order_line_id, position"
+    );
+    let mut query =
+        sqlx::query_as::<_, (u64, String, String, String, String, u32)>(sqlx::AssertSqlSafe(sql));
+    for (_, l) in &lines {
+        query = query.bind(l.id);
+    }
+    for (line_id, kind, code, name, group_name, price) in query.fetch_all(&mut *conn).await? {
+        if let Some((_, line)) = lines.iter_mut().find(|(_, l)| l.id == line_id) {
+            line.choices.push(LineChoice {
+                kind: ChosenKind::parse(&kind),
+                code,
+                name,
+                group_name,
+                price: Cents(price),
+            });
+        }
+    }
+    Ok(lines)
 }

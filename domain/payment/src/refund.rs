@@ -123,7 +123,7 @@ pub fn for_lines(lines: &[Line], quantities: &[u32]) -> Result<(Cents, String), 
             )));
         }
         total = total.saturating_add(line.unit_price.saturating_mul(q));
-        words.push(format!("{q} × {}", line.pizza_name));
+        words.push(format!("{q} × {}", line.label_fr()));
     }
     if total.0 == 0 {
         return Err(PaymentError::Refund(
@@ -397,12 +397,17 @@ mod tests {
 
     fn lines() -> Vec<Line> {
         let line = |pizza_id, name: &str, cents, quantity| Line {
+            id: pizza_id,
             pizza_id,
             pizza_name: name.into(),
+            category: vocab::Category::Pizza,
+            size_code: None,
+            size_name: None,
             unit_price: Cents(cents),
             vat_rate: vocab::VatRate::Intermediate,
             quantity,
             notes: String::new(),
+            choices: Vec::new(),
         };
         vec![line(1, "Margherita", 900, 2), line(2, "Reine", 1150, 1)]
     }

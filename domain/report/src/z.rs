@@ -25,6 +25,14 @@ pub struct ByMethod {
     pub count: i64,
 }
 
+/// What was sold of one category (pizzas, drinks…) in the orders handed over.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ByCategory {
+    pub category: vocab::Category,
+    pub items: i64,
+    pub gross: Cents,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ZReport {
     pub day: NaiveDate,
@@ -34,6 +42,8 @@ pub struct ZReport {
     /// Orders handed over that day.
     pub handed_over: i64,
     pub sales: Vec<VatLine>,
+    /// The same sales by category, without the delivery fees.
+    pub by_category: Vec<ByCategory>,
     /// Delivery fees of the orders handed over, counted in the sales at 10 % (an accessory of
     /// a meal to eat soon follows its rate).
     pub delivery_fees: Cents,
@@ -167,6 +177,28 @@ pub async fn for_day(
         }
         query.fetch_all(&mut *conn).await?
     };
+    let by_category: Vec<ByCategory> = if handed_over.is_empty() {
+        Vec::new()
+    } else {
+        let placeholders = vec!["?"; handed_over.len()].join(", ");
+        let mut query = sqlx::query_as::<_, (vocab::Category, i64, i64)>(sqlx::AssertSqlSafe(format!(
+            "SELECT CAST(category AS CHAR), CAST(SUM(quantity) AS SIGNED), CAST(SUM(unit_price_cents * quantity) AS SIGNED)
+             FROM order_lines WHERE order_id IN ({placeholders}) GROUP BY category ORDER BY category"
+        )));
+        for id in &handed_over {
+            query = query.bind(*id);
+        }
+        query
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|(category, items, gross)| ByCategory {
+                category,
+                items,
+                gross: cents(gross),
+            })
+            .collect()
+    };
     let delivery_fees: i64 = if handed_over.is_empty() {
         0
     } else {
@@ -221,6 +253,7 @@ pub async fn for_day(
             .fold(Cents(0), |s, l| s.saturating_add(l.gross)),
         sales_vat: sales.iter().fold(Cents(0), |s, l| s.saturating_add(l.vat)),
         sales,
+        by_category,
         delivery_fees,
         takings_total: total(&takings),
         takings,
@@ -289,6 +322,16 @@ impl ZReport {
                 &amount(l.gross),
                 &amount(l.vat),
                 &amount(l.net),
+            ])?;
+        }
+        for c in &self.by_category {
+            row([
+                "ventes",
+                &format!("dont {}", c.category.label_fr().to_lowercase()),
+                &c.items.to_string(),
+                &amount(c.gross),
+                "",
+                "",
             ])?;
         }
         if self.delivery_fees.0 > 0 {
@@ -403,6 +446,11 @@ mod tests {
             orders_count: 2,
             handed_over: 2,
             sales: vat_lines([(VatRate::Intermediate, Cents(2150))]),
+            by_category: vec![ByCategory {
+                category: vocab::Category::Pizza,
+                items: 2,
+                gross: Cents(2150),
+            }],
             delivery_fees: Cents(0),
             sales_gross: Cents(2150),
             sales_vat: Cents(195),
@@ -426,6 +474,7 @@ mod tests {
         );
         assert!(csv.contains("ventes;TVA 10 %;;21,50;1,95;19,55\n"), "{csv}");
         assert!(csv.contains("encaissements;Espèces;2;21,50;;\n"), "{csv}");
+        assert!(csv.contains("ventes;dont pizzas;2;21,50;;\n"), "{csv}");
         assert!(
             csv.contains("solde;Encaissements moins remboursements;;12,00;;\n"),
             "{csv}"

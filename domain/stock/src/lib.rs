@@ -71,15 +71,16 @@ pub enum Reservation {
     Short(Vec<Shortage>),
 }
 
-/// Total quantity of each ingredient the order's lines need (recipe × quantity).
+/// Total quantity of each ingredient the order's lines need: what each line was sold with
+/// (its size, options and removals, fixed when it was priced) × its quantity.
 pub async fn needs_of_order(
     conn: &mut MySqlConnection,
     order_id: u64,
 ) -> Result<BTreeMap<u64, i64>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT rl.ingredient_id, CAST(SUM(rl.quantity * ol.quantity) AS SIGNED) AS needed
-         FROM order_lines ol JOIN recipe_lines rl ON rl.pizza_id = ol.pizza_id
-         WHERE ol.order_id = ? GROUP BY rl.ingredient_id",
+        "SELECT li.ingredient_id, CAST(SUM(li.quantity * ol.quantity) AS SIGNED) AS needed
+         FROM order_lines ol JOIN order_line_ingredients li ON li.order_line_id = ol.id
+         WHERE ol.order_id = ? GROUP BY li.ingredient_id",
     )
     .bind(order_id)
     .fetch_all(conn)
@@ -295,24 +296,18 @@ pub async fn release(
     Ok(given_back)
 }
 
-/// Whether the shop can make each pizza now from its stock (one of each), by pizza id. A pizza
-/// whose recipe uses an ingredient the shop does not stock cannot be made.
-pub async fn makeable(
+/// What the shop holds of each ingredient it stocks right now, by ingredient id; the menu
+/// works out from it what can be sold (`catalog::Product::availability`).
+pub async fn quantities(
     conn: &mut MySqlConnection,
     pizzeria_id: u64,
-) -> Result<BTreeMap<u64, bool>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT rl.pizza_id, CAST(MIN(COALESCE(s.quantity, 0) >= rl.quantity) AS SIGNED)
-         FROM recipe_lines rl
-         LEFT JOIN stock s ON s.pizzeria_id = ? AND s.ingredient_id = rl.ingredient_id
-         GROUP BY rl.pizza_id",
-    )
-    .bind(pizzeria_id)
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get::<u64, _>(0)?, r.try_get::<i64, _>(1)? == 1)))
-        .collect()
+) -> Result<BTreeMap<u64, i64>, sqlx::Error> {
+    let rows: Vec<(u64, i64)> =
+        sqlx::query_as("SELECT ingredient_id, quantity FROM stock WHERE pizzeria_id = ?")
+            .bind(pizzeria_id)
+            .fetch_all(conn)
+            .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// A manager's change to a quantity: a restock (positive) or a correction (either sign), with
@@ -374,48 +369,41 @@ pub async fn adjust(
     Ok((row.quantity + delta, low))
 }
 
-/// What a prospective order (pizza id, quantity) would lack in the shop's stock right now;
-/// empty when it fits. A check for the customer at checkout: the reservation decides for real.
+/// What a prospective order needing `needs` (by ingredient id) would lack in the shop's stock
+/// right now; empty when it fits. A check for the customer at checkout: the reservation
+/// decides for real.
 pub async fn shortfall(
     conn: &mut MySqlConnection,
     pizzeria_id: u64,
-    pizzas: &[(u64, u32)],
+    needs: &BTreeMap<u64, i64>,
 ) -> Result<Vec<Shortage>, sqlx::Error> {
-    if pizzas.is_empty() {
+    if needs.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders = vec!["?"; pizzas.len()].join(", ");
+    let placeholders = vec!["?"; needs.len()].join(", ");
     let sql = format!(
-        "SELECT rl.pizza_id, rl.ingredient_id, CAST(rl.quantity AS SIGNED), i.name,
-                CAST(COALESCE(s.quantity, 0) AS SIGNED)
-         FROM recipe_lines rl JOIN ingredients i ON i.id = rl.ingredient_id
-         LEFT JOIN stock s ON s.pizzeria_id = ? AND s.ingredient_id = rl.ingredient_id
-         WHERE rl.pizza_id IN ({placeholders})"
+        "SELECT i.id, i.name, CAST(COALESCE(s.quantity, 0) AS SIGNED)
+         FROM ingredients i LEFT JOIN stock s ON s.pizzeria_id = ? AND s.ingredient_id = i.id
+         WHERE i.id IN ({placeholders})"
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(pizzeria_id);
-    for (pizza, _) in pizzas {
-        query = query.bind(pizza);
+    let mut query =
+        sqlx::query_as::<_, (u64, String, i64)>(sqlx::AssertSqlSafe(sql)).bind(pizzeria_id);
+    for id in needs.keys() {
+        query = query.bind(id);
     }
-    let mut needed: BTreeMap<u64, Shortage> = BTreeMap::new();
-    for row in query.fetch_all(conn).await? {
-        let pizza: u64 = row.try_get(0)?;
-        let count: i64 = pizzas
-            .iter()
-            .filter(|(p, _)| *p == pizza)
-            .map(|(_, q)| i64::from(*q))
-            .sum();
-        let ingredient: u64 = row.try_get(1)?;
-        let entry = needed.entry(ingredient).or_insert(Shortage {
-            ingredient_id: ingredient,
-            name: row.try_get(3)?,
-            needed: 0,
-            available: row.try_get(4)?,
-        });
-        entry.needed += row.try_get::<i64, _>(2)? * count;
-    }
-    Ok(needed
-        .into_values()
-        .filter(|s| s.needed > s.available)
+    Ok(query
+        .fetch_all(conn)
+        .await?
+        .into_iter()
+        .filter_map(|(id, name, available)| {
+            let needed = needs.get(&id).copied().unwrap_or(0);
+            (needed > available).then_some(Shortage {
+                ingredient_id: id,
+                name,
+                needed,
+                available,
+            })
+        })
         .collect())
 }
 

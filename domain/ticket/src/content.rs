@@ -1,6 +1,7 @@
 //! What a kitchen ticket says, independent of how it is printed: the same content is encoded
 //! for the thermal printer and shown as text on screens and in tests.
 
+use catalog::product::ChosenKind;
 use chrono::{DateTime, Utc};
 use chrono_tz::Europe::Paris;
 use order::Order;
@@ -24,6 +25,8 @@ pub enum Block {
     Banner(String),
     /// Bold.
     Strong(String),
+    /// Double size, bold, left: what the cook must not miss (an allergy, a remark).
+    Large(String),
     Text(String),
     Rule,
 }
@@ -35,6 +38,48 @@ pub struct Ticket {
 
 fn paris(at: DateTime<Utc>) -> String {
     at.with_timezone(&Paris).format("%d/%m %H:%M").to_string()
+}
+
+/// A line: quantity, name and size in bold; each option on its own line; each removal white on
+/// black (« SANS OIGNONS »), so a glance catches it; then the customer's remark, large.
+fn line_blocks(b: &mut Vec<Block>, line: &order::Line) {
+    let head = match &line.size_name {
+        Some(size) => format!("{} x {} - {size}", line.quantity, line.pizza_name),
+        None => format!("{} x {}", line.quantity, line.pizza_name),
+    };
+    b.push(Block::Strong(head));
+    let kinds = [ChosenKind::Choice, ChosenKind::Option];
+    for option in kinds
+        .iter()
+        .flat_map(|k| line.choices.iter().filter(move |c| c.kind == *k))
+    {
+        // An alternative says which choice it is (« Base : Crème »).
+        let text = match option.kind {
+            ChosenKind::Choice => format!("   {} : {}", option.group_name, option.name),
+            _ => format!("   {}", option.label_fr()),
+        };
+        b.push(Block::Text(text));
+    }
+    for removal in line.removals() {
+        b.push(Block::Banner(format!(
+            "SANS {}",
+            removal.name.to_uppercase()
+        )));
+    }
+    if !line.notes.is_empty() {
+        note_blocks(b, "", &line.notes);
+    }
+}
+
+/// A remark typed by the customer, large; one that speaks of an allergy is announced.
+fn note_blocks(b: &mut Vec<Block>, label: &str, note: &str) {
+    if vocab::dish::mentions_allergy(note) {
+        b.push(Block::Banner("!! ALLERGIE !!".into()));
+    }
+    b.push(Block::Large(match label {
+        "" => format!("> {note}"),
+        label => format!("{label} : {note}"),
+    }));
 }
 
 impl Ticket {
@@ -72,17 +117,20 @@ impl Ticket {
         }));
         b.push(Block::Text(format!("Reçue le {}", paris(order.created_at))));
         b.push(Block::Rule);
-        for line in &order.lines {
-            b.push(Block::Strong(format!(
-                "{} x {}",
-                line.quantity, line.pizza_name
-            )));
-            if !line.notes.is_empty() {
-                b.push(Block::Text(format!("   > {}", line.notes)));
+        // What the kitchen makes first; then what goes in the bag as it is.
+        let (cooked, handed): (Vec<_>, Vec<_>) =
+            order.lines.iter().partition(|l| l.category.is_cooked());
+        for line in &cooked {
+            line_blocks(&mut b, line);
+        }
+        if !handed.is_empty() {
+            b.push(Block::Strong("À JOINDRE :".into()));
+            for line in &handed {
+                line_blocks(&mut b, line);
             }
         }
         if !order.notes.is_empty() {
-            b.push(Block::Text(format!("Remarque : {}", order.notes)));
+            note_blocks(&mut b, "Remarque", &order.notes);
         }
         b.push(Block::Rule);
         let mut customer = format!("Client : {}", order.customer_name);
@@ -121,7 +169,11 @@ impl Ticket {
         let mut out = String::new();
         for block in &self.blocks {
             match block {
-                Block::Title(t) | Block::Banner(t) | Block::Strong(t) | Block::Text(t) => {
+                Block::Title(t)
+                | Block::Banner(t)
+                | Block::Strong(t)
+                | Block::Large(t)
+                | Block::Text(t) => {
                     out.push_str(t);
                 }
                 Block::Rule => out.push_str(&"-".repeat(32)),

@@ -74,6 +74,11 @@ fn build(ticket: &Ticket) -> EscResult<Vec<u8>> {
             Block::Strong(s) => {
                 p.bold(true)?.writeln(&printable(s))?.bold(false)?;
             }
+            Block::Large(s) => {
+                p.size(2, 2)?.bold(true)?;
+                p.writeln(&printable(s))?;
+                p.bold(false)?.reset_size()?;
+            }
             Block::Text(s) => {
                 p.writeln(&printable(s))?;
             }

@@ -9,11 +9,13 @@
 //! - [`status`]: [`OrderStatus`], the order lifecycle as methods (`can_move_to`, `label_fr`);
 //! - [`order`]: [`Fulfilment`], [`Channel`], [`Actor`];
 //! - [`payment`]: [`PaymentMode`], [`PaymentStatus`], [`PaymentMethod`];
+//! - [`dish`]: [`Category`], [`Allergen`]s and [`Diet`], what the menu says of a dish;
 //! - [`money`]: [`Cents`], the only money type;
 //! - [`input`]: what people type, parsed once ([`PersonName`], [`Phone`], [`Quantity`],
 //!   [`DeliveryAddress`]) with every limit as a named constant.
 #![forbid(unsafe_code)]
 
+pub mod dish;
 pub mod input;
 pub mod money;
 pub mod named;
@@ -21,6 +23,7 @@ pub mod order;
 pub mod payment;
 pub mod status;
 
+pub use dish::{Allergen, Allergens, Category, Diet};
 pub use input::{DeliveryAddress, InputError, PersonName, Phone, Quantity};
 pub use money::{Cents, VatRate};
 pub use order::{Actor, Channel, Fulfilment};

@@ -547,18 +547,32 @@ pub async fn recipe(
         .into_iter()
         .find(|p| p.id == id)
         .ok_or(WebError::NotFound)?;
-    let (lines, steps) = admin::recipe_of(&mut conn, id).await?;
+    let (lines, per_size, steps) = admin::recipe_of(&mut conn, id).await?;
+    let sizes = catalog::carte::sizes(&mut conn).await?;
     let ingredients: Vec<_> = admin::ingredients(&mut conn)
         .await?
         .into_iter()
         .map(|(id, name, unit)| context! { id => id, name => name, unit => unit })
         .collect();
+    let quantities_for = |ingredient: u64| -> Vec<String> {
+        sizes
+            .iter()
+            .map(|s| {
+                per_size
+                    .iter()
+                    .find(|(i, size, _)| *i == ingredient && *size == s.id)
+                    .map(|(_, _, q)| q.to_string())
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
     // The lines, then a few empty rows to add ingredients.
     let mut rows: Vec<_> = lines
         .iter()
-        .map(|(ingredient_id, quantity, note)| context! { ingredient_id => ingredient_id, quantity => quantity, note => note })
+        .map(|l| context! { ingredient_id => l.ingredient_id, quantity => l.quantity, note => l.note, removable => l.removable, per_size => quantities_for(l.ingredient_id) })
         .collect();
-    rows.extend((0..4).map(|_| context! { ingredient_id => 0, quantity => "", note => "" }));
+    let blank = vec![String::new(); sizes.len()];
+    rows.extend((0..4).map(|_| context! { ingredient_id => 0, quantity => "", note => "", removable => true, per_size => blank.clone() }));
     page.render(
         "admin_recipe.html",
         context! {
@@ -567,6 +581,7 @@ pub async fn recipe(
             rows => rows,
             steps => steps.join("\n"),
             ingredients => ingredients,
+            sizes => sizes,
         },
     )
 }
@@ -587,18 +602,39 @@ pub async fn set_recipe(
             .map(|(_, v)| v.as_str())
             .collect()
     };
-    let (ingredients, quantities, notes) =
-        (values("ingredient"), values("quantity"), values("note"));
+    let (ingredients, quantities, notes, removable) = (
+        values("ingredient"),
+        values("quantity"),
+        values("note"),
+        values("removable"),
+    );
+    let sizes: Vec<u64> = f
+        .iter()
+        .filter_map(|(k, _)| k.strip_prefix("size_")?.parse().ok())
+        .fold(Vec::new(), |mut seen, id| {
+            if !seen.contains(&id) {
+                seen.push(id);
+            }
+            seen
+        });
+    let per_size: Vec<(u64, Vec<&str>)> = sizes
+        .iter()
+        .map(|id| (*id, values(&format!("size_{id}"))))
+        .collect();
     let lines: Vec<admin::RecipeLineInput<'_>> = ingredients
         .iter()
-        .zip(&quantities)
-        .zip(notes.iter().chain(std::iter::repeat(&"")))
-        .filter_map(|((ingredient, quantity), note)| {
+        .enumerate()
+        .filter_map(|(row, ingredient)| {
             let ingredient_id = ingredient.parse::<u64>().ok().filter(|i| *i > 0)?;
             Some(admin::RecipeLineInput {
                 ingredient_id,
-                quantity,
-                note,
+                quantity: quantities.get(row).copied().unwrap_or(""),
+                note: notes.get(row).copied().unwrap_or(""),
+                removable: removable.get(row).is_none_or(|v| *v != "no"),
+                per_size: per_size
+                    .iter()
+                    .map(|(size, values)| (*size, values.get(row).copied().unwrap_or("")))
+                    .collect(),
             })
         })
         .collect();

@@ -58,6 +58,14 @@ async fn show(
             pickups => pickups,
             running => running,
             tenders => tenders(),
+            // Products whose options were touched: their « Options » stay open.
+            opened => form
+                .keys()
+                .filter_map(|k| {
+                    let rest = k.strip_prefix("opt_").or_else(|| k.strip_prefix("sans_")).or_else(|| k.strip_prefix("group_"))?;
+                    rest.split('_').next().map(str::to_owned)
+                })
+                .collect::<Vec<_>>(),
             form => form,
             suggestions => suggestions,
             error => error,
@@ -221,9 +229,35 @@ async fn place_order(
         .filter_map(|(k, v)| {
             let pizza_id = k.strip_prefix("qty_")?.parse::<u64>().ok()?;
             let quantity = v.trim().parse::<u32>().ok().filter(|q| *q > 0)?;
+            // Each product's row: its size, options (`opt_{id}_{code}`, or one choice in
+            // `group_{id}_{group}`) and removals (`sans_{id}_{code}`).
+            let keyed = |prefix: String| -> Vec<String> {
+                let mut codes: Vec<String> = form
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        let code = k.strip_prefix(&prefix)?;
+                        (!v.trim().is_empty()).then(|| code.to_owned())
+                    })
+                    .collect();
+                codes.sort();
+                codes
+            };
+            let mut options = keyed(format!("opt_{pizza_id}_"));
+            options.extend(
+                form.iter()
+                    .filter(|(k, v)| {
+                        k.starts_with(&format!("group_{pizza_id}_")) && !v.trim().is_empty()
+                    })
+                    .map(|(_, v)| v.trim().to_owned()),
+            );
             Some(NewLine {
                 pizza_id,
                 quantity,
+                size: Some(field(&format!("size_{pizza_id}")))
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+                options,
+                remove: keyed(format!("sans_{pizza_id}_")),
                 notes: field(&format!("note_{pizza_id}")).to_owned(),
             })
         })

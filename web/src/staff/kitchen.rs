@@ -108,16 +108,65 @@ pub async fn recipe(
     let recipe = catalog::recipe::recipe(&mut conn, pizza_id)
         .await?
         .ok_or(WebError::NotFound)?;
-    let pizzas = catalog::menu::menu(&mut conn, shop.id).await?;
-    let pizzas: Vec<_> = pizzas
+    let products = catalog::product::menu(&mut conn, shop.id).await?;
+    // The aide-mémoire per size: each ingredient's quantity at every size, extras included.
+    let (sizes, rows, extras) = match products.iter().find(|p| p.id == pizza_id) {
+        Some(p) => {
+            let sizes: Vec<Option<&catalog::product::Size>> = if p.sizes.is_empty() {
+                vec![None]
+            } else {
+                p.sizes.iter().map(Some).collect()
+            };
+            let rows: Vec<_> = p
+                .recipe
+                .iter()
+                .map(|item| {
+                    let note = recipe
+                        .ingredients
+                        .iter()
+                        .find(|i| i.name == item.name)
+                        .map(|i| i.note.clone())
+                        .unwrap_or_default();
+                    context! {
+                        name => item.name,
+                        unit => item.unit.as_str(),
+                        note => note,
+                        quantities => sizes.iter().map(|s| p.quantity_at(item, *s)).collect::<Vec<_>>(),
+                    }
+                })
+                .collect();
+            let extras: Vec<_> = p
+                .groups
+                .iter()
+                .flat_map(|g| g.options.iter().map(move |o| (g, o)))
+                .filter_map(|(g, o)| {
+                    let adds = o.adds.as_ref()?;
+                    Some(context! {
+                        group => g.name,
+                        name => o.name,
+                        unit => adds.unit.as_str(),
+                        quantities => sizes.iter().map(|s| catalog::product::scaled(adds.quantity, adds.unit, *s, None)).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            let names: Vec<String> = sizes
+                .iter()
+                .map(|s| s.map_or_else(|| "Quantité".to_owned(), |s| s.name.clone()))
+                .collect();
+            (names, rows, extras)
+        }
+        None => (Vec::new(), Vec::new(), Vec::new()),
+    };
+    let pizzas: Vec<_> = products
         .iter()
-        .map(|p| context! { id => p.pizza_id, name => p.name })
+        .filter(|p| p.category.is_cooked())
+        .map(|p| context! { id => p.id, name => p.name })
         .collect();
     render(
         &page,
         &user,
         &shop,
         "recipe.html",
-        context! { recipe => recipe, pizzas => pizzas },
+        context! { recipe => recipe, pizzas => pizzas, sizes => sizes, rows => rows, extras => extras },
     )
 }

@@ -308,10 +308,10 @@ pub async fn sold_out(
         _ => format!("/equipe/{code}/cuisine"),
     };
     let mut conn = state.pool.acquire().await?;
-    let item = catalog::menu::menu(&mut conn, shop.id)
+    let item = catalog::product::menu(&mut conn, shop.id)
         .await?
         .into_iter()
-        .find(|m| m.pizza_id == pizza_id)
+        .find(|m| m.id == pizza_id)
         .ok_or(WebError::NotFound)?;
     let stop = form.sold_out == "1";
     catalog::menu::set_sold_out(&mut conn, shop.id, pizza_id, stop, user.id).await?;

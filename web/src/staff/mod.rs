@@ -12,6 +12,7 @@
 //! - [`admin`]: the group's pizzerias, menu, printers and staff.
 
 pub mod admin;
+pub mod carte;
 pub mod counter;
 pub mod delivery;
 pub mod kitchen;

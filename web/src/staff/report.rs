@@ -51,6 +51,7 @@ pub fn view(z: &ZReport) -> Value {
         handed_over => z.handed_over,
         sales => z.sales.iter().map(|l| context! { rate => l.rate.label_fr(), gross => l.gross.to_string(), vat => l.vat.to_string(), net => l.net.to_string() }).collect::<Vec<_>>(),
         sales_gross => z.sales_gross.to_string(),
+        by_category => z.by_category.iter().map(|c| context! { label => c.category.label_fr(), items => c.items, gross => c.gross.to_string() }).collect::<Vec<_>>(),
         delivery_fees => (z.delivery_fees.0 > 0).then(|| z.delivery_fees.to_string()),
         sales_vat => z.sales_vat.to_string(),
         sales_net => vocab::Cents(z.sales_gross.0 - z.sales_vat.0).to_string(),

@@ -32,6 +32,7 @@ pub async fn load(conn: &mut MySqlConnection, seed: &Seed) -> Result<Summary, Fe
     write_catalog(conn, seed).await?;
     let refs = resolve(conn, seed).await?;
     write_recipes(conn, &refs).await?;
+    write_menu_options(conn, seed).await?;
     write_stock(conn, &refs).await?;
     write_menu(conn, &refs).await?;
     write_printers(conn, &refs).await?;
@@ -44,6 +45,11 @@ pub async fn load(conn: &mut MySqlConnection, seed: &Seed) -> Result<Summary, Fe
         pizzas: seed.pizzas.len(),
         recipe_lines: seed.recipe_lines.len(),
         recipe_steps: seed.recipe_steps.len(),
+        sizes: seed.sizes.len() + seed.pizza_sizes.len() + seed.recipe_sizes.len(),
+        options: seed.option_groups.len()
+            + seed.options.len()
+            + seed.option_prices.len()
+            + seed.pizza_option_groups.len(),
         stock: seed.stock.len(),
         menu: seed.menu.len(),
         printers: seed.printers.len(),
@@ -77,23 +83,66 @@ async fn write_catalog(conn: &mut MySqlConnection, seed: &Seed) -> Result<(), sq
         .execute(&mut *conn)
         .await?;
     }
+    // Columns a row leaves out keep what the database holds (an older file loads unchanged).
     for i in &seed.ingredients {
-        sqlx::query("INSERT INTO ingredients (code, name, unit) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE name = VALUES(name), unit = VALUES(unit)")
-            .bind(&i.code)
-            .bind(&i.name)
-            .bind(i.unit)
-            .execute(&mut *conn)
-            .await?;
-    }
-    for p in &seed.pizzas {
         sqlx::query(
-            "INSERT INTO pizzas (code, name, description, price_cents) VALUES (?, ?, ?, ?)
-             ON DUPLICATE KEY UPDATE name = VALUES(name), description = VALUES(description), price_cents = VALUES(price_cents)",
+            "INSERT INTO ingredients (code, name, unit, allergens, diet, spicy)
+             VALUES (?, ?, ?, COALESCE(?, ''), COALESCE(?, 'animal'), COALESCE(?, FALSE))
+             ON DUPLICATE KEY UPDATE name = VALUES(name), unit = VALUES(unit),
+                 allergens = COALESCE(?, allergens), diet = COALESCE(?, diet), spicy = COALESCE(?, spicy)",
+        )
+        .bind(&i.code)
+        .bind(&i.name)
+        .bind(i.unit)
+        .bind(i.allergens.map(|a| a.to_string()))
+        .bind(i.diet)
+        .bind(i.spicy)
+        .bind(i.allergens.map(|a| a.to_string()))
+        .bind(i.diet)
+        .bind(i.spicy)
+        .execute(&mut *conn)
+        .await?;
+    }
+    for (position, p) in seed.pizzas.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO pizzas (code, name, description, category, position, price_cents, vat_rate)
+             VALUES (?, ?, ?, COALESCE(?, 'pizza'), ?, ?, COALESCE(?, '10'))
+             ON DUPLICATE KEY UPDATE name = VALUES(name), description = VALUES(description), price_cents = VALUES(price_cents),
+                 position = VALUES(position), category = COALESCE(?, category), vat_rate = COALESCE(?, vat_rate)",
         )
         .bind(&p.code)
         .bind(&p.name)
         .bind(&p.description)
+        .bind(p.category)
+        .bind(u16::try_from(position).unwrap_or(u16::MAX))
         .bind(p.price.0)
+        .bind(p.vat_rate)
+        .bind(p.category)
+        .bind(p.vat_rate)
+        .execute(&mut *conn)
+        .await?;
+    }
+    for (position, s) in seed.sizes.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO sizes (code, name, factor_pct, position) VALUES (?, ?, ?, ?)
+             ON DUPLICATE KEY UPDATE name = VALUES(name), factor_pct = VALUES(factor_pct), position = VALUES(position)",
+        )
+        .bind(&s.code)
+        .bind(&s.name)
+        .bind(s.factor_pct)
+        .bind(u16::try_from(position).unwrap_or(u16::MAX))
+        .execute(&mut *conn)
+        .await?;
+    }
+    for g in &seed.option_groups {
+        sqlx::query(
+            "INSERT INTO option_groups (code, name, min_choices, max_choices) VALUES (?, ?, ?, ?)
+             ON DUPLICATE KEY UPDATE name = VALUES(name), min_choices = VALUES(min_choices), max_choices = VALUES(max_choices)",
+        )
+        .bind(&g.code)
+        .bind(&g.name)
+        .bind(g.min)
+        .bind(g.max)
         .execute(&mut *conn)
         .await?;
     }
@@ -213,17 +262,35 @@ async fn resolve<'a>(conn: &mut MySqlConnection, seed: &'a Seed) -> Result<Refs<
     })
 }
 
-/// Recipe lines and steps.
+/// Recipe lines and steps. The recipe lines of a pizza in the file are its whole recipe: an
+/// ingredient the file no longer lists leaves it.
 async fn write_recipes(conn: &mut MySqlConnection, refs: &Refs<'_>) -> Result<(), sqlx::Error> {
+    let mut recipes: std::collections::BTreeMap<u64, Vec<u64>> = Default::default();
+    for (pizza_id, ingredient_id, _) in &refs.recipe_lines {
+        recipes.entry(*pizza_id).or_default().push(*ingredient_id);
+    }
+    for (pizza_id, ingredients) in &recipes {
+        let placeholders = vec!["?"; ingredients.len()].join(", ");
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM recipe_lines WHERE pizza_id = ? AND ingredient_id NOT IN ({placeholders})"
+        )))
+        .bind(pizza_id);
+        for i in ingredients {
+            query = query.bind(i);
+        }
+        query.execute(&mut *conn).await?;
+    }
     for (pizza_id, ingredient_id, r) in &refs.recipe_lines {
         sqlx::query(
-            "INSERT INTO recipe_lines (pizza_id, ingredient_id, quantity, note) VALUES (?, ?, ?, ?)
-             ON DUPLICATE KEY UPDATE quantity = VALUES(quantity), note = VALUES(note)",
+            "INSERT INTO recipe_lines (pizza_id, ingredient_id, quantity, note, removable) VALUES (?, ?, ?, ?, COALESCE(?, TRUE))
+             ON DUPLICATE KEY UPDATE quantity = VALUES(quantity), note = VALUES(note), removable = COALESCE(?, removable)",
         )
         .bind(pizza_id)
         .bind(ingredient_id)
         .bind(r.quantity)
         .bind(&r.note)
+        .bind(r.removable)
+        .bind(r.removable)
         .execute(&mut *conn)
         .await?;
     }
@@ -402,11 +469,186 @@ async fn password_hash(
     account::password::hash(password).map_err(|e| FeedError::Hash(e.to_string()))
 }
 
+/// Sizes, option groups, options and their prices: written once the rows they name exist,
+/// each code resolved against the file and the database (unknown ones reported together).
+async fn write_menu_options(conn: &mut MySqlConnection, seed: &Seed) -> Result<(), FeedError> {
+    let pizzas = ids(conn, Table::Pizzas).await?;
+    let ingredients = ids(conn, Table::Ingredients).await?;
+    let sizes = ids(conn, Table::Sizes).await?;
+    let groups = ids(conn, Table::OptionGroups).await?;
+    let mut problems = Vec::new();
+    let mut find = |map: &HashMap<String, u64>, r: &CodeRef, what: &str| -> Option<u64> {
+        let found = map.get(&r.code).copied();
+        if found.is_none() {
+            problems.push(Problem {
+                line: r.line,
+                column: r.column,
+                column_name: r.column_name,
+                message: format!(
+                    "{what} de code {:?} introuvable dans le fichier comme dans la base",
+                    r.code
+                ),
+            });
+        }
+        found
+    };
+    let mut writes: Vec<(String, Vec<Bound>)> = Vec::new();
+    for r in &seed.pizza_sizes {
+        if let (Some(p), Some(s)) = (
+            find(&pizzas, &r.pizza, "pizza"),
+            find(&sizes, &r.size, "taille"),
+        ) {
+            writes.push((
+                "INSERT INTO pizza_sizes (pizza_id, size_id, price_cents) VALUES (?, ?, ?)
+                 ON DUPLICATE KEY UPDATE price_cents = VALUES(price_cents)"
+                    .into(),
+                vec![Bound::Id(p), Bound::Id(s), Bound::Cents(r.price.0)],
+            ));
+        }
+    }
+    for r in &seed.recipe_sizes {
+        let found = (
+            find(&pizzas, &r.pizza, "pizza"),
+            find(&ingredients, &r.ingredient, "ingrédient"),
+            find(&sizes, &r.size, "taille"),
+        );
+        if let (Some(p), Some(i), Some(s)) = found {
+            writes.push((
+                "INSERT INTO recipe_size_quantities (pizza_id, ingredient_id, size_id, quantity) VALUES (?, ?, ?, ?)
+                 ON DUPLICATE KEY UPDATE quantity = VALUES(quantity)".into(),
+                vec![Bound::Id(p), Bound::Id(i), Bound::Id(s), Bound::Cents(r.quantity)],
+            ));
+        }
+    }
+    for r in &seed.options {
+        let group = find(&groups, &r.group, "groupe d'options");
+        let ingredient = match &r.ingredient {
+            Some(i) => find(&ingredients, i, "ingrédient").map(Some),
+            None => Some(None),
+        };
+        if let (Some(g), Some(i)) = (group, ingredient) {
+            writes.push((
+                "INSERT INTO options (group_id, code, name, ingredient_id, quantity, price_cents, is_default, position)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                 ON DUPLICATE KEY UPDATE group_id = VALUES(group_id), name = VALUES(name), ingredient_id = VALUES(ingredient_id),
+                     quantity = VALUES(quantity), price_cents = VALUES(price_cents), is_default = VALUES(is_default),
+                     position = VALUES(position)".into(),
+                vec![
+                    Bound::Id(g),
+                    Bound::Text(r.code.clone()),
+                    Bound::Text(r.name.clone()),
+                    Bound::MaybeId(i),
+                    Bound::Cents(r.quantity),
+                    Bound::Cents(r.price.0),
+                    Bound::Flag(r.default),
+                    Bound::Cents(u32::from(r.position)),
+                ],
+            ));
+        }
+    }
+    let mut every_pizza: Vec<u64> = Vec::new();
+    if seed.pizza_option_groups.iter().any(|r| r.pizza.is_none()) {
+        every_pizza = sqlx::query_scalar("SELECT id FROM pizzas WHERE category = 'pizza'")
+            .fetch_all(&mut *conn)
+            .await?;
+    }
+    for r in &seed.pizza_option_groups {
+        let Some(g) = find(&groups, &r.group, "groupe d'options") else {
+            continue;
+        };
+        let targets = match &r.pizza {
+            Some(p) => find(&pizzas, p, "pizza").into_iter().collect(),
+            None => every_pizza.clone(),
+        };
+        for p in targets {
+            writes.push((
+                "INSERT INTO pizza_option_groups (pizza_id, group_id, position) VALUES (?, ?, ?)
+                 ON DUPLICATE KEY UPDATE position = VALUES(position)"
+                    .into(),
+                vec![
+                    Bound::Id(p),
+                    Bound::Id(g),
+                    Bound::Cents(u32::from(r.position)),
+                ],
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(FeedError::Invalid(problems));
+    }
+    run(conn, &writes).await?;
+    // Option prices name options, which exist only now.
+    let options = ids(conn, Table::Options).await?;
+    let mut problems = Vec::new();
+    let mut writes = Vec::new();
+    for r in &seed.option_prices {
+        let (option, size) = (options.get(&r.option.code), sizes.get(&r.size.code));
+        for (found, at, what) in [(option, &r.option, "option"), (size, &r.size, "taille")] {
+            if found.is_none() {
+                problems.push(Problem {
+                    line: at.line,
+                    column: at.column,
+                    column_name: at.column_name,
+                    message: format!(
+                        "{what} de code {:?} introuvable dans le fichier comme dans la base",
+                        at.code
+                    ),
+                });
+            }
+        }
+        if let (Some(o), Some(s)) = (option, size) {
+            writes.push((
+                "INSERT INTO option_prices (option_id, size_id, price_cents) VALUES (?, ?, ?)
+                 ON DUPLICATE KEY UPDATE price_cents = VALUES(price_cents)"
+                    .to_owned(),
+                vec![Bound::Id(*o), Bound::Id(*s), Bound::Cents(r.price.0)],
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(FeedError::Invalid(problems));
+    }
+    run(conn, &writes).await?;
+    Ok(())
+}
+
+/// A value for one of [`write_menu_options`]' statements.
+enum Bound {
+    Id(u64),
+    MaybeId(Option<u64>),
+    Cents(u32),
+    Text(String),
+    Flag(bool),
+}
+
+async fn run(
+    conn: &mut MySqlConnection,
+    writes: &[(String, Vec<Bound>)],
+) -> Result<(), sqlx::Error> {
+    for (sql, values) in writes {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+        for v in values {
+            query = match v {
+                Bound::Id(id) => query.bind(*id),
+                Bound::MaybeId(id) => query.bind(*id),
+                Bound::Cents(n) => query.bind(*n),
+                Bound::Text(t) => query.bind(t.as_str()),
+                Bound::Flag(b) => query.bind(*b),
+            };
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 #[derive(Clone, Copy)]
 enum Table {
     Pizzerias,
     Ingredients,
     Pizzas,
+    Sizes,
+    OptionGroups,
+    Options,
 }
 
 async fn ids(
@@ -417,6 +659,9 @@ async fn ids(
         Table::Pizzerias => "SELECT code, id FROM pizzerias",
         Table::Ingredients => "SELECT code, id FROM ingredients",
         Table::Pizzas => "SELECT code, id FROM pizzas",
+        Table::Sizes => "SELECT code, id FROM sizes",
+        Table::OptionGroups => "SELECT code, id FROM option_groups",
+        Table::Options => "SELECT code, id FROM options",
     };
     let rows: Vec<(String, u64)> = sqlx::query_as(sql).fetch_all(conn).await?;
     Ok(rows.into_iter().collect())

@@ -62,6 +62,10 @@ pub struct Summary {
     pub pizzas: usize,
     pub recipe_lines: usize,
     pub recipe_steps: usize,
+    /// Sizes, the pizzas' sizes and quantities set for a size.
+    pub sizes: usize,
+    /// Option groups, options, their prices by size and which pizzas offer them.
+    pub options: usize,
     pub stock: usize,
     pub menu: usize,
     pub printers: usize,
@@ -74,12 +78,14 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} pizzerias, {} ingrédients, {} pizzas, {} lignes de recette, {} étapes de recette, {} lignes de stock, {} lignes de carte, {} imprimantes, {} zones de livraison, {} membres du personnel, {} clients",
+            "{} pizzerias, {} ingrédients, {} produits, {} lignes de recette, {} étapes de recette, {} lignes de tailles, {} lignes d'options, {} lignes de stock, {} lignes de carte, {} imprimantes, {} zones de livraison, {} membres du personnel, {} clients",
             self.pizzerias,
             self.ingredients,
             self.pizzas,
             self.recipe_lines,
             self.recipe_steps,
+            self.sizes,
+            self.options,
             self.stock,
             self.menu,
             self.printers,
@@ -153,13 +159,73 @@ customer,client@example.fr,Jean Dupont,0600000000,ocpizza-demo,1 rue de Rivoli,7
     fn each_kind_of_bad_row_is_reported_by_line_and_column() {
         let cases: &[(&str, usize, &str, &str)] = &[
             ("boisson,coca,Coca", 1, "kind", "type de ligne inconnu"),
-            ("ingredient,mozzarella,Mozzarella", 4, "unit", "3 colonnes"),
             (
-                "ingredient,mozzarella,Mozzarella,g,extra",
-                5,
-                "extra",
-                "3 colonnes",
+                "ingredient,mozzarella,Mozzarella",
+                4,
+                "unit",
+                "de 3 à 6 colonnes",
             ),
+            (
+                "ingredient,mozzarella,Mozzarella,g,milk,vegetarian,no,extra",
+                8,
+                "extra",
+                "de 3 à 6 colonnes",
+            ),
+            (
+                "ingredient,mozzarella,Mozzarella,g,lactose",
+                5,
+                "allergens",
+                "allergène inconnu : lactose",
+            ),
+            (
+                "ingredient,mozzarella,Mozzarella,g,milk,carnivore",
+                6,
+                "diet",
+                "attendu vegan, vegetarian ou animal",
+            ),
+            (
+                "pizza,reine,Reine,,12,pizza,7",
+                7,
+                "vat_rate",
+                "taux de TVA attendu 5.5, 10 ou 20",
+            ),
+            (
+                "product,coca,Coca,,2.50,boisson,5.5",
+                6,
+                "category",
+                "attendu pizza, starter, drink ou dessert",
+            ),
+            (
+                "product,coca,Coca,,2.50,drink,",
+                7,
+                "vat_rate",
+                "indiquez le taux de TVA",
+            ),
+            (
+                "size,40,40 cm,0",
+                4,
+                "factor_pct",
+                "nombre entier de 10 à 500",
+            ),
+            (
+                "option_group,supplements,Suppléments,3,2",
+                4,
+                "min_choices",
+                "le minimum dépasse le maximum",
+            ),
+            (
+                "option,supplements,extra-mozza,Mozzarella,,50,1.50",
+                6,
+                "quantity",
+                "une quantité sans ingrédient",
+            ),
+            (
+                "option,supplements,extra-mozza,Mozzarella,mozzarella,50,gratuit",
+                7,
+                "price_eur",
+                "n'est pas un montant en euros",
+            ),
+            ("pizza_size,reine,40,0", 4, "price_eur", "n'est pas un prix"),
             (
                 "ingredient,Mozzarella!,Mozzarella,g",
                 2,

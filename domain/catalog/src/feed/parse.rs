@@ -6,7 +6,7 @@ use std::io::Read;
 
 use account::{Email, Password, Role};
 use vocab::input::{CITY_MAX, MAX_STOCK, NAME_MAX, PHONE_MAX, STREET_MAX};
-use vocab::{Cents, Fulfilment};
+use vocab::{Allergens, Category, Cents, Diet, Fulfilment, VatRate};
 
 use super::rows::*;
 use super::{FeedError, Problem};
@@ -85,7 +85,7 @@ pub fn parse(
             let expected = if spec.required == spec.columns.len() {
                 format!("{}", spec.columns.len())
             } else {
-                format!("{} to {}", spec.required, spec.columns.len())
+                format!("de {} à {}", spec.required, spec.columns.len())
             };
             // Point at the first missing column, or the first one too many.
             let (column, column_name) = if given < spec.required {
@@ -126,7 +126,15 @@ fn read_row(kind: &str, row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut See
         "pizzeria" => pizzeria_row(row, keys, seed),
         "ingredient" => ingredient_row(row, keys, seed),
         "pizza" => pizza_row(row, keys, seed),
+        "product" => product_row(row, keys, seed),
         "recipe_line" => recipe_line_row(row, keys, seed),
+        "size" => size_row(row, keys, seed),
+        "pizza_size" => pizza_size_row(row, keys, seed),
+        "recipe_size" => recipe_size_row(row, keys, seed),
+        "option_group" => option_group_row(row, keys, seed),
+        "option" => option_row(row, keys, seed),
+        "option_price" => option_price_row(row, keys, seed),
+        "pizza_option_group" => pizza_option_group_row(row, keys, seed),
         "recipe_step" => recipe_step_row(row, keys, seed),
         "stock" => stock_row(row, keys, seed),
         "menu" => menu_row(row, keys, seed),
@@ -166,7 +174,17 @@ fn ingredient_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
     keys.check(row.problems, "ingredient", &code, row.line, 2, "code");
     let name = row.text(1, NAME_MAX);
     let unit = row.unit(2);
-    seed.ingredients.push(IngredientRow { code, name, unit });
+    let allergens = row.allergens(3);
+    let diet = row.diet(4);
+    let spicy = row.optional_yes_no(5);
+    seed.ingredients.push(IngredientRow {
+        code,
+        name,
+        unit,
+        allergens,
+        diet,
+        spicy,
+    });
 }
 
 fn pizza_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
@@ -188,6 +206,200 @@ fn pizza_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
         name,
         description: row.optional_text(2, 500),
         price: row.price(3),
+        category: row.category(4),
+        vat_rate: row.vat_rate(5),
+    });
+}
+
+/// A product sold by the unit (a can, a tiramisu): a menu entry, the stocked item of the same
+/// code (counted in pieces) and a recipe of one of it.
+fn product_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
+    let code = row.code(0);
+    keys.check(row.problems, "pizza", &code, row.line, 2, "code");
+    keys.check(row.problems, "ingredient", &code, row.line, 2, "code");
+    let name = row.text(1, NAME_MAX);
+    keys.check(
+        row.problems,
+        "pizza name",
+        &name.to_lowercase(),
+        row.line,
+        3,
+        "name",
+    );
+    let category = row.category(4);
+    if row.raw(4).is_empty() {
+        row.problem(4, "indiquez starter, drink ou dessert".into());
+    }
+    if row.raw(5).is_empty() {
+        row.problem(5, "indiquez le taux de TVA : 5.5, 10 ou 20".into());
+    }
+    seed.pizzas.push(PizzaRow {
+        line: row.line,
+        code: code.clone(),
+        name: name.clone(),
+        description: row.optional_text(2, 500),
+        price: row.price(3),
+        category,
+        vat_rate: row.vat_rate(5),
+    });
+    seed.ingredients.push(IngredientRow {
+        code: code.clone(),
+        name,
+        unit: Unit::Piece,
+        allergens: row.allergens(6),
+        diet: row.diet(7),
+        spicy: None,
+    });
+    let at = |column_name| CodeRef {
+        code: code.clone(),
+        line: row.line,
+        column: 2,
+        column_name,
+    };
+    seed.recipe_lines.push(RecipeLineRow {
+        pizza: at("code"),
+        ingredient: at("code"),
+        quantity: 1,
+        note: String::new(),
+        removable: Some(false),
+    });
+}
+
+fn size_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
+    let code = row.code_or_digits(0);
+    keys.check(row.problems, "size", &code, row.line, 2, "code");
+    let name = row.text(1, 60);
+    let factor_pct = row.number(2, 10u16, 500);
+    seed.sizes.push(SizeRow {
+        code,
+        name,
+        factor_pct,
+    });
+}
+
+fn pizza_size_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
+    let (pizza, size) = (row.code_ref(0), row.size_ref(1));
+    keys.check(
+        row.problems,
+        "pizza_size",
+        &format!("{}/{}", pizza.code, size.code),
+        row.line,
+        3,
+        "size_code",
+    );
+    let price = row.price(2);
+    seed.pizza_sizes.push(PizzaSizeRow { pizza, size, price });
+}
+
+fn recipe_size_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
+    let (pizza, ingredient, size) = (row.code_ref(0), row.code_ref(1), row.size_ref(2));
+    keys.check(
+        row.problems,
+        "recipe_size",
+        &format!("{}/{}/{}", pizza.code, ingredient.code, size.code),
+        row.line,
+        4,
+        "size_code",
+    );
+    let quantity = row.number(3, 1, u32::MAX);
+    seed.recipe_sizes.push(RecipeSizeRow {
+        pizza,
+        ingredient,
+        size,
+        quantity,
+    });
+}
+
+fn option_group_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
+    let code = row.code(0);
+    keys.check(row.problems, "option_group", &code, row.line, 2, "code");
+    let name = row.text(1, NAME_MAX);
+    let min = row.number(2, 0u8, 20);
+    let max = row.number(3, 1u8, 20);
+    if min > max {
+        row.problem(
+            2,
+            format!("au moins {min} choix mais au plus {max} : le minimum dépasse le maximum"),
+        );
+    }
+    seed.option_groups.push(OptionGroupRow {
+        code,
+        name,
+        min,
+        max,
+    });
+}
+
+fn option_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
+    let group = row.code_ref(0);
+    let code = row.code(1);
+    keys.check(row.problems, "option", &code, row.line, 3, "code");
+    let name = row.text(2, NAME_MAX);
+    let ingredient = row.optional_code_ref(3);
+    let quantity = match (row.raw(4), &ingredient) {
+        ("", None) => 0,
+        (_, None) => {
+            row.problem(
+                4,
+                "une quantité sans ingrédient : indiquez l'ingrédient ou laissez vide".into(),
+            );
+            0
+        }
+        (_, Some(_)) => row.number(4, 1, u32::MAX),
+    };
+    let price = row.amount(5);
+    let default = row.optional_yes_no(6).unwrap_or(false);
+    let position = u16::try_from(seed.options.len()).unwrap_or(u16::MAX);
+    seed.options.push(OptionRow {
+        group,
+        code,
+        name,
+        ingredient,
+        quantity,
+        price,
+        default,
+        position,
+    });
+}
+
+fn option_price_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
+    let (option, size) = (row.code_ref(0), row.size_ref(1));
+    keys.check(
+        row.problems,
+        "option_price",
+        &format!("{}/{}", option.code, size.code),
+        row.line,
+        3,
+        "size_code",
+    );
+    let price = row.amount(2);
+    seed.option_prices.push(OptionPriceRow {
+        option,
+        size,
+        price,
+    });
+}
+
+fn pizza_option_group_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
+    let pizza = match row.raw(0) {
+        "*" => None,
+        _ => Some(row.code_ref(0)),
+    };
+    let group = row.code_ref(1);
+    let name = pizza.as_ref().map_or("*", |p| p.code.as_str());
+    keys.check(
+        row.problems,
+        "pizza_option_group",
+        &format!("{name}/{}", group.code),
+        row.line,
+        3,
+        "group_code",
+    );
+    let position = u16::try_from(seed.pizza_option_groups.len()).unwrap_or(u16::MAX);
+    seed.pizza_option_groups.push(PizzaOptionGroupRow {
+        pizza,
+        group,
+        position,
     });
 }
 
@@ -207,6 +419,7 @@ fn recipe_line_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
         ingredient,
         quantity,
         note: row.optional_text(3, 200),
+        removable: row.optional_yes_no(4),
     });
 }
 
@@ -557,6 +770,105 @@ impl RowReader<'_> {
             );
             Unit::G
         })
+    }
+
+    /// A size code: a code, or digits alone (« 33 » for 33 cm).
+    fn code_or_digits(&mut self, i: usize) -> String {
+        let v = self.raw(i).to_owned();
+        if !v.is_empty() && v.len() <= 32 && v.bytes().all(|b| b.is_ascii_digit()) {
+            return v;
+        }
+        self.code(i)
+    }
+
+    fn size_ref(&mut self, i: usize) -> CodeRef {
+        let code = self.code_or_digits(i);
+        CodeRef {
+            code,
+            line: self.line,
+            column: i + 2,
+            column_name: self.columns[i],
+        }
+    }
+
+    /// An amount in euros that may be 0 (a free option).
+    fn amount(&mut self, i: usize) -> Cents {
+        match Cents::parse_eur(self.raw(i)).filter(|c| c.0 <= 100_000) {
+            Some(c) => c,
+            None => {
+                self.problem(
+                    i,
+                    format!(
+                        "{:?} n'est pas un montant en euros comme 1.50 ou 0",
+                        self.raw(i)
+                    ),
+                );
+                Cents(0)
+            }
+        }
+    }
+
+    /// `yes` or `no`; empty (or a column left out) is `None`.
+    fn optional_yes_no(&mut self, i: usize) -> Option<bool> {
+        match self.raw(i) {
+            "" => None,
+            _ => Some(self.yes_no(i)),
+        }
+    }
+
+    /// Allergen codes (EU regulation 1169/2011) separated by spaces; a column left out is
+    /// `None`, an empty one is none at all.
+    fn allergens(&mut self, i: usize) -> Option<Allergens> {
+        if self.record.len() <= i + 1 {
+            return None;
+        }
+        match Allergens::parse(self.raw(i)) {
+            Ok(set) => Some(set),
+            Err(unknown) => {
+                let known: Vec<&str> = vocab::Allergen::ALL.iter().map(|a| a.as_str()).collect();
+                self.problem(
+                    i,
+                    format!(
+                        "allergène inconnu : {unknown} (attendu parmi {})",
+                        known.join(" ")
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn diet(&mut self, i: usize) -> Option<Diet> {
+        match self.raw(i).to_owned().as_str() {
+            "" => None,
+            raw => Diet::parse(raw).or_else(|| {
+                self.problem(i, format!("{raw:?} : attendu vegan, vegetarian ou animal"));
+                None
+            }),
+        }
+    }
+
+    fn category(&mut self, i: usize) -> Option<Category> {
+        match self.raw(i).to_owned().as_str() {
+            "" => None,
+            raw => Category::parse(raw).or_else(|| {
+                self.problem(
+                    i,
+                    format!("{raw:?} : attendu pizza, starter, drink ou dessert"),
+                );
+                None
+            }),
+        }
+    }
+
+    fn vat_rate(&mut self, i: usize) -> Option<VatRate> {
+        match self.raw(i).replace(',', ".").as_str() {
+            "" => None,
+            raw => VatRate::parse(raw).or_else(|| {
+                self.problem(i, format!("{raw:?} : taux de TVA attendu 5.5, 10 ou 20"));
+                None
+            }),
+        }
     }
 
     fn yes_no(&mut self, i: usize) -> bool {

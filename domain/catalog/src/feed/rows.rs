@@ -1,7 +1,7 @@
 //! The kinds of row a seed file holds, with their columns, and the typed rows they become.
 
 use account::{Email, Password, Role};
-use vocab::Cents;
+use vocab::{Allergens, Category, Cents, Diet, VatRate};
 
 use crate::Unit;
 
@@ -31,18 +31,88 @@ pub(super) const KINDS: &[KindSpec] = &[
     },
     KindSpec {
         kind: "ingredient",
-        columns: &["code", "name", "unit"],
+        columns: &["code", "name", "unit", "allergens", "diet", "spicy"],
         required: 3,
     },
     KindSpec {
         kind: "pizza",
-        columns: &["code", "name", "description", "price_eur"],
+        columns: &[
+            "code",
+            "name",
+            "description",
+            "price_eur",
+            "category",
+            "vat_rate",
+        ],
         required: 4,
     },
     KindSpec {
+        kind: "product",
+        columns: &[
+            "code",
+            "name",
+            "description",
+            "price_eur",
+            "category",
+            "vat_rate",
+            "allergens",
+            "diet",
+        ],
+        required: 6,
+    },
+    KindSpec {
         kind: "recipe_line",
-        columns: &["pizza_code", "ingredient_code", "quantity", "note"],
+        columns: &[
+            "pizza_code",
+            "ingredient_code",
+            "quantity",
+            "note",
+            "removable",
+        ],
         required: 3,
+    },
+    KindSpec {
+        kind: "size",
+        columns: &["code", "name", "factor_pct"],
+        required: 3,
+    },
+    KindSpec {
+        kind: "pizza_size",
+        columns: &["pizza_code", "size_code", "price_eur"],
+        required: 3,
+    },
+    KindSpec {
+        kind: "recipe_size",
+        columns: &["pizza_code", "ingredient_code", "size_code", "quantity"],
+        required: 4,
+    },
+    KindSpec {
+        kind: "option_group",
+        columns: &["code", "name", "min_choices", "max_choices"],
+        required: 4,
+    },
+    KindSpec {
+        kind: "option",
+        columns: &[
+            "group_code",
+            "code",
+            "name",
+            "ingredient_code",
+            "quantity",
+            "price_eur",
+            "default",
+        ],
+        required: 6,
+    },
+    KindSpec {
+        kind: "option_price",
+        columns: &["option_code", "size_code", "price_eur"],
+        required: 3,
+    },
+    KindSpec {
+        kind: "pizza_option_group",
+        columns: &["pizza_code", "group_code"],
+        required: 2,
     },
     KindSpec {
         kind: "recipe_step",
@@ -124,13 +194,19 @@ pub struct PizzeriaRow {
     pub pickup: bool,
 }
 
+/// An ingredient; what the optional columns leave out keeps its stored value (a new one
+/// starts with no allergen, the diet `animal` and not spicy).
 #[derive(Debug)]
 pub struct IngredientRow {
     pub code: String,
     pub name: String,
     pub unit: Unit,
+    pub allergens: Option<Allergens>,
+    pub diet: Option<Diet>,
+    pub spicy: Option<bool>,
 }
 
+/// A pizza, or (from a `product` row) a drink, dessert or starter.
 #[derive(Debug)]
 pub struct PizzaRow {
     pub line: u64,
@@ -138,6 +214,8 @@ pub struct PizzaRow {
     pub name: String,
     pub description: String,
     pub price: Cents,
+    pub category: Option<Category>,
+    pub vat_rate: Option<VatRate>,
 }
 
 #[derive(Debug)]
@@ -146,6 +224,66 @@ pub struct RecipeLineRow {
     pub ingredient: CodeRef,
     pub quantity: u32,
     pub note: String,
+    /// `None`: yes for a new line, unchanged for an existing one.
+    pub removable: Option<bool>,
+}
+
+#[derive(Debug)]
+pub struct SizeRow {
+    pub code: String,
+    pub name: String,
+    pub factor_pct: u16,
+}
+
+#[derive(Debug)]
+pub struct PizzaSizeRow {
+    pub pizza: CodeRef,
+    pub size: CodeRef,
+    pub price: Cents,
+}
+
+#[derive(Debug)]
+pub struct RecipeSizeRow {
+    pub pizza: CodeRef,
+    pub ingredient: CodeRef,
+    pub size: CodeRef,
+    pub quantity: u32,
+}
+
+#[derive(Debug)]
+pub struct OptionGroupRow {
+    pub code: String,
+    pub name: String,
+    pub min: u8,
+    pub max: u8,
+}
+
+#[derive(Debug)]
+pub struct OptionRow {
+    pub group: CodeRef,
+    pub code: String,
+    pub name: String,
+    pub ingredient: Option<CodeRef>,
+    pub quantity: u32,
+    pub price: Cents,
+    pub default: bool,
+    /// Its place in the file, the order the menu shows.
+    pub position: u16,
+}
+
+#[derive(Debug)]
+pub struct OptionPriceRow {
+    pub option: CodeRef,
+    pub size: CodeRef,
+    pub price: Cents,
+}
+
+/// A group offered on one pizza, or (`*`) on every pizza.
+#[derive(Debug)]
+pub struct PizzaOptionGroupRow {
+    pub pizza: Option<CodeRef>,
+    pub group: CodeRef,
+    pub position: u16,
 }
 
 #[derive(Debug)]
@@ -215,6 +353,13 @@ pub struct Seed {
     pub pizzas: Vec<PizzaRow>,
     pub recipe_lines: Vec<RecipeLineRow>,
     pub recipe_steps: Vec<RecipeStepRow>,
+    pub sizes: Vec<SizeRow>,
+    pub pizza_sizes: Vec<PizzaSizeRow>,
+    pub recipe_sizes: Vec<RecipeSizeRow>,
+    pub option_groups: Vec<OptionGroupRow>,
+    pub options: Vec<OptionRow>,
+    pub option_prices: Vec<OptionPriceRow>,
+    pub pizza_option_groups: Vec<PizzaOptionGroupRow>,
     pub stock: Vec<StockRow>,
     pub menu: Vec<MenuRow>,
     pub printers: Vec<PrinterRow>,
