@@ -77,6 +77,37 @@ struct Shop {
 struct MenuItem {
     pizza_id: u64,
     available: bool,
+    #[serde(default)]
+    sizes: Vec<MenuSize>,
+    #[serde(default)]
+    groups: Vec<MenuGroup>,
+}
+
+#[derive(Deserialize)]
+struct MenuSize {
+    code: String,
+    available: bool,
+}
+
+#[derive(Deserialize)]
+struct MenuGroup {
+    min: u8,
+    options: Vec<MenuOption>,
+}
+
+#[derive(Deserialize)]
+struct MenuOption {
+    code: String,
+    available: bool,
+}
+
+/// What an order may take of one product: its sizes in stock, and extras (options of groups
+/// that may be left empty) in stock.
+#[derive(Clone)]
+struct Pick {
+    pizza_id: u64,
+    sizes: Vec<String>,
+    extras: Vec<String>,
 }
 
 /// One HTTP call's outcome.
@@ -97,7 +128,7 @@ struct Tally {
 struct Plan {
     args: Args,
     sessions: Vec<reqwest::Client>,
-    shops: Vec<(String, Vec<u64>)>,
+    shops: Vec<(String, Vec<Pick>)>,
     stripe: reqwest::Client,
     next: AtomicU64,
     tally: Mutex<Tally>,
@@ -197,10 +228,25 @@ async fn prepare(args: Args) -> Result<Plan> {
             .await?
             .json()
             .await?;
-        let pizzas: Vec<u64> = menu
+        let pizzas: Vec<Pick> = menu
             .iter()
             .filter(|m| m.available)
-            .map(|m| m.pizza_id)
+            .map(|m| Pick {
+                pizza_id: m.pizza_id,
+                sizes: m
+                    .sizes
+                    .iter()
+                    .filter(|s| s.available)
+                    .map(|s| s.code.clone())
+                    .collect(),
+                extras: m
+                    .groups
+                    .iter()
+                    .filter(|g| g.min == 0)
+                    .flat_map(|g| g.options.iter().filter(|o| o.available))
+                    .map(|o| o.code.clone())
+                    .collect(),
+            })
             .collect();
         if !pizzas.is_empty() {
             menus.push((shop.code, pizzas));
@@ -258,12 +304,20 @@ impl Plan {
         let i = usize::try_from(n).unwrap_or_default();
         let session = &self.sessions[i % self.sessions.len()];
         let (shop, pizzas) = &self.shops[i % self.shops.len()];
-        // Spread evenly and reproducibly: one or two kinds of pizza, one or two of each.
-        let first = pizzas[(i / self.shops.len()) % pizzas.len()];
-        let mut lines = vec![json!({"pizza_id": first, "quantity": 1 + n % 2})];
-        let second = pizzas[(i * 7 + 3) % pizzas.len()];
-        if n.is_multiple_of(3) && second != first {
-            lines.push(json!({"pizza_id": second, "quantity": 1}));
+        // Spread evenly and reproducibly: one or two kinds of product, one or two of each, in
+        // every size, every other first line with an extra.
+        let first = &pizzas[(i / self.shops.len()) % pizzas.len()];
+        let mut line = json!({"pizza_id": first.pizza_id, "quantity": 1 + n % 2});
+        if !first.sizes.is_empty() {
+            line["size"] = json!(first.sizes[i % first.sizes.len()]);
+        }
+        if n.is_multiple_of(2) && !first.extras.is_empty() {
+            line["options"] = json!([first.extras[i % first.extras.len()]]);
+        }
+        let mut lines = vec![line];
+        let second = &pizzas[(i * 7 + 3) % pizzas.len()];
+        if n.is_multiple_of(3) && second.pizza_id != first.pizza_id {
+            lines.push(json!({"pizza_id": second.pizza_id, "quantity": 1}));
         }
         let online = ((n % 100) as f64) < self.args.online_share * 100.0;
         let body = json!({

@@ -9,7 +9,9 @@
 //!   through; a refused checkout keeps everything typed and chosen;
 //! - a forgotten password is reset from the e-mailed link, once;
 //! - the menu's refresh keeps the quantity a customer typed, and a rider's screen the means of
-//!   payment they chose.
+//!   payment they chose;
+//! - a large pizza « sans oignons, extra mozzarella » and a drink are chosen on a phone, priced
+//!   by the server, and reserved as chosen.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -216,6 +218,47 @@ async fn the_menus_refresh_keeps_the_quantity_a_customer_typed() {
     )
     .await;
     assert!(out.contains("kept 3 after the refresh"), "{out}");
+}
+
+#[tokio::test]
+async fn a_large_pizza_without_onions_with_extra_mozzarella_and_a_drink_are_ordered_on_a_phone() {
+    let env = TestEnv::new().await;
+    let shop = env.seed_shop(9, 9).await;
+    env.seed_menu().await;
+    sqlx::query("UPDATE stock SET quantity = 5000")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    let app = env.spawn_web().await;
+    let (mut running, shutdown) = Running::start(&env);
+    running.with(&env, &shutdown, workers::stock::CONSUMER, StockWorker);
+    let out = scenario(
+        "order_composed.mjs",
+        &[
+            format!("http://{}", app.address),
+            "test".into(),
+            ocpizza_tests::shop::CUSTOMER.into(),
+            PASSWORD.into(),
+        ],
+    )
+    .await;
+    let id: u64 = sqlx::query_scalar("SELECT MAX(id) FROM orders")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert!(out.contains(&format!("\"order\":{id}")), "{out}");
+    let o = env.order(id).await;
+    // 16,00 € for the 40 cm, 2,20 € its extra, 2,50 € the can.
+    assert_eq!(o.total.0, 1600 + 220 + 250);
+    assert_eq!(
+        o.lines[0].detail_fr(),
+        "40 cm · Tomate · + Mozzarella · sans Oignons"
+    );
+    assert_eq!(o.status, OrderStatus::Confirmed);
+    for (code, used) in [("mozza", 150 + 75), ("oignons", 0), ("coca", 1)] {
+        assert_eq!(env.stock_of(&shop, code).await, 5000 - used, "{code}");
+    }
+    running.stop().await;
 }
 
 #[tokio::test]

@@ -829,3 +829,65 @@ async fn the_admin_builds_sizes_options_and_products_and_a_mistake_changes_nothi
         "{page}"
     );
 }
+
+/// A phone order taken at the counter carries a size, options and a removal like a web one.
+#[tokio::test]
+async fn the_counter_takes_a_phone_order_with_a_size_options_and_a_removal() {
+    let printers = Emupos::start(2).await;
+    let (env, shop, _) = setup(&printers).await;
+    catalog::feed::feed(
+        &env.pool,
+        format!(
+            "staff,accueil@test.example,Anne Accueil,counter,test,{}\n",
+            ocpizza_tests::shop::PASSWORD
+        )
+        .as_bytes(),
+        &env.settings.printer_ports,
+    )
+    .await
+    .unwrap();
+    let app = env.spawn_web().await;
+    let desk = Visitor::new(&app);
+    desk.log_in("accueil@test.example", ocpizza_tests::shop::PASSWORD)
+        .await;
+    let page = desk.page("/equipe/test/comptoir").await;
+    assert!(
+        page.contains(&format!("name=\"size_{}\"", shop.regina)),
+        "{page}"
+    );
+    let key = ocpizza_tests::browser::field_value(&page, "idempotency_key").unwrap();
+    let r = shop.regina;
+    let (qty, size, extra, base, sans) = (
+        format!("qty_{r}"),
+        format!("size_{r}"),
+        format!("opt_{r}_extra-jambon"),
+        format!("group_{r}_base"),
+        format!("sans_{r}_oignons"),
+    );
+    let fields = [
+        ("idempotency_key", key.as_str()),
+        ("channel", "phone"),
+        ("customer_name", "Marc Téléphone"),
+        ("customer_phone", "06 98 76 54 32"),
+        (qty.as_str(), "1"),
+        (size.as_str(), "26"),
+        (extra.as_str(), "1"),
+        (base.as_str(), "base-creme"),
+        (sans.as_str(), "1"),
+        ("fulfilment", "pickup"),
+        ("when", "asap"),
+    ];
+    let r = desk.submit("/equipe/test/comptoir", &fields).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let id: u64 = sqlx::query_scalar("SELECT id FROM orders")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    let o = env.order(id).await;
+    assert_eq!(
+        o.lines[0].detail_fr(),
+        "26 cm · Crème · + Jambon · sans Oignons"
+    );
+    // 9,00 € the 26 cm, 0,50 € the cream, 2,00 € the ham.
+    assert_eq!(o.total.0, 900 + 50 + 200);
+}

@@ -1189,6 +1189,27 @@ async fn the_api_serves_its_openapi_document_covering_every_route() {
     );
     let doc: Value = r.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    // An order line chooses a size, options and removals; the menu says what can be chosen.
+    let schemas = &doc["components"]["schemas"];
+    for field in ["size", "options", "remove"] {
+        assert!(
+            schemas["NewLine"]["properties"].get(field).is_some(),
+            "NewLine.{field}"
+        );
+    }
+    for field in [
+        "sizes",
+        "groups",
+        "removable",
+        "allergens",
+        "vegetarian",
+        "category",
+    ] {
+        assert!(
+            schemas["MenuItemView"]["properties"].get(field).is_some(),
+            "MenuItemView.{field}"
+        );
+    }
     let mut operations: Vec<String> = doc["paths"]
         .as_object()
         .unwrap()
