@@ -891,3 +891,107 @@ async fn the_counter_takes_a_phone_order_with_a_size_options_and_a_removal() {
     // 9,00 € the 26 cm, 0,50 € the cream, 2,00 € the ham.
     assert_eq!(o.total.0, 900 + 50 + 200);
 }
+
+/// « Filtrer la carte »: a diet or an allergen left out hides what does not fit, and says how
+/// many are hidden; the refresh keeps the filter.
+#[tokio::test]
+async fn the_menu_filters_by_diet_and_allergen() {
+    let env = TestEnv::new().await;
+    env.seed_shop(9, 9).await;
+    env.seed_menu().await;
+    let app = env.spawn_web().await;
+    let v = Visitor::new(&app);
+    let shown = |page: &str, name: &str| page.contains(&format!("<strong>{name}</strong>"));
+    let all = v.page("/pizzerias/test").await;
+    assert!(shown(&all, "Regina") && shown(&all, "Margherita") && shown(&all, "Coca-Cola 33 cl"));
+    let veggie = v.page("/pizzerias/test?regime=vegetarien").await;
+    assert!(
+        shown(&veggie, "Margherita") && !shown(&veggie, "Regina"),
+        "{veggie}"
+    );
+    assert!(
+        veggie.contains("1 produit masqué par vos filtres."),
+        "{veggie}"
+    );
+    assert!(
+        veggie.contains("data-refresh=\"/pizzerias/test/carte?regime=vegetarien\""),
+        "{veggie}"
+    );
+    let no_milk = v.page("/pizzerias/test/carte?sans=milk").await;
+    assert!(
+        !shown(&no_milk, "Margherita")
+            && !shown(&no_milk, "Regina")
+            && shown(&no_milk, "Coca-Cola 33 cl"),
+        "{no_milk}"
+    );
+    let vegan = v.page("/pizzerias/test?regime=vegan&sans=gluten").await;
+    assert!(
+        shown(&vegan, "Coca-Cola 33 cl") && !shown(&vegan, "Margherita"),
+        "{vegan}"
+    );
+}
+
+/// The Z report counts what was sold by category, at each product's VAT rate.
+#[tokio::test]
+async fn the_z_report_counts_pizzas_and_drinks_apart_at_their_rates() {
+    let env = TestEnv::new().await;
+    let shop = env.seed_shop(9, 9).await;
+    let coca = env.seed_menu().await;
+    sqlx::query("UPDATE stock SET quantity = 5000")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    let large = NewLine {
+        size: Some("40".into()),
+        options: vec!["extra-mozza".into()],
+        ..NewLine::plain(shop.regina, 1)
+    };
+    let o = env
+        .place_lines(
+            &shop,
+            vec![large, NewLine::plain(coca, 2)],
+            PaymentMode::OnSite,
+            Fulfilment::Pickup,
+        )
+        .await;
+    let placed = env.outbox_for("order.placed", o.id).await;
+    consumer::process(&env.pool, "stock", &StockWorker, &placed)
+        .await
+        .unwrap();
+    for to in [
+        OrderStatus::Preparing,
+        OrderStatus::Ready,
+        OrderStatus::PickedUp,
+    ] {
+        ocpizza_tests::flow::move_as_manager(&env, &shop, o.id, to).await;
+    }
+    let mut conn = env.pool.acquire().await.unwrap();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .date_naive();
+    let z = report::z::for_day(&mut conn, shop.pizzeria_id, today)
+        .await
+        .unwrap();
+    let by: Vec<(vocab::Category, i64, u32)> = z
+        .by_category
+        .iter()
+        .map(|c| (c.category, c.items, c.gross.0))
+        .collect();
+    assert_eq!(
+        by,
+        [
+            (vocab::Category::Pizza, 1, 1600 + 220),
+            (vocab::Category::Drink, 2, 500)
+        ]
+    );
+    let rates: Vec<(vocab::VatRate, u32)> = z.sales.iter().map(|l| (l.rate, l.gross.0)).collect();
+    assert_eq!(
+        rates,
+        [
+            (vocab::VatRate::Reduced, 500),
+            (vocab::VatRate::Intermediate, 1820)
+        ]
+    );
+    let csv = z.to_csv("OC Pizza Test").unwrap();
+    assert!(csv.contains("ventes;dont boissons;2;5,00;;"), "{csv}");
+}
