@@ -160,7 +160,7 @@ async fn a_web_order_reaches_the_kitchen_screen_live_and_the_customer_sees_it_re
     let later = env
         .place_pickup(&shop, shop.margherita, vocab::PaymentMode::OnSite)
         .await;
-    sqlx::query("UPDATE orders SET desired_at = NOW(6) + INTERVAL 3 HOUR WHERE id = ?")
+    sqlx::query("UPDATE orders SET desired_at = NOW(6) + INTERVAL 3 HOUR, promised_at = desired_at, kitchen_at = desired_at - INTERVAL 15 MINUTE WHERE id = ?")
         .bind(later.id)
         .execute(&env.pool)
         .await

@@ -14,6 +14,7 @@ mod menu;
 mod migrations;
 mod notifications;
 mod ops;
+mod pacing;
 mod payments;
 mod proof;
 mod report;

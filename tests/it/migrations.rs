@@ -1,10 +1,12 @@
 use ocpizza_tests::TestEnv;
 
-const TABLES: [&str; 34] = [
+const TABLES: [&str; 36] = [
     "addresses",
     "delivery_zones",
     "email_log",
     "ingredients",
+    "kitchen_bookings",
+    "kitchen_capacity",
     "option_groups",
     "option_prices",
     "options",

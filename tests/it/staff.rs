@@ -1198,7 +1198,7 @@ async fn a_scheduled_order_waits_in_the_later_lane_and_starts_early_only_on_purp
     let later = env
         .place_pickup(&shop, shop.margherita, PaymentMode::OnSite)
         .await;
-    sqlx::query("UPDATE orders SET desired_at = NOW(6) + INTERVAL 3 HOUR WHERE id = ?")
+    sqlx::query("UPDATE orders SET desired_at = NOW(6) + INTERVAL 3 HOUR, promised_at = desired_at, kitchen_at = desired_at - INTERVAL 15 MINUTE WHERE id = ?")
         .bind(later.id)
         .execute(&env.pool)
         .await

@@ -1230,6 +1230,7 @@ async fn the_api_serves_its_openapi_document_covering_every_route() {
             "GET /api/orders/{id}",
             "GET /api/pizzerias",
             "GET /api/pizzerias/{code}/menu",
+            "GET /api/pizzerias/{code}/slots",
             "PATCH /api/orders/{id}",
             "POST /api/accounts",
             "POST /api/orders",

@@ -170,7 +170,27 @@ impl TestEnv {
         payment: PaymentMode,
         fulfilment: Fulfilment,
     ) -> Order {
-        let new = NewOrder {
+        let new = Self::new_order(shop, lines, payment, fulfilment);
+        let mut tx = self.pool.begin().await.expect("begin");
+        let placed =
+            order::place::place(&mut tx, &new, Actor::Customer(shop.customer_id), Utc::now())
+                .await
+                .expect("the test order is valid");
+        tx.commit().await.expect("commit");
+        match placed {
+            Placed::Created(o) => o,
+            Placed::AlreadyPlaced(_) => panic!("a fresh key made a new order"),
+        }
+    }
+
+    /// The shop's customer's order of `lines`, as soon as possible, with a fresh key.
+    pub fn new_order(
+        shop: &Shop,
+        lines: Vec<NewLine>,
+        payment: PaymentMode,
+        fulfilment: Fulfilment,
+    ) -> NewOrder {
+        NewOrder {
             pizzeria_id: shop.pizzeria_id,
             customer_id: shop.customer_id,
             channel: Channel::Web,
@@ -191,16 +211,6 @@ impl TestEnv {
             notes: String::new(),
             lines,
             idempotency_key: uuid::Uuid::new_v4().simple().to_string(),
-        };
-        let mut tx = self.pool.begin().await.expect("begin");
-        let placed =
-            order::place::place(&mut tx, &new, Actor::Customer(shop.customer_id), Utc::now())
-                .await
-                .expect("the test order is valid");
-        tx.commit().await.expect("commit");
-        match placed {
-            Placed::Created(o) => o,
-            Placed::AlreadyPlaced(_) => panic!("a fresh key made a new order"),
         }
     }
 

@@ -90,6 +90,7 @@ pub fn router() -> Router<AppState> {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(pizzerias))
         .routes(routes!(menu))
+        .routes(routes!(slots))
         .routes(routes!(sign_up))
         .routes(routes!(log_in_api, log_out_api))
         .routes(routes!(list_orders, place_order))
@@ -141,6 +142,89 @@ async fn menu(
     let mut conn = state.pool.acquire().await?;
     let shop = crate::lookup::active_shop(&mut conn, &code).await?;
     Ok(Json(crate::views::menu(&mut conn, shop.id).await?))
+}
+
+/// Which order the kitchen's times are asked for.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct SlotsQuery {
+    /// Pizzas and starters in the order (drinks and desserts take no oven time).
+    #[serde(default)]
+    pizzas: u32,
+    /// `delivery` adds the ride to the postal code's zone.
+    #[serde(default)]
+    fulfilment: Option<Fulfilment>,
+    #[serde(default)]
+    postal_code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AsapView {
+    /// Ready at the counter (pickup) or leaving the kitchen.
+    ready_at: DateTime<Utc>,
+    /// At the customer's door (delivery) or the same as `ready_at`.
+    at_door: DateTime<Utc>,
+    /// The wait is beyond the shop's limit: « dès que possible » means this time.
+    beyond: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SlotView {
+    at: DateTime<Utc>,
+    /// « 19:30 », Paris time.
+    label: String,
+    /// Pizzas the kitchen's quarter for it can still take.
+    left: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SlotsView {
+    /// `null` when the shop is closed or its kitchen full for the next hours.
+    asap: Option<AsapView>,
+    /// The times (every quarter of an hour, three days) the kitchen can still make this
+    /// order for; a full one is left out.
+    slots: Vec<SlotView>,
+}
+
+/// When the kitchen can make an order of `pizzas`: its promise for « dès que possible » and
+/// the slots it can still take.
+#[utoipa::path(get, path = "/api/pizzerias/{code}/slots", tag = "pizzerias",
+    params(("code" = String, Path, description = "The pizzeria's code"), SlotsQuery),
+    responses((status = 200, body = SlotsView), (status = 404, body = ErrorBody)))]
+async fn slots(
+    State(state): State<AppState>,
+    ApiPath(code): ApiPath<String>,
+    axum::extract::Query(q): axum::extract::Query<SlotsQuery>,
+) -> Result<Json<SlotsView>, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    let shop = crate::lookup::active_shop(&mut conn, &code).await?;
+    let travel = match q.fulfilment {
+        Some(Fulfilment::Delivery) => {
+            catalog::zone::travel_for(&mut conn, shop.id, &q.postal_code).await?
+        }
+        _ => chrono::Duration::zero(),
+    };
+    let offer =
+        crate::views::kitchen_offer(&mut conn, &shop, q.pizzas.min(200), travel, Utc::now())
+            .await?;
+    Ok(Json(SlotsView {
+        asap: offer.asap.map(|p| AsapView {
+            ready_at: pace::rounded_up(p.fit.ready_at),
+            at_door: pace::rounded_up(p.fit.at_door),
+            beyond: p.beyond,
+        }),
+        slots: offer
+            .days
+            .iter()
+            .flat_map(|d| d["slots"].as_array().cloned().unwrap_or_default())
+            .filter_map(|s| {
+                Some(SlotView {
+                    at: serde_json::from_value(s["at"].clone()).ok()?,
+                    label: s["label"].as_str()?.to_owned(),
+                    left: u32::try_from(s["left"].as_u64()?).ok()?,
+                })
+            })
+            .collect(),
+    }))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -77,10 +77,14 @@ async fn render_cart(
     let stock = stock::quantities(&mut conn, shop.id).await?;
     let mut total = Cents(0);
     let mut lines = Vec::new();
+    let mut cooked = 0;
     for (index, line) in cart.lines.iter().enumerate() {
         let Some(product) = products.iter().find(|p| p.id == line.pizza_id) else {
             continue;
         };
+        if product.category.is_cooked() {
+            cooked += line.quantity;
+        }
         let (amount, detail, available, problem) = match product.compose(selection(line)) {
             Ok(c) => {
                 let amount = c.unit_price.saturating_mul(line.quantity);
@@ -139,7 +143,26 @@ async fn render_cart(
         .as_ref()
         .map(|r| r.form.idempotency_key.clone())
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-    let slots = crate::views::slot_choices(&shop, Utc::now());
+    // What the kitchen can promise this cart, said before checkout (the payment page and the
+    // order then say the exact time, with the address's ride).
+    let offer = crate::views::kitchen_offer(
+        &mut conn,
+        &shop,
+        cooked,
+        chrono::Duration::zero(),
+        Utc::now(),
+    )
+    .await?;
+    let ride = chrono::Duration::minutes(20);
+    let asap = offer.asap.as_ref().map(|p| {
+        let ready = pace::rounded_up(p.fit.ready_at);
+        context! {
+            ready => crate::views::clock(ready),
+            door => crate::views::clock(pace::rounded_up(p.fit.ready_at + ride)),
+            beyond => p.beyond,
+        }
+    });
+    let slots = offer.days;
     let html = page.render(
         "cart.html",
         context! {
@@ -155,6 +178,7 @@ async fn render_cart(
             tenders => crate::staff::tenders(),
             slot_values => slots.iter().flat_map(|d| d["slots"].as_array().cloned().unwrap_or_default()).filter_map(|s| s["value"].as_str().map(str::to_owned)).collect::<Vec<_>>(),
             slots => slots,
+            asap => asap,
         },
     )?;
     Ok((status, html).into_response())

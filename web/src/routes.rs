@@ -129,6 +129,7 @@ fn staff() -> Router<AppState> {
             post(delivery::take),
         )
         .route("/equipe/{code}/gestion", get(manage::page))
+        .route("/equipe/{code}/cuisine/capacite", post(manage::capacity))
         .route(
             "/equipe/{code}/stock/{ingredient_id}",
             get(manage::history).post(manage::adjust),

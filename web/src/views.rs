@@ -288,6 +288,8 @@ pub struct OrderView {
     rejection_reason: Option<String>,
     fulfilment_label: &'static str,
     when: String,
+    /// When it was promised ready (pickup) or at the door (delivery).
+    promised_at: Option<DateTime<Utc>>,
     total: String,
     /// « 2,50 € » when the order pays a delivery fee.
     delivery_fee: Option<String>,
@@ -333,23 +335,58 @@ pub fn day_name_fr(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-/// The slots a customer may choose at checkout (the shop open, at least the minimum lead from
-/// now, the next three days), grouped by day, as the form's values (`2026-12-02T19:30`).
-pub fn slot_choices(shop: &Pizzeria, now: DateTime<Utc>) -> Vec<serde_json::Value> {
+/// What the kitchen can promise an order of `pizzas` (cooked items) from `shop` now: its time
+/// for « dès que possible », and the slots it can still make (the shop open, at least the
+/// minimum lead from now, the next three days), grouped by day as the form's values
+/// (`2026-12-02T19:30`), each with the pizzas its kitchen quarter has left. A full slot is not
+/// offered; checkout decides for real under the kitchen's lock.
+pub struct Offer {
+    pub asap: Option<pace::Promise>,
+    pub days: Vec<serde_json::Value>,
+}
+
+pub async fn kitchen_offer(
+    conn: &mut MySqlConnection,
+    shop: &Pizzeria,
+    pizzas: u32,
+    travel: chrono::Duration,
+    now: DateTime<Utc>,
+) -> Result<Offer, WebError> {
+    let capacity = pace::store::capacity_of(conn, shop.id).await?;
+    let plan = pace::store::plan(conn, shop.id, now, None).await?;
+    let pace = pace::store::pace_of(conn, shop.id).await?;
+    let asap = shop
+        .is_open_at(now)
+        .then(|| plan.promise(&capacity, &pace, pizzas, travel, now))
+        .flatten();
     let mut days: Vec<serde_json::Value> = Vec::new();
     for at in shop.slots(now + order::place::MIN_LEAD, 3) {
+        let Ok(fit) = plan.scheduled(&capacity, &pace, pizzas, travel, at, now) else {
+            continue;
+        };
+        let left = fit
+            .bookings
+            .first()
+            .map_or(capacity.per_quarter, |(q, _)| plan.left(&capacity, *q, now));
         let local = at.with_timezone(&Paris);
         let day = day_name_fr(at, now);
         let slot = serde_json::json!({
             "value": local.format("%Y-%m-%dT%H:%M").to_string(),
             "label": local.format("%H:%M").to_string(),
+            "at": at,
+            "left": left,
         });
         match days.last_mut() {
             Some(d) if d["day"] == day => d["slots"].as_array_mut().expect("a list").push(slot),
             _ => days.push(serde_json::json!({ "day": day, "slots": [slot] })),
         }
     }
-    days
+    Ok(Offer { asap, days })
+}
+
+/// « 19:40 », Paris time.
+pub fn clock(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Paris).format("%H:%M").to_string()
 }
 
 pub fn paris(at: DateTime<Utc>) -> String {
@@ -366,10 +403,12 @@ pub fn order_view(o: &Order) -> OrderView {
         status_label: o.status_label(),
         rejection_reason: o.rejection_reason.clone(),
         fulfilment_label: o.fulfilment.label_fr(),
-        when: o
-            .desired_at
-            .map(|t| format!("pour le {}", paris(t)))
-            .unwrap_or_else(|| "dès que possible".into()),
+        when: match (o.desired_at, o.promise_fr()) {
+            (Some(t), _) => format!("pour le {}", paris(t)),
+            (None, Some(promise)) => format!("dès que possible, {promise}"),
+            (None, None) => "dès que possible".into(),
+        },
+        promised_at: o.promised_at,
         total: o.total.to_string(),
         delivery_fee: (o.delivery_fee.0 > 0).then(|| o.delivery_fee.to_string()),
         payment_label: match o.payment_mode {

@@ -338,6 +338,11 @@ pub async fn create_pizzeria(
     .execute(&mut *conn)
     .await?
     .last_insert_id();
+    // Its kitchen at the default pace (pace::store), the row checkouts lock.
+    sqlx::query("INSERT INTO kitchen_capacity (pizzeria_id) VALUES (?)")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     sqlx::query(
         "INSERT INTO stock (pizzeria_id, ingredient_id, quantity) SELECT ?, id, 0 FROM ingredients",
     )

@@ -104,6 +104,22 @@ pub async fn terms_for(
     Ok(row.as_ref().map(terms))
 }
 
+/// How long the ride from the shop to `postal_code` takes (20 minutes unless the zone says).
+pub async fn travel_for(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+    postal_code: &str,
+) -> Result<chrono::Duration, sqlx::Error> {
+    let minutes: Option<u16> = sqlx::query_scalar(
+        "SELECT travel_minutes FROM delivery_zones WHERE pizzeria_id = ? AND postal_code = ?",
+    )
+    .bind(pizzeria_id)
+    .bind(postal_code.trim())
+    .fetch_optional(conn)
+    .await?;
+    Ok(chrono::Duration::minutes(i64::from(minutes.unwrap_or(20))))
+}
+
 /// The pizzeria's zones, cheapest first, each with its postal codes in order.
 pub async fn zones(conn: &mut MySqlConnection, pizzeria_id: u64) -> Result<Vec<Zone>, sqlx::Error> {
     let rows: Vec<Row> = sqlx::query_as(

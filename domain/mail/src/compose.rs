@@ -93,9 +93,10 @@ fn summary(order: &Order) -> OrderSummary {
         delivery_fee: (order.delivery_fee.0 > 0).then(|| order.delivery_fee.to_string()),
         total: order.total.to_string(),
         fulfilment: order.fulfilment.label_fr().into(),
-        when: match order.desired_at {
-            Some(at) => format!("pour {}", paris_time(at)),
-            None => "dès que possible".into(),
+        when: match (order.desired_at, order.promise_fr()) {
+            (Some(at), _) => format!("pour {}", paris_time(at)),
+            (None, Some(promise)) => format!("dès que possible, {promise}"),
+            (None, None) => "dès que possible".into(),
         },
         payment: match order.payment_mode {
             PaymentMode::Online => match order.status {

@@ -110,6 +110,21 @@ pub async fn modify(
             .execute(&mut *conn)
             .await?;
     }
+    // The kitchen again: the order gives up its old place and takes the one its new content and
+    // time need (a full slot refuses the whole change).
+    let changed = Order::load(conn, order.id).await?;
+    let fit = crate::place::fit_kitchen(
+        conn,
+        &shop,
+        changed.fulfilment,
+        postal_code.as_deref(),
+        changed.cooked(),
+        changed.desired_at,
+        now,
+        Some(order.id),
+    )
+    .await?;
+    crate::place::book_kitchen(conn, shop.id, order.id, &fit, changed.desired_at).await?;
     // The fee follows the new subtotal and address, under the zone's minimum, as at checkout.
     let delivery_fee = match (order.fulfilment, &postal_code) {
         (Fulfilment::Delivery, Some(code)) => delivery_fee(conn, &shop, code, subtotal).await?,

@@ -223,6 +223,87 @@ pub(crate) async fn delivery_fee(
     Ok(terms.fee_for(subtotal))
 }
 
+/// « 19:40 », Paris time.
+pub(crate) fn clock(at: DateTime<Utc>) -> String {
+    at.with_timezone(&chrono_tz::Europe::Paris)
+        .format("%H:%M")
+        .to_string()
+}
+
+/// Where the order takes its place in the kitchen, under the lock of the shop's kitchen row
+/// (held until the caller's transaction ends, so two checkouts for the last room of a quarter
+/// queue up and the second sees the first's bookings): for « dès que possible » the first room
+/// in the queue, for a slot the quarters before it or a refusal naming the next slot that fits.
+/// `leaving`: an order being changed, whose old bookings do not count.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "what an order is, for the kitchen; a struct would only rename the arguments"
+)]
+pub(crate) async fn fit_kitchen(
+    conn: &mut MySqlConnection,
+    shop: &Pizzeria,
+    fulfilment: Fulfilment,
+    postal_code: Option<&str>,
+    pizzas: u32,
+    desired: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    leaving: Option<u64>,
+) -> Result<pace::Fit, OrderError> {
+    let travel = match (fulfilment, postal_code) {
+        (Fulfilment::Delivery, Some(code)) => {
+            catalog::zone::travel_for(conn, shop.id, code).await?
+        }
+        _ => Duration::zero(),
+    };
+    let capacity = pace::store::lock(conn, shop.id).await?;
+    let plan = pace::store::plan(conn, shop.id, now, leaving).await?;
+    let pace = pace::store::pace_of(conn, shop.id).await?;
+    match desired {
+        None => plan
+            .asap(&capacity, &pace, pizzas, travel, now)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "la cuisine de {} est complète pour les prochaines heures : choisissez un créneau plus tard",
+                    shop.name
+                ))
+            }),
+        Some(at) => plan
+            .scheduled(&capacity, &pace, pizzas, travel, at, now)
+            .map_err(|pace::Refusal::Full { next }| {
+                invalid(match next {
+                    Some(next) => format!(
+                        "le créneau de {} est complet en cuisine : le prochain possible est {}",
+                        clock(at),
+                        clock(next)
+                    ),
+                    None => format!(
+                        "le créneau de {} est complet en cuisine, et les suivants aussi",
+                        clock(at)
+                    ),
+                })
+            }),
+    }
+}
+
+/// Writes where the order stands in the kitchen: its bookings, when it should be started and
+/// the time promised to the customer (the slot, or the queue's time rounded up to 5 minutes).
+pub(crate) async fn book_kitchen(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+    order_id: u64,
+    fit: &pace::Fit,
+    desired: Option<DateTime<Utc>>,
+) -> Result<(), sqlx::Error> {
+    pace::store::write(conn, pizzeria_id, order_id, &fit.bookings).await?;
+    sqlx::query("UPDATE orders SET promised_at = ?, kitchen_at = ? WHERE id = ?")
+        .bind(desired.unwrap_or_else(|| pace::rounded_up(fit.at_door)))
+        .bind(fit.starts_at)
+        .bind(order_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// A line as sold: its product, the composition the catalog worked out, and what it costs.
 #[derive(Debug)]
 pub(crate) struct PricedLine {
@@ -461,6 +542,24 @@ pub async fn place(
         _ => None,
     };
 
+    let cooked: u32 = priced
+        .iter()
+        .filter(|l| l.category.is_cooked())
+        .map(|l| l.quantity)
+        .sum();
+    let postal_code = new.delivery.as_ref().map(|a| a.postal_code.as_str());
+    let fit = fit_kitchen(
+        conn,
+        &shop,
+        new.fulfilment,
+        postal_code,
+        cooked,
+        new.desired_at,
+        now,
+        None,
+    )
+    .await?;
+
     let status = match new.payment_mode {
         PaymentMode::Online => OrderStatus::AwaitingPayment,
         PaymentMode::OnSite => OrderStatus::Placed,
@@ -512,6 +611,7 @@ pub async fn place(
         Err(e) => return Err(e.into()),
     };
     write_lines(conn, order_id, &priced).await?;
+    book_kitchen(conn, shop.id, order_id, &fit, new.desired_at).await?;
     record_history(conn, order_id, None, status, by, "").await?;
     let order = Order::load(conn, order_id).await?;
     if status == OrderStatus::Placed {

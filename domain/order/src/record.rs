@@ -138,6 +138,11 @@ pub struct Order {
     pub delivery: Option<DeliveryAddress>,
     /// `None`: as soon as possible.
     pub desired_at: Option<DateTime<Utc>>,
+    /// When the customer was told it would be ready (pickup) or at the door (delivery): the
+    /// slot, or for « dès que possible » the time the kitchen's queue allowed.
+    pub promised_at: Option<DateTime<Utc>>,
+    /// When the kitchen should start it.
+    pub kitchen_at: Option<DateTime<Utc>>,
     pub notes: String,
     /// Everything the customer pays: the lines plus [`Order::delivery_fee`].
     pub total: Cents,
@@ -153,7 +158,7 @@ pub struct Order {
 const COLUMNS: &str =
     "id, pizzeria_id, customer_id, driver_id, channel, fulfilment, status, payment_mode, on_site_method, change_for_cents, customer_name,
     customer_phone, contact_email, delivery_street, delivery_complement, delivery_postal_code, delivery_city,
-    delivery_instructions, desired_at, notes, total_cents, delivery_fee_cents, version, rejection_reason, created_at";
+    delivery_instructions, desired_at, promised_at, kitchen_at, notes, total_cents, delivery_fee_cents, version, rejection_reason, created_at";
 
 fn from_row(row: &sqlx::mysql::MySqlRow) -> Result<Order, sqlx::Error> {
     let street: Option<String> = row.try_get("delivery_street")?;
@@ -196,6 +201,8 @@ fn from_row(row: &sqlx::mysql::MySqlRow) -> Result<Order, sqlx::Error> {
             None => None,
         },
         desired_at: row.try_get("desired_at")?,
+        promised_at: row.try_get("promised_at")?,
+        kitchen_at: row.try_get("kitchen_at")?,
         notes: row.try_get("notes")?,
         total: Cents(row.try_get("total_cents")?),
         delivery_fee: Cents(row.try_get("delivery_fee_cents")?),
@@ -353,6 +360,28 @@ impl Order {
 
     pub fn status_label(&self) -> &'static str {
         self.status.label_fr(self.fulfilment)
+    }
+
+    /// For « dès que possible », the time promised, as the customer reads it: « prête vers
+    /// 19:40 » (pickup), « livrée vers 20:05 » (delivery).
+    pub fn promise_fr(&self) -> Option<String> {
+        if self.desired_at.is_some() {
+            return None;
+        }
+        let at = crate::place::clock(self.promised_at?);
+        Some(match self.fulfilment {
+            Fulfilment::Delivery => format!("livrée vers {at}"),
+            Fulfilment::Pickup => format!("prête vers {at}"),
+        })
+    }
+
+    /// How many of its items the kitchen makes (pizzas, starters; not drinks or desserts).
+    pub fn cooked(&self) -> u32 {
+        self.lines
+            .iter()
+            .filter(|l| l.category.is_cooked())
+            .map(|l| l.quantity)
+            .sum()
     }
 
     /// What the pizzas come to, before the delivery fee.

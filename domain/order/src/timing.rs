@@ -19,12 +19,14 @@ pub const TRAVEL: Duration = Duration::minutes(20);
 /// How long before being late a card turns amber.
 pub const WARNING: Duration = Duration::minutes(10);
 
-/// When the kitchen should start the order: at once for « dès que possible »; for a slot, the
-/// slot less the preparation (and the ride, for a delivery).
+/// When the kitchen should start the order: at once for « dès que possible » (it is in the
+/// queue); for a slot, when the kitchen's plan put it (`kitchen_at`), or for an order placed
+/// before pacing the slot less the preparation (and the ride, for a delivery).
 pub fn start_at(order: &Order) -> DateTime<Utc> {
-    match order.desired_at {
-        None => order.created_at,
-        Some(due) => due - lead(order.fulfilment),
+    match (order.desired_at, order.kitchen_at) {
+        (None, _) => order.created_at,
+        (Some(_), Some(planned)) => planned,
+        (Some(due), None) => due - lead(order.fulfilment),
     }
 }
 

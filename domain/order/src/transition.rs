@@ -98,6 +98,10 @@ pub async fn move_locked(
         sqlx::Error::RowNotFound => OrderError::Conflict,
         other => OrderError::Db(other),
     })?;
+    // Ended unmade: its place in the kitchen goes to others.
+    if matches!(to, OrderStatus::Cancelled | OrderStatus::Rejected) && from.is_modifiable() {
+        pace::store::release(conn, order.id).await?;
+    }
     order.status = to;
     order.version += 1;
     if let Some(r) = rejection {

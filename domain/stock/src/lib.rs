@@ -127,9 +127,12 @@ async fn lock(
         return Ok(locked);
     }
     let placeholders = vec!["?"; ids.len()].join(", ");
+    // Only the stock rows are locked: a join would lock the ingredients' rows too, which every
+    // checkout reads (foreign keys of its lines) while holding the kitchen's lock — a deadlock.
     let sql = format!(
-        "SELECT s.ingredient_id, s.quantity, s.low_threshold, s.low_alerted, i.name
-         FROM stock s JOIN ingredients i ON i.id = s.ingredient_id
+        "SELECT s.ingredient_id, s.quantity, s.low_threshold, s.low_alerted,
+                (SELECT i.name FROM ingredients i WHERE i.id = s.ingredient_id)
+         FROM stock s
          WHERE s.pizzeria_id = ? AND s.ingredient_id IN ({placeholders})
          ORDER BY s.ingredient_id FOR UPDATE"
     );

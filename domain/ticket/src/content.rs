@@ -36,6 +36,10 @@ pub struct Ticket {
     pub blocks: Vec<Block>,
 }
 
+fn clock(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Paris).format("%H:%M").to_string()
+}
+
 fn paris(at: DateTime<Utc>) -> String {
     at.with_timezone(&Paris).format("%d/%m %H:%M").to_string()
 }
@@ -107,9 +111,10 @@ impl Ticket {
             b.push(Block::Banner("BACKUP - IMPRIMANTE DE SECOURS".into()));
         }
         b.push(Block::Title(format!("Commande n°{}", order.id)));
-        let due = match order.desired_at {
-            Some(at) => format!("pour {}", paris(at)),
-            None => "dès que possible".into(),
+        let due = match (order.desired_at, order.promised_at) {
+            (Some(at), _) => format!("pour {}", paris(at)),
+            (None, Some(promised)) => format!("dès que possible, promise {}", clock(promised)),
+            (None, None) => "dès que possible".into(),
         };
         b.push(Block::Strong(match order.fulfilment {
             Fulfilment::Delivery => format!("À LIVRER {due}"),

@@ -95,12 +95,14 @@ pub async fn page(
             }
         })
         .collect();
+    let kitchen = pace::store::capacity_of(&mut conn, shop.id).await?;
     render(
         &page,
         &user,
         &shop,
         "manage.html",
         context! {
+            kitchen => context! { per_quarter => kitchen.per_quarter, max_wait => kitchen.max_wait.num_minutes() },
             orders => orders,
             counts => counts,
             day_total => day_total,
@@ -281,6 +283,46 @@ pub async fn threshold(
             .await?;
         }
         Err(e) => return Err(WebError::Internal(e.to_string())),
+    }
+    Ok(back)
+}
+
+#[derive(Deserialize)]
+pub struct CapacityForm {
+    per_quarter: String,
+    max_wait: String,
+}
+
+/// The kitchen's pace, changed live (« on est deux ce soir »): promises and slots follow at
+/// once; orders already taken keep their place.
+pub async fn capacity(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(code): Path<String>,
+    page: Page,
+    Form(form): Form<CapacityForm>,
+) -> Result<Redirect, WebError> {
+    let shop = shop_for(&state, &user, &code, Screen::Management).await?;
+    let back = Redirect::to(&format!("/equipe/{code}/gestion"));
+    let (Ok(per_quarter), Ok(max_wait)) = (
+        form.per_quarter.trim().parse::<u32>(),
+        form.max_wait.trim().parse::<u32>(),
+    ) else {
+        flash(&page.session, "Capacité invalide : des nombres entiers.").await?;
+        return Ok(back);
+    };
+    let mut conn = state.pool.acquire().await?;
+    match pace::store::set_capacity(&mut conn, shop.id, per_quarter, max_wait, user.id).await {
+        Ok(()) => {
+            let message = format!(
+                "Cuisine : {per_quarter} pizzas par quart d'heure, « dès que possible » jusqu'à {max_wait} minutes d'attente."
+            );
+            flash(&page.session, message).await?;
+        }
+        Err(pace::store::SetError(m)) if !m.starts_with("database error") => {
+            flash(&page.session, crate::error::capitalised(&m)).await?
+        }
+        Err(pace::store::SetError(m)) => return Err(WebError::Internal(m)),
     }
     Ok(back)
 }

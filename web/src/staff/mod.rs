@@ -346,6 +346,8 @@ pub struct StaffOrder {
     due_at: chrono::DateTime<Utc>,
     /// The chosen time, local (« 19:30 »), or « dès que possible ».
     due_time: String,
+    /// For « dès que possible », the time promised to the customer (« 19:40 »).
+    promised: Option<String>,
     /// The card's colour: `on-time`, `soon`, `late`.
     urgency: &'static str,
     /// A scheduled order whose start time has not come (« Plus tard »).
@@ -422,6 +424,10 @@ pub fn staff_view(o: &Order) -> StaffOrder {
             .desired_at
             .map(|t| day_clock(t, now))
             .unwrap_or_else(|| "dès que possible".into()),
+        promised: o
+            .promised_at
+            .filter(|_| o.desired_at.is_none())
+            .map(|t| day_clock(t, now)),
         urgency: order::timing::urgency(o, now).as_str(),
         later: o.status == OrderStatus::Confirmed && order::timing::is_for_later(o, now),
         start_time: day_clock(order::timing::start_at(o), now),

@@ -83,6 +83,11 @@ async fn write_catalog(conn: &mut MySqlConnection, seed: &Seed) -> Result<(), sq
         .execute(&mut *conn)
         .await?;
     }
+    // A new shop's kitchen starts at the default pace (pace::store), its row there before any
+    // checkout locks it.
+    sqlx::query("INSERT IGNORE INTO kitchen_capacity (pizzeria_id) SELECT id FROM pizzerias")
+        .execute(&mut *conn)
+        .await?;
     // Columns a row leaves out keep what the database holds (an older file loads unchanged).
     for i in &seed.ingredients {
         sqlx::query(

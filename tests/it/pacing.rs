@@ -1,0 +1,299 @@
+//! Kitchen pacing against the real database: a slot's last capacity raced by many checkouts
+//! (exactly what fits is taken, the others are told the next slot), « dès que possible »
+//! promised from the queue and said on the order, the ticket and the API, a cancelled order
+//! freeing its place, the manager's capacity changed live, and the slots the API offers.
+
+use chrono::{Duration, Utc};
+use ocpizza_tests::TestEnv;
+use ocpizza_tests::browser::{Visitor, location};
+use ocpizza_tests::flow::api_customer;
+use ocpizza_tests::shop::{MANAGER, PASSWORD, Shop};
+use order::{NewLine, OrderError, Placed};
+use reqwest::StatusCode;
+use serde_json::Value;
+use vocab::{Actor, Fulfilment, PaymentMode};
+
+async fn setup(per_quarter: u32) -> (TestEnv, Shop) {
+    let env = TestEnv::new().await;
+    let shop = env.seed_shop(9, 9).await;
+    sqlx::query("UPDATE stock SET quantity = 5000")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    let mut conn = env.pool.acquire().await.unwrap();
+    pace::store::set_capacity(
+        &mut conn,
+        shop.pizzeria_id,
+        per_quarter,
+        60,
+        shop.manager_id,
+    )
+    .await
+    .unwrap();
+    (env, shop)
+}
+
+/// Pizzas booked per quarter for the shop.
+async fn booked(env: &TestEnv, shop: &Shop) -> Vec<(chrono::DateTime<Utc>, i64)> {
+    sqlx::query_as(
+        "SELECT quarter_at, CAST(SUM(pizzas) AS SIGNED) FROM kitchen_bookings WHERE pizzeria_id = ? GROUP BY quarter_at ORDER BY quarter_at",
+    )
+    .bind(shop.pizzeria_id)
+    .fetch_all(&env.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn checkouts_racing_for_a_slots_last_capacity_take_exactly_what_fits() {
+    // Two pizzas a quarter; a slot in three hours can be made in its quarter or the two before.
+    let (env, shop) = setup(2).await;
+    let slot = pace::quarter_of(Utc::now() + Duration::hours(3));
+    let mut racers = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let pool = env.pool.clone();
+        let mut new = TestEnv::new_order(
+            &shop,
+            vec![NewLine::plain(shop.margherita, 2)],
+            PaymentMode::OnSite,
+            Fulfilment::Pickup,
+        );
+        new.desired_at = Some(slot);
+        let by = Actor::Customer(shop.customer_id);
+        racers.spawn(async move {
+            let mut tx = pool.begin().await.unwrap();
+            match order::place::place(&mut tx, &new, by, Utc::now()).await {
+                Ok(Placed::Created(o)) => {
+                    tx.commit().await.unwrap();
+                    Ok(o.id)
+                }
+                Ok(Placed::AlreadyPlaced(_)) => panic!("fresh keys"),
+                Err(OrderError::Invalid(m)) => Err(m),
+                Err(e) => panic!("no deadlock nor error under contention: {e}"),
+            }
+        });
+    }
+    let mut placed = Vec::new();
+    let mut refused = Vec::new();
+    while let Some(done) = racers.join_next().await {
+        match done.unwrap() {
+            Ok(id) => placed.push(id),
+            Err(m) => refused.push(m),
+        }
+    }
+    assert_eq!(placed.len(), 3, "{refused:?}");
+    assert_eq!(refused.len(), 5);
+    let next = (slot + pace::QUARTER)
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .format("%H:%M")
+        .to_string();
+    for m in &refused {
+        assert!(
+            m.contains("est complet en cuisine : le prochain possible est ") && m.ends_with(&next),
+            "{m}"
+        );
+    }
+    let quarters = booked(&env, &shop).await;
+    assert_eq!(quarters.len(), 3);
+    assert!(
+        quarters.iter().all(|(_, n)| *n == 2),
+        "never more than the capacity: {quarters:?}"
+    );
+    assert_eq!(
+        env.count("orders").await,
+        3,
+        "the refused ones left nothing"
+    );
+
+    // A cancelled one frees its place: the slot can be taken again.
+    let mut tx = env.pool.begin().await.unwrap();
+    order::transition::cancel_by_customer(&mut tx, placed[0], shop.customer_id)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut again = TestEnv::new_order(
+        &shop,
+        vec![NewLine::plain(shop.regina, 2)],
+        PaymentMode::OnSite,
+        Fulfilment::Pickup,
+    );
+    again.desired_at = Some(slot);
+    let mut tx = env.pool.begin().await.unwrap();
+    order::place::place(
+        &mut tx,
+        &again,
+        Actor::Customer(shop.customer_id),
+        Utc::now(),
+    )
+    .await
+    .expect("the freed place is taken");
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn as_soon_as_possible_is_promised_from_the_queue_and_said_everywhere() {
+    let (env, shop) = setup(4).await;
+    let first = env
+        .place(
+            &shop,
+            &[(shop.margherita, 2)],
+            PaymentMode::OnSite,
+            Fulfilment::Pickup,
+        )
+        .await;
+    let promised = first.promised_at.expect("a promise");
+    // An empty kitchen: started now, 10 + 1.5 × 2 minutes (one of the two in the next quarter
+    // when this one is nearly gone), rounded up to 5.
+    let now = Utc::now();
+    assert!(
+        promised >= now + Duration::minutes(13) && promised <= now + Duration::minutes(31),
+        "{promised} vs {now}"
+    );
+    // Twelve more pizzas: the queue pushes this one three quarters later at least.
+    let crowd = env
+        .place(
+            &shop,
+            &[(shop.margherita, 12)],
+            PaymentMode::OnSite,
+            Fulfilment::Pickup,
+        )
+        .await;
+    let late = env
+        .place(
+            &shop,
+            &[(shop.regina, 2)],
+            PaymentMode::OnSite,
+            Fulfilment::Pickup,
+        )
+        .await;
+    assert!(crowd.promised_at.unwrap() > promised);
+    assert!(
+        late.promised_at.unwrap() >= now + Duration::minutes(45),
+        "{:?}",
+        late.promised_at
+    );
+    let quarters = booked(&env, &shop).await;
+    assert!(quarters.iter().all(|(_, n)| *n <= 4), "{quarters:?}");
+
+    // Said on the order page, in the API and on the ticket.
+    let clock = late
+        .promised_at
+        .unwrap()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .format("%H:%M")
+        .to_string();
+    let app = env.spawn_web().await;
+    let v = api_customer(&format!("http://{}", app.address)).await;
+    let body: Value = v
+        .client
+        .get(v.url(&format!("/api/orders/{}", late.id)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["when"],
+        format!("dès que possible, prête vers {clock}"),
+        "{body}"
+    );
+    assert!(body["promised_at"].is_string());
+    let ticket = ticket::content::Ticket::for_order(
+        &env.order(late.id).await,
+        "OC Pizza Test",
+        ticket::content::Marks {
+            reprint: false,
+            backup: false,
+        },
+        Utc::now(),
+    )
+    .to_text();
+    assert!(
+        ticket.contains(&format!("À EMPORTER dès que possible, promise {clock}")),
+        "{ticket}"
+    );
+
+    // The cart says it before checkout.
+    let web = Visitor::new(&app);
+    web.add_to_cart(shop.margherita, 1).await;
+    let cart = web.page("/panier").await;
+    assert!(cart.contains("prête vers "), "{cart}");
+}
+
+#[tokio::test]
+async fn the_manager_changes_the_kitchens_capacity_live_and_the_slots_follow() {
+    let (env, shop) = setup(12).await;
+    let app = env.spawn_web().await;
+    let manager = Visitor::new(&app);
+    manager.log_in(MANAGER, PASSWORD).await;
+    let r = manager
+        .submit(
+            "/equipe/test/cuisine/capacite",
+            &[("per_quarter", "0"), ("max_wait", "60")],
+        )
+        .await;
+    let page = manager.page(&location(&r)).await;
+    assert!(
+        page.contains("Pizzas par quart d&#x27;heure : de 1 à 200")
+            || page.contains("Pizzas par quart d'heure : de 1 à 200"),
+        "{page}"
+    );
+    let r = manager
+        .submit(
+            "/equipe/test/cuisine/capacite",
+            &[("per_quarter", "2"), ("max_wait", "30")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = manager.page(&location(&r)).await;
+    assert!(
+        page.contains("Cuisine : 2 pizzas par quart d&#x27;heure")
+            || page.contains("Cuisine : 2 pizzas par quart d'heure"),
+        "{page}"
+    );
+
+    // Two pizzas a quarter, 7 min 30 s each on the line: three orders of two for `slot` take
+    // the three quarters it may be made in; the API says what is left elsewhere, and `slot` is
+    // not offered any more.
+    let slot = pace::quarter_of(Utc::now() + Duration::hours(2));
+    for _ in 0..3 {
+        let mut new = TestEnv::new_order(
+            &shop,
+            vec![NewLine::plain(shop.margherita, 2)],
+            PaymentMode::OnSite,
+            Fulfilment::Pickup,
+        );
+        new.desired_at = Some(slot);
+        let mut tx = env.pool.begin().await.unwrap();
+        order::place::place(&mut tx, &new, Actor::Customer(shop.customer_id), Utc::now())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let v = Visitor::new(&app);
+    let offer: Value = v
+        .client
+        .get(v.url("/api/pizzerias/test/slots?pizzas=2"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let slots = offer["slots"].as_array().unwrap();
+    assert!(!slots.is_empty());
+    let at = |s: &Value| {
+        s["at"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<Utc>>()
+            .unwrap()
+    };
+    assert!(
+        !slots.iter().any(|s| at(s) == slot),
+        "the full slot is not offered"
+    );
+    assert!(slots.iter().all(|s| s["left"].as_u64().unwrap() <= 2));
+    assert!(offer["asap"]["ready_at"].is_string(), "{offer}");
+}
