@@ -195,6 +195,33 @@ impl Plan {
                     .map(|f| f.at_door),
             });
         }
+        let Some(mut bookings) = self.fill_back(capacity, pizzas, starts_at, now) else {
+            return Err(Refusal::Full {
+                next: self.next_slot(capacity, pace, pizzas, travel, due, now),
+            });
+        };
+        bookings.reverse();
+        Ok(Fit {
+            // Spread over earlier quarters, it starts with the first of them.
+            starts_at: match bookings.as_slice() {
+                [(first, _), _, ..] => (*first).max(now).min(starts_at),
+                _ => starts_at,
+            },
+            bookings,
+            ready_at,
+            at_door: due,
+        })
+    }
+
+    /// The quarters from the one `starts_at` falls in backwards (no earlier than [`EARLIEST`]
+    /// before it, never in the past) that hold `pizzas`, latest first; `None` if they do not.
+    fn fill_back(
+        &self,
+        capacity: &Capacity,
+        pizzas: u32,
+        starts_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Option<Bookings> {
         let mut bookings = Vec::new();
         let mut missing = pizzas;
         let mut q = quarter_of(starts_at);
@@ -207,22 +234,7 @@ impl Plan {
             }
             q -= QUARTER;
         }
-        if missing > 0 {
-            return Err(Refusal::Full {
-                next: self.next_slot(capacity, pace, pizzas, travel, due, now),
-            });
-        }
-        bookings.reverse();
-        Ok(Fit {
-            // Spread over earlier quarters, it starts with the first of them.
-            starts_at: match bookings.as_slice() {
-                [(first, _), _, ..] => (*first).max(now).min(starts_at),
-                _ => starts_at,
-            },
-            bookings,
-            ready_at,
-            at_door: due,
-        })
+        (missing == 0).then_some(bookings)
     }
 
     /// The first quarter-hour time after `due` an order of `pizzas` fits at.
@@ -237,18 +249,9 @@ impl Plan {
     ) -> Option<DateTime<Utc>> {
         let mut at = due + QUARTER;
         while at <= due + HORIZON {
-            let fits = {
-                let ready_at = at - travel;
-                let starts_at = ready_at - preparation(pace, capacity, pizzas);
-                let mut missing = pizzas;
-                let mut q = quarter_of(starts_at);
-                let floor = quarter_of((starts_at - EARLIEST).max(now));
-                while missing > 0 && q >= floor {
-                    missing -= self.left(capacity, q, now).min(missing);
-                    q -= QUARTER;
-                }
-                missing == 0 && starts_at >= now
-            };
+            let starts_at = at - travel - preparation(pace, capacity, pizzas);
+            let fits =
+                starts_at >= now && self.fill_back(capacity, pizzas, starts_at, now).is_some();
             if fits {
                 return Some(at);
             }
