@@ -100,7 +100,7 @@ pub async fn move_locked(
     })?;
     // Ended unmade: its place in the kitchen goes to others.
     if matches!(to, OrderStatus::Cancelled | OrderStatus::Rejected) && from.is_modifiable() {
-        pace::store::release(conn, order.id).await?;
+        pace::store::release_for(conn, order.pizzeria_id, order.id).await?;
     }
     order.status = to;
     order.version += 1;

@@ -149,7 +149,19 @@ pub async fn write(
     Ok(())
 }
 
-/// Frees what the order held in the kitchen (it ended before being made).
+/// Frees what the order held in the kitchen (it ended before being made), under the shop's
+/// kitchen lock like every booking write: a delete racing a checkout's read of the bookings
+/// would otherwise lock the same rows in the other index order and deadlock.
+pub async fn release_for(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+    order_id: u64,
+) -> Result<(), sqlx::Error> {
+    lock(conn, pizzeria_id).await?;
+    release(conn, order_id).await
+}
+
+/// Frees what the order held in the kitchen; the caller holds the kitchen lock.
 pub async fn release(conn: &mut MySqlConnection, order_id: u64) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM kitchen_bookings WHERE order_id = ?")
         .bind(order_id)
