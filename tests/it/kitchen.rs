@@ -283,3 +283,66 @@ async fn a_reprint_is_marked_and_each_request_prints_once() {
         ]
     );
 }
+
+/// A slot order's ticket prints when the kitchen should start it, not when it is confirmed
+/// hours before, and once.
+#[tokio::test]
+async fn a_slot_orders_ticket_prints_at_its_kitchen_start_once() {
+    let (env, shop, printers) = setup().await;
+    let mut new = TestEnv::new_order(
+        &shop,
+        vec![order::NewLine::plain(shop.regina, 2)],
+        PaymentMode::OnSite,
+        Fulfilment::Pickup,
+    );
+    new.desired_at = Some(pace::quarter_of(
+        chrono::Utc::now() + chrono::Duration::hours(3),
+    ));
+    let mut tx = env.pool.begin().await.unwrap();
+    let placed = order::place::place(
+        &mut tx,
+        &new,
+        vocab::Actor::Customer(shop.customer_id),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let order::Placed::Created(o) = placed else {
+        panic!("a new order")
+    };
+    let start = o.kitchen_at.expect("a kitchen start");
+    assert!(start > chrono::Utc::now() + chrono::Duration::hours(2));
+    let placed = env.outbox_for("order.placed", o.id).await;
+    consumer::process(&env.pool, "stock", &StockWorker, &placed)
+        .await
+        .unwrap();
+    let reserved = env.outbox_for("stock.reserved", o.id).await;
+    consumer::process(&env.pool, CONSUMER, &worker(), &reserved)
+        .await
+        .unwrap();
+    let policy = worker().policy;
+    assert_eq!(
+        ticket::print::print_due(&env.pool, &policy, chrono::Utc::now())
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(printers.receipts(0).await.is_empty(), "not hours early");
+    assert!(ticket_state(&env, o.id).await.is_empty());
+
+    // Its start comes: the worker's round prints it, once.
+    let at_start = start + chrono::Duration::seconds(1);
+    assert_eq!(
+        ticket::print::print_due(&env.pool, &policy, at_start)
+            .await
+            .unwrap(),
+        1
+    );
+    ticket::print::print_due(&env.pool, &policy, at_start)
+        .await
+        .unwrap();
+    let receipts = printers.receipts(0).await;
+    assert_eq!(receipts.len(), 1);
+    assert!(receipts[0].contains("À EMPORTER pour"), "{}", receipts[0]);
+}

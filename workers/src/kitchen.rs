@@ -1,5 +1,5 @@
-//! Kitchen worker: prints the ticket of each order whose stock is reserved, and the copies staff
-//! ask for. A ticket no printer took is kept and retried by [`retry_loop`], so the message is
+//! Kitchen worker: prints the ticket of each order whose stock is reserved (a slot order's when
+//! the kitchen should start it), and the copies staff ask for. A ticket no printer took is kept and retried by [`retry_loop`], so the message is
 //! done with either way.
 
 use std::time::Duration;
@@ -60,6 +60,12 @@ impl Handler for KitchenWorker {
             tracing::info!(order_id, status = ?order.status, "no ticket for an order not confirmed");
             return Ok(());
         }
+        if kind == Kind::Original && ticket::print::waits_for_its_start(&order, chrono::Utc::now())
+        {
+            // A slot order prints when the kitchen should start it ([`retry_loop`]).
+            tracing::info!(order_id, start = ?order.kitchen_at, "ticket waits for the kitchen start");
+            return Ok(());
+        }
         match ticket::print::print_order(conn, &order, kind, &self.policy, Some(message))
             .await
             .map_err(ticket_error)?
@@ -76,9 +82,15 @@ impl Handler for KitchenWorker {
     }
 }
 
-/// Retries failed tickets every `every` until shutdown.
+/// Every `every` until shutdown: prints the slot orders whose kitchen start has come, and
+/// retries failed tickets.
 pub async fn retry_loop(pool: MySqlPool, policy: Policy, every: Duration, mut shutdown: Shutdown) {
     while shutdown.sleep(every).await {
+        match ticket::print::print_due(&pool, &policy, chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(tickets = n, "slot orders' tickets printed at their start"),
+            Err(e) => tracing::warn!(error = %e, "due tickets round failed"),
+        }
         match ticket::print::retry_failed(&pool, &policy).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(tickets = n, "failed tickets printed on retry"),

@@ -5,11 +5,12 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use messages::event::{PrinterOffline, TicketPrinted};
 use messages::{Envelope, Event, outbox};
 use order::Order;
 use sqlx::{MySqlConnection, MySqlPool};
+use vocab::OrderStatus;
 
 use crate::content::{Marks, Ticket};
 use crate::printer::{self, PrintError, Timeouts};
@@ -294,6 +295,50 @@ pub async fn retry_failed(pool: &MySqlPool, policy: &Policy) -> Result<usize, Ti
     Ok(printed)
 }
 
+/// Whether an order's original ticket waits for its kitchen start: a slot order planned to
+/// start later than `now` (its ticket prints then, not hours early; « dès que possible » prints
+/// at once whatever its place in the queue).
+pub fn waits_for_its_start(order: &Order, now: DateTime<Utc>) -> bool {
+    order.desired_at.is_some() && order.kitchen_at.is_some_and(|start| start > now)
+}
+
+/// Prints the original ticket of every slot order whose kitchen start has come (or that staff
+/// started early) and that has none yet, each in its own transaction; returns how many printed.
+/// The kitchen worker calls it with its retries.
+pub async fn print_due(
+    pool: &MySqlPool,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<usize, TicketError> {
+    let due: Vec<u64> = sqlx::query_scalar(
+        "SELECT o.id FROM orders o
+         WHERE o.status IN ('confirmed', 'preparing') AND o.desired_at IS NOT NULL
+           AND (o.kitchen_at <= ? OR o.status = 'preparing')
+           AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.original_of = o.id)
+         ORDER BY o.kitchen_at LIMIT 50",
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    let mut printed = 0;
+    for order_id in due {
+        let mut tx = pool.begin().await?;
+        let order = Order::lock(&mut tx, order_id)
+            .await
+            .map_err(|e| TicketError::Order(e.to_string()))?;
+        if matches!(
+            order.status,
+            OrderStatus::Confirmed | OrderStatus::Preparing
+        ) && let Outcome::Printed { .. } =
+            print_order(&mut tx, &order, Kind::Original, policy, None).await?
+        {
+            printed += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(printed)
+}
+
 /// One of an order's tickets, as the staff order page lists them.
 #[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
 pub struct TicketState {
@@ -304,8 +349,8 @@ pub struct TicketState {
     pub via_backup: bool,
     pub attempts: u32,
     pub last_error: Option<String>,
-    pub created_at: chrono::DateTime<Utc>,
-    pub printed_at: Option<chrono::DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub printed_at: Option<DateTime<Utc>>,
 }
 
 /// The order's tickets, oldest first.
