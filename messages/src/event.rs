@@ -51,6 +51,17 @@ pub struct OrderStatusChanged {
     pub by: Actor,
 }
 
+/// The kitchen fell behind: the time the customer was told moved by more than
+/// `pace::SLIP`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderPromiseMoved {
+    pub order_id: u64,
+    pub pizzeria_id: u64,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentEvent {
@@ -222,6 +233,8 @@ events! {
     OrderCancelled(OrderCancelled) = "order.cancelled" v 1,
     /// Any other move along the lifecycle (confirmed, preparing, ready, …, rejected).
     OrderStatusChanged(OrderStatusChanged) = "order.status_changed" v 1,
+    /// The kitchen fell behind and the promised time moved.
+    OrderPromiseMoved(OrderPromiseMoved) = "order.promise_moved" v 1,
     PaymentAuthorised(PaymentEvent) = "payment.authorised" v 1,
     PaymentCaptured(PaymentEvent) = "payment.captured" v 1,
     PaymentVoided(PaymentEvent) = "payment.voided" v 1,
@@ -338,6 +351,7 @@ impl Event {
             Event::OrderModified(e) => Some(e.order_id),
             Event::OrderCancelled(e) => Some(e.order_id),
             Event::OrderStatusChanged(e) => Some(e.order_id),
+            Event::OrderPromiseMoved(e) => Some(e.order_id),
             Event::PaymentAuthorised(e)
             | Event::PaymentCaptured(e)
             | Event::PaymentVoided(e)
@@ -391,6 +405,12 @@ mod tests {
                 from: OrderStatus::Confirmed,
                 to: OrderStatus::Preparing,
                 by: Actor::System,
+            }),
+            Event::OrderPromiseMoved(OrderPromiseMoved {
+                order_id: 7,
+                pizzeria_id: 1,
+                from: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+                to: DateTime::from_timestamp(1_800_000_900, 0).unwrap(),
             }),
             Event::PaymentAuthorised(payment.clone()),
             Event::PaymentCaptured(payment.clone()),

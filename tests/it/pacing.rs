@@ -297,3 +297,141 @@ async fn the_manager_changes_the_kitchens_capacity_live_and_the_slots_follow() {
     assert!(slots.iter().all(|s| s["left"].as_u64().unwrap() <= 2));
     assert!(offer["asap"]["ready_at"].is_string(), "{offer}");
 }
+
+/// A kitchen that falls behind: three « dès que possible » orders nobody starts. Twenty-five
+/// minutes on, their promises are at risk on the kitchen's board, then moved (once, however
+/// often the round runs), each customer gets one e-mail with the new time, and the order's
+/// live stamp moves; an order for a slot hours ahead is left alone.
+#[tokio::test]
+async fn a_kitchen_falling_behind_moves_promises_and_tells_each_customer_once() {
+    let (env, shop) = setup(4).await;
+    let mut asap = Vec::new();
+    for _ in 0..3 {
+        let o = env
+            .place(
+                &shop,
+                &[(shop.margherita, 2)],
+                PaymentMode::OnSite,
+                Fulfilment::Pickup,
+            )
+            .await;
+        let placed = env.outbox_for("order.placed", o.id).await;
+        messages::consumer::process(&env.pool, "stock", &workers::stock::StockWorker, &placed)
+            .await
+            .unwrap();
+        asap.push(env.order(o.id).await);
+    }
+    let mut later = TestEnv::new_order(
+        &shop,
+        vec![NewLine::plain(shop.margherita, 1)],
+        PaymentMode::OnSite,
+        Fulfilment::Pickup,
+    );
+    later.desired_at = Some(pace::quarter_of(Utc::now() + Duration::hours(3)));
+    let mut tx = env.pool.begin().await.unwrap();
+    let placed = order::place::place(
+        &mut tx,
+        &later,
+        Actor::Customer(shop.customer_id),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let Placed::Created(later) = placed else {
+        panic!("the slot order is placed")
+    };
+    assert!(
+        asap.iter()
+            .all(|o| o.status == vocab::OrderStatus::Confirmed)
+    );
+
+    let now = Utc::now();
+    let mut conn = env.pool.acquire().await.unwrap();
+    assert!(
+        order::promise::at_risk(&mut conn, shop.pizzeria_id, now)
+            .await
+            .unwrap()
+            .is_empty(),
+        "on time when just placed"
+    );
+    let behind = now + Duration::minutes(25);
+    let risky = order::promise::at_risk(&mut conn, shop.pizzeria_id, behind)
+        .await
+        .unwrap();
+    assert_eq!(
+        risky.keys().copied().collect::<Vec<_>>(),
+        asap.iter().map(|o| o.id).collect::<Vec<_>>()
+    );
+    drop(conn);
+
+    assert_eq!(order::promise::keep(&env.pool, behind).await.unwrap(), 3);
+    assert_eq!(
+        order::promise::keep(&env.pool, behind).await.unwrap(),
+        0,
+        "a promise moves once per slip"
+    );
+    let moved = env.outbox("order.promise_moved").await;
+    assert_eq!(moved.len(), 3);
+    for before in &asap {
+        let after = env.order(before.id).await;
+        let (was, now_promised) = (before.promised_at.unwrap(), after.promised_at.unwrap());
+        // Nothing started at +25 min: two pizzas take 7.5 min on a line of 4 a quarter, then
+        // ten to bake — the first one now expected near +42 min, the others after it.
+        assert!(
+            now_promised >= behind + Duration::minutes(15),
+            "{now_promised}"
+        );
+        assert!(now_promised > was + Duration::minutes(10));
+        let mut conn = env.pool.acquire().await.unwrap();
+        let stamp = order::history::order_stamp(&mut conn, before.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            stamp.1, before.version,
+            "the customer's change still applies"
+        );
+        assert_eq!(
+            stamp.2,
+            Some(now_promised),
+            "the live page sees the new time"
+        );
+        assert!(after.promise_fr().unwrap().starts_with("prête vers "));
+    }
+    assert_eq!(env.order(later.id).await.promised_at, later.promised_at);
+
+    // The e-mails: one per order, a redelivered message sending nothing more.
+    let maildev = ocpizza_tests::peers::Maildev::start().await;
+    let notifications = crate::notifications::worker(&maildev);
+    for message in moved.iter().chain(moved.iter()) {
+        messages::consumer::process(
+            &env.pool,
+            workers::notifications::CONSUMER,
+            &notifications,
+            message,
+        )
+        .await
+        .unwrap();
+    }
+    let emails = maildev.emails().await;
+    assert_eq!(emails.len(), 3, "one e-mail per order whose time slipped");
+    for o in &asap {
+        let after = env.order(o.id).await;
+        let new_time = order::place::clock(after.promised_at.unwrap());
+        let subject = format!("Commande n°{} : prête vers {new_time}", o.id);
+        let email = emails
+            .iter()
+            .find(|e| e["subject"] == subject.as_str())
+            .unwrap_or_else(|| panic!("no e-mail « {subject} »"));
+        let text = email["text"].as_str().unwrap();
+        assert!(text.contains("a pris du retard"), "{text}");
+        assert!(
+            text.contains(&format!(
+                "au lieu de {}",
+                order::place::clock(o.promised_at.unwrap())
+            )),
+            "{text}"
+        );
+    }
+}

@@ -208,8 +208,8 @@ async fn slots(
             .await?;
     Ok(Json(SlotsView {
         asap: offer.asap.map(|p| AsapView {
-            ready_at: pace::rounded_up(p.fit.ready_at),
-            at_door: pace::rounded_up(p.fit.at_door),
+            ready_at: pace::rounded(p.fit.ready_at),
+            at_door: pace::rounded(p.fit.at_door),
             beyond: p.beyond,
         }),
         slots: offer

@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use catalog::Pizzeria;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use chrono_tz::Europe::Paris;
 use futures_util::Stream;
 use minijinja::context;
@@ -155,10 +155,10 @@ async fn render_cart(
     .await?;
     let ride = chrono::Duration::minutes(20);
     let asap = offer.asap.as_ref().map(|p| {
-        let ready = pace::rounded_up(p.fit.ready_at);
+        let ready = pace::rounded(p.fit.ready_at);
         context! {
             ready => crate::views::clock(ready),
-            door => crate::views::clock(pace::rounded_up(p.fit.ready_at + ride)),
+            door => crate::views::clock(pace::rounded(p.fit.ready_at + ride)),
             beyond => p.beyond,
         }
     });
@@ -723,8 +723,10 @@ pub async fn show(
     )
 }
 
-/// Server-sent events: one `order` event with the status and version now, and one each time
-/// they change. Polling the row keeps every web instance able to serve any customer.
+/// Server-sent events: one `order` event with the status, version and promised time now, and
+/// one each time they change (the kitchen moving a promise changes no version: a change the
+/// customer is making still applies). Polling the row keeps every web instance able to serve
+/// any customer.
 pub async fn stream(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -732,26 +734,33 @@ pub async fn stream(
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, WebError> {
     viewed_order(&state, &viewer, id).await?;
     let pool = state.pool.clone();
-    let events =
-        futures_util::stream::unfold((pool, None::<u32>), move |(pool, last)| async move {
-            loop {
-                if last.is_some() {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-                let mut conn = pool.acquire().await.ok()?;
-                let (status, version) = order::history::order_stamp(&mut conn, id).await.ok()??;
-                drop(conn);
-                if last != Some(version) {
-                    let data =
-                        serde_json::json!({ "status": status, "version": version }).to_string();
-                    return Some((
-                        Ok(SseEvent::default().event("order").data(data)),
-                        (pool, Some(version)),
-                    ));
-                }
+    let events = futures_util::stream::unfold((pool, None), move |(pool, last)| async move {
+        loop {
+            if last.is_some() {
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
-        });
+            let mut conn = pool.acquire().await.ok()?;
+            let (status, version, promised) =
+                order::history::order_stamp(&mut conn, id).await.ok()??;
+            drop(conn);
+            let stamp = stamp(version, promised);
+            if last.as_ref() != Some(&stamp) {
+                let data =
+                    serde_json::json!({ "status": status, "version": version, "stamp": stamp })
+                        .to_string();
+                return Some((
+                    Ok(SseEvent::default().event("order").data(data)),
+                    (pool, Some(stamp)),
+                ));
+            }
+        }
+    });
     Ok(Sse::new(state.until_stopping(events)).keep_alive(KeepAlive::default()))
+}
+
+/// What the order page compares to know it is out of date.
+pub(crate) fn stamp(version: u32, promised: Option<DateTime<Utc>>) -> String {
+    format!("{version}-{}", promised.map_or(0, |p| p.timestamp()))
 }
 
 pub async fn cancel(

@@ -290,6 +290,8 @@ pub struct OrderView {
     when: String,
     /// When it was promised ready (pickup) or at the door (delivery).
     promised_at: Option<DateTime<Utc>>,
+    /// What the live page compares with the stream's (`orders::stamp`).
+    stamp: String,
     total: String,
     /// « 2,50 € » when the order pays a delivery fee.
     delivery_fee: Option<String>,
@@ -352,22 +354,20 @@ pub async fn kitchen_offer(
     travel: chrono::Duration,
     now: DateTime<Utc>,
 ) -> Result<Offer, WebError> {
-    let capacity = pace::store::capacity_of(conn, shop.id).await?;
-    let plan = pace::store::plan(conn, shop.id, now, None).await?;
-    let pace = pace::store::pace_of(conn, shop.id).await?;
+    let kitchen = pace::store::kitchen(conn, shop.id, now, None, false).await?;
     let asap = shop
         .is_open_at(now)
-        .then(|| plan.promise(&capacity, &pace, pizzas, travel, now))
+        .then(|| kitchen.promise(pizzas, travel, now))
         .flatten();
     let mut days: Vec<serde_json::Value> = Vec::new();
     for at in shop.slots(now + order::place::MIN_LEAD, 3) {
-        let Ok(fit) = plan.scheduled(&capacity, &pace, pizzas, travel, at, now) else {
+        let Some(fit) = kitchen.takes(pizzas, travel, at, now) else {
             continue;
         };
         let left = fit
             .bookings
             .first()
-            .map_or(capacity.per_quarter, |(q, _)| plan.left(&capacity, *q, now));
+            .map_or(kitchen.capacity.per_quarter, |(q, _)| kitchen.left(*q, now));
         let local = at.with_timezone(&Paris);
         let day = day_name_fr(at, now);
         let slot = serde_json::json!({
@@ -404,11 +404,16 @@ pub fn order_view(o: &Order) -> OrderView {
         rejection_reason: o.rejection_reason.clone(),
         fulfilment_label: o.fulfilment.label_fr(),
         when: match (o.desired_at, o.promise_fr()) {
-            (Some(t), _) => format!("pour le {}", paris(t)),
+            (Some(t), Some(promise)) => format!(
+                "pour le {}, mais la cuisine a pris du retard : {promise}",
+                paris(t)
+            ),
+            (Some(t), None) => format!("pour le {}", paris(t)),
             (None, Some(promise)) => format!("dès que possible, {promise}"),
             (None, None) => "dès que possible".into(),
         },
         promised_at: o.promised_at,
+        stamp: crate::orders::stamp(o.version, o.promised_at),
         total: o.total.to_string(),
         delivery_fee: (o.delivery_fee.0 > 0).then(|| o.delivery_fee.to_string()),
         payment_label: match o.payment_mode {

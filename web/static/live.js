@@ -202,11 +202,11 @@
     update();
   }
 
-  // The customer's order page: reload when the order's version moves.
+  // The customer's order page: reload when the order's version or promised time moves.
   document.querySelectorAll("[data-order-stream]").forEach(function (element) {
-    var version = Number(element.dataset.version);
+    var stamp = element.dataset.stamp;
     new EventSource(element.dataset.orderStream).addEventListener("order", function (e) {
-      if (JSON.parse(e.data).version !== version) { reloadOrOffer(); }
+      if (JSON.parse(e.data).stamp !== stamp) { reloadOrOffer(); }
     });
   });
 

@@ -91,6 +91,11 @@ pub async fn retry_loop(pool: MySqlPool, policy: Policy, every: Duration, mut sh
             Ok(n) => tracing::info!(tickets = n, "slot orders' tickets printed at their start"),
             Err(e) => tracing::warn!(error = %e, "due tickets round failed"),
         }
+        match order::promise::keep(&pool, chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(orders = n, "promises moved: the kitchen is behind"),
+            Err(e) => tracing::warn!(error = %e, "promise round failed"),
+        }
         match ticket::print::retry_failed(&pool, &policy).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(tickets = n, "failed tickets printed on retry"),

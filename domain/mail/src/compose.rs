@@ -94,7 +94,11 @@ fn summary(order: &Order) -> OrderSummary {
         total: order.total.to_string(),
         fulfilment: order.fulfilment.label_fr().into(),
         when: match (order.desired_at, order.promise_fr()) {
-            (Some(at), _) => format!("pour {}", paris_time(at)),
+            (Some(at), Some(promise)) => format!(
+                "pour {}, mais la cuisine a pris du retard : {promise}",
+                paris_time(at)
+            ),
+            (Some(at), None) => format!("pour {}", paris_time(at)),
             (None, Some(promise)) => format!("dès que possible, {promise}"),
             (None, None) => "dès que possible".into(),
         },
@@ -358,6 +362,36 @@ pub async fn for_event(
                 "Commande annulée".into(),
                 paragraphs,
             ));
+        }
+        Event::OrderPromiseMoved(e) => {
+            let Some(ctx) = context(conn, e.order_id).await? else {
+                return Ok(out);
+            };
+            let n = ctx.order.id;
+            let (done, title) = match ctx.order.fulfilment {
+                Fulfilment::Delivery => ("livrée", "Votre commande arrivera plus tard"),
+                Fulfilment::Pickup => ("prête", "Votre commande sera prête plus tard"),
+            };
+            let clock = order::place::clock;
+            let mut mail = to_customer(
+                &ctx,
+                links,
+                "promise-moved",
+                format!("Commande n°{n} : {done} vers {}", clock(e.to)),
+                title.into(),
+                vec![
+                    format!(
+                        "La cuisine de {} a pris du retard : votre commande n°{n} sera {done} vers {} au lieu de {}.",
+                        ctx.shop.name,
+                        clock(e.to),
+                        clock(e.from)
+                    ),
+                    "Nous sommes désolés pour l'attente. Vous pouvez suivre votre commande en direct sur sa page.".into(),
+                ],
+            );
+            // One e-mail per move: a redelivered message finds the same key.
+            mail.key = format!("order-{n}.promise-{}", e.to.timestamp());
+            out.push(mail);
         }
         Event::PaymentRefunded(e) => {
             let Some(ctx) = context(conn, e.order_id).await? else {

@@ -59,13 +59,13 @@ pub async fn entries(conn: &mut MySqlConnection, order_id: u64) -> Result<Vec<En
     .await
 }
 
-/// The order's status and version now (`None` if it does not exist): the customer's live page
-/// sends an update when the version moves.
+/// The order's status, version and promised time now (`None` if it does not exist): the
+/// customer's live page updates when the version or the promise moves.
 pub async fn order_stamp(
     conn: &mut MySqlConnection,
     order_id: u64,
-) -> Result<Option<(OrderStatus, u32)>, sqlx::Error> {
-    sqlx::query_as("SELECT status, version FROM orders WHERE id = ?")
+) -> Result<Option<(OrderStatus, u32, Option<DateTime<Utc>>)>, sqlx::Error> {
+    sqlx::query_as("SELECT status, version, promised_at FROM orders WHERE id = ?")
         .bind(order_id)
         .fetch_optional(conn)
         .await

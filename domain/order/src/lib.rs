@@ -14,7 +14,8 @@
 //! - [`stocking`]: reserving an order's ingredients (confirm or reject) and giving them back;
 //! - [`transition`]: every status change, with its history row and its message in the same
 //!   transaction;
-//! - [`timing`]: when an order in the kitchen counts as late.
+//! - [`timing`]: when an order in the kitchen counts as late;
+//! - [`promise`]: moving the times customers were told when the kitchen falls behind.
 #![forbid(unsafe_code)]
 
 pub mod claim;
@@ -22,6 +23,7 @@ pub mod delivery;
 pub mod history;
 pub mod modify;
 pub mod place;
+pub mod promise;
 pub mod record;
 pub mod stocking;
 pub mod timing;

@@ -224,7 +224,7 @@ pub(crate) async fn delivery_fee(
 }
 
 /// « 19:40 », Paris time.
-pub(crate) fn clock(at: DateTime<Utc>) -> String {
+pub fn clock(at: DateTime<Utc>) -> String {
     at.with_timezone(&chrono_tz::Europe::Paris)
         .format("%H:%M")
         .to_string()
@@ -255,20 +255,16 @@ pub(crate) async fn fit_kitchen(
         }
         _ => Duration::zero(),
     };
-    let capacity = pace::store::lock(conn, shop.id).await?;
-    let plan = pace::store::plan(conn, shop.id, now, leaving).await?;
-    let pace = pace::store::pace_of(conn, shop.id).await?;
+    let kitchen = pace::store::kitchen(conn, shop.id, now, leaving, true).await?;
     match desired {
-        None => plan
-            .asap(&capacity, &pace, pizzas, travel, now)
-            .ok_or_else(|| {
-                invalid(format!(
-                    "la cuisine de {} est complète pour les prochaines heures : choisissez un créneau plus tard",
-                    shop.name
-                ))
-            }),
-        Some(at) => plan
-            .scheduled(&capacity, &pace, pizzas, travel, at, now)
+        None => kitchen.asap(pizzas, travel, now).ok_or_else(|| {
+            invalid(format!(
+                "la cuisine de {} est complète pour les prochaines heures : choisissez un créneau plus tard",
+                shop.name
+            ))
+        }),
+        Some(at) => kitchen
+            .scheduled(pizzas, travel, at, now)
             .map_err(|pace::Refusal::Full { next }| {
                 invalid(match next {
                     Some(next) => format!(
@@ -294,9 +290,10 @@ pub(crate) async fn book_kitchen(
     fit: &pace::Fit,
     desired: Option<DateTime<Utc>>,
 ) -> Result<(), sqlx::Error> {
-    pace::store::write(conn, pizzeria_id, order_id, &fit.bookings).await?;
+    let promised = desired.unwrap_or_else(|| pace::rounded(fit.at_door));
+    pace::store::write(conn, pizzeria_id, order_id, fit, promised).await?;
     sqlx::query("UPDATE orders SET promised_at = ?, kitchen_at = ? WHERE id = ?")
-        .bind(desired.unwrap_or_else(|| pace::rounded_up(fit.at_door)))
+        .bind(promised)
         .bind(fit.starts_at)
         .bind(order_id)
         .execute(conn)

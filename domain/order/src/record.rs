@@ -362,13 +362,15 @@ impl Order {
         self.status.label_fr(self.fulfilment)
     }
 
-    /// For « dès que possible », the time promised, as the customer reads it: « prête vers
-    /// 19:40 » (pickup), « livrée vers 20:05 » (delivery).
+    /// The time promised, as the customer reads it: « prête vers 19:40 » (pickup), « livrée
+    /// vers 20:05 » (delivery); for a slot, only once the kitchen moved it past the slot.
     pub fn promise_fr(&self) -> Option<String> {
-        if self.desired_at.is_some() {
+        let promised = self.promised_at?;
+        // A slot's promise is the slot, unless the kitchen fell behind and moved it.
+        if self.desired_at.is_some_and(|due| promised <= due) {
             return None;
         }
-        let at = crate::place::clock(self.promised_at?);
+        let at = crate::place::clock(promised);
         Some(match self.fulfilment {
             Fulfilment::Delivery => format!("livrée vers {at}"),
             Fulfilment::Pickup => format!("prête vers {at}"),

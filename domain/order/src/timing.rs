@@ -19,13 +19,13 @@ pub const TRAVEL: Duration = Duration::minutes(20);
 /// How long before being late a card turns amber.
 pub const WARNING: Duration = Duration::minutes(10);
 
-/// When the kitchen should start the order: at once for « dès que possible » (it is in the
-/// queue); for a slot, when the kitchen's plan put it (`kitchen_at`), or for an order placed
-/// before pacing the slot less the preparation (and the ride, for a delivery).
+/// When the kitchen should start the order: when the kitchen's plan put it (`kitchen_at`:
+/// for « dès que possible », at once unless the line had earlier promises to keep), or for an
+/// order placed before pacing at once, or its slot less the preparation (and the ride).
 pub fn start_at(order: &Order) -> DateTime<Utc> {
     match (order.desired_at, order.kitchen_at) {
-        (None, _) => order.created_at,
-        (Some(_), Some(planned)) => planned,
+        (_, Some(planned)) => planned,
+        (None, None) => order.created_at,
         (Some(due), None) => due - lead(order.fulfilment),
     }
 }

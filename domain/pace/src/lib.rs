@@ -7,7 +7,10 @@
 //! simulation drives the same functions on a simulated clock.
 #![forbid(unsafe_code)]
 
+pub mod line;
 pub mod store;
+
+pub use line::{AT_RISK, Expected, InKitchen, SLIP};
 
 use std::collections::BTreeMap;
 
@@ -24,11 +27,13 @@ pub fn quarter_of(at: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// How long the kitchen takes: each pizza's turn on the line (stretching, topping, into the
-/// oven) one after the other, then a fixed part for the last one (baking, boxing). Measured per
-/// shop from its own history; these defaults until there is some.
+/// oven) one after the other, then a fixed part for the last one (baking, boxing). Learnt per
+/// shop from its own history ([`Pace::learn`]); until there is enough, the turn is what the
+/// manager's capacity says and the fixed part ten minutes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Pace {
     pub base_seconds: u32,
+    /// 0 until measured: the capacity alone sets the turn.
     pub per_pizza_seconds: u32,
 }
 
@@ -36,10 +41,13 @@ impl Default for Pace {
     fn default() -> Pace {
         Pace {
             base_seconds: 10 * 60,
-            per_pizza_seconds: 90,
+            per_pizza_seconds: 0,
         }
     }
 }
+
+/// Fewer finished orders than this and the pace is not learnt.
+pub const LEARNT_FROM: usize = 8;
 
 impl Pace {
     /// One pizza's turn on the line: the measured one, never faster than the capacity the
@@ -49,11 +57,37 @@ impl Pace {
         Duration::seconds(by_capacity.max(i64::from(self.per_pizza_seconds)))
     }
 
-    /// From starting an order of `pizzas` on a free line to its being ready.
-    pub fn preparation(&self, pizzas: u32) -> Duration {
-        let seconds =
-            i64::from(self.base_seconds) + i64::from(self.per_pizza_seconds) * i64::from(pizzas);
-        Duration::seconds(seconds.max(60))
+    /// The pace from finished orders (cooked items, started → ready), most recent last: a
+    /// least-squares line through them (the fixed part and the time per pizza), held inside
+    /// what a kitchen can do (3 to 45 minutes fixed, 20 s to 10 min per pizza). `None` with
+    /// fewer than [`LEARNT_FROM`].
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "both clamped to a few thousand seconds, positive"
+    )]
+    pub fn learn(samples: &[(u32, Duration)]) -> Option<Pace> {
+        if samples.len() < LEARNT_FROM {
+            return None;
+        }
+        let n = samples.len() as f64;
+        let xs = samples.iter().map(|(p, _)| f64::from(*p));
+        let ys = samples.iter().map(|(_, d)| d.num_seconds() as f64);
+        let mean_x = xs.clone().sum::<f64>() / n;
+        let mean_y = ys.clone().sum::<f64>() / n;
+        let (mut cov, mut var) = (0.0, 0.0);
+        for (x, y) in xs.zip(ys) {
+            cov += (x - mean_x) * (y - mean_y);
+            var += (x - mean_x) * (x - mean_x);
+        }
+        // All orders the same size say nothing of the time per pizza: a minute and a half.
+        let slope = if var > 0.0 { cov / var } else { 90.0 };
+        let slope = slope.clamp(20.0, 600.0);
+        let base = (mean_y - slope * mean_x).clamp(180.0, 45.0 * 60.0);
+        Some(Pace {
+            base_seconds: base.round() as u32,
+            per_pizza_seconds: slope.round() as u32,
+        })
     }
 }
 
@@ -91,6 +125,11 @@ pub enum Refusal {
     /// The kitchen cannot make it by then; the first time it can, if any within the horizon.
     Full { next: Option<DateTime<Utc>> },
 }
+
+/// A slot is taken only if the line makes it within this of the time asked.
+const ON_TIME: Duration = Duration::minutes(2);
+/// How much earlier a slot's start is tried when the line is busy at its ideal one.
+const STEP: Duration = Duration::minutes(3);
 
 /// How far ahead an ASAP order looks for room.
 const HORIZON: Duration = Duration::hours(6);
@@ -289,12 +328,176 @@ pub struct Promise {
     pub beyond: bool,
 }
 
-/// Promised times are said to the customer rounded up to 5 minutes (« prête vers 19:40 »).
-pub fn rounded_up(at: DateTime<Utc>) -> DateTime<Utc> {
+/// Everything a promise is made from: what the manager set, the pace learnt, the quarters
+/// booked and the orders on the line. Checkout loads it under the kitchen's lock; the pages
+/// load it without, to show what checkout will most likely say.
+#[derive(Clone, Debug)]
+pub struct Kitchen {
+    pub capacity: Capacity,
+    pub pace: Pace,
+    pub plan: Plan,
+    pub line: Vec<InKitchen>,
+}
+
+impl Kitchen {
+    /// « Dès que possible »: the quarters with room, and the first start from the first of
+    /// them at which the line makes it without making any order already promised late.
+    pub fn asap(&self, pizzas: u32, travel: Duration, now: DateTime<Utc>) -> Option<Fit> {
+        let mut fit = self
+            .plan
+            .asap(&self.capacity, &self.pace, pizzas, travel, now)?;
+        let before = self.baseline(now);
+        let mut start = fit.starts_at;
+        while start <= now + HORIZON {
+            if let Some(on_line) = self.trial(&before, pizzas, travel, start, now) {
+                fit.starts_at = start;
+                fit.ready_at = on_line.ready_at;
+                fit.at_door = on_line.at_door;
+                return Some(fit);
+            }
+            start += STEP;
+        }
+        None
+    }
+
+    /// What an ASAP order is promised, and whether that is beyond the manager's limit.
+    pub fn promise(&self, pizzas: u32, travel: Duration, now: DateTime<Utc>) -> Option<Promise> {
+        let fit = self.asap(pizzas, travel, now)?;
+        let beyond = fit.at_door - now > self.capacity.max_wait + travel;
+        Some(Promise { fit, beyond })
+    }
+
+    /// A slot: room in its quarters, and the line able to make it by then (within
+    /// [`AT_RISK`]) from where it stands; else the next slot that has both.
+    pub fn scheduled(
+        &self,
+        pizzas: u32,
+        travel: Duration,
+        due: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Fit, Refusal> {
+        match self.fits(pizzas, travel, due, now) {
+            Ok(fit) => Ok(fit),
+            Err(()) => {
+                let mut at = due + QUARTER;
+                while at <= due + HORIZON {
+                    if self.fits(pizzas, travel, at, now).is_ok() {
+                        return Err(Refusal::Full { next: Some(at) });
+                    }
+                    at += QUARTER;
+                }
+                Err(Refusal::Full { next: None })
+            }
+        }
+    }
+
+    /// The slot's quarters, and the latest start from which the line makes it on time: its
+    /// ideal start (the time its pizzas and baking take before it), or earlier, back to its
+    /// first quarter, when the line is busy then.
+    /// The slot's quarters and start if it can be made on time, without looking further
+    /// (the pages list every slot this way).
+    pub fn takes(
+        &self,
+        pizzas: u32,
+        travel: Duration,
+        due: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Option<Fit> {
+        self.fits(pizzas, travel, due, now).ok()
+    }
+
+    fn fits(
+        &self,
+        pizzas: u32,
+        travel: Duration,
+        due: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Fit, ()> {
+        let mut fit = self
+            .plan
+            .scheduled(&self.capacity, &self.pace, pizzas, travel, due, now)
+            .map_err(|_| ())?;
+        let ideal = fit.ready_at - preparation(&self.pace, &self.capacity, pizzas);
+        let earliest = fit.bookings.first().map_or(ideal, |(q, _)| (*q).max(now));
+        let before = self.baseline(now);
+        let mut start = ideal.max(earliest);
+        loop {
+            let on_time = self
+                .trial(&before, pizzas, travel, start, now)
+                .is_some_and(|e| e.at_door <= due + ON_TIME);
+            if on_time {
+                fit.starts_at = start;
+                return Ok(fit);
+            }
+            if start <= earliest {
+                return Err(());
+            }
+            start = (start - STEP).max(earliest);
+        }
+    }
+
+    /// Where each order on the line is expected at the door now.
+    fn baseline(&self, now: DateTime<Utc>) -> BTreeMap<u64, Expected> {
+        self.expected(now)
+            .into_iter()
+            .map(|e| (e.order_id, e))
+            .collect()
+    }
+
+    /// The new order started no sooner than `start`: when it would be ready, unless that
+    /// pushes an order already on the line past its promise (or further past it).
+    fn trial(
+        &self,
+        before: &BTreeMap<u64, Expected>,
+        pizzas: u32,
+        travel: Duration,
+        start: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Option<Expected> {
+        let mut all = self.line.clone();
+        all.push(InKitchen {
+            // No stored order has id 0: the one being placed.
+            order_id: 0,
+            pizzas,
+            started_at: None,
+            may_start: start,
+            travel,
+            promised: None,
+        });
+        let mut new = None;
+        for e in line::project(&all, &self.capacity, &self.pace, now) {
+            if e.order_id == 0 {
+                new = Some(e);
+                continue;
+            }
+            let was = before.get(&e.order_id).map_or(e.at_door, |b| b.at_door);
+            let allowed = e.promised.map_or(was, |p| (p + ON_TIME).max(was));
+            if e.at_door > allowed {
+                return None;
+            }
+        }
+        new
+    }
+
+    /// The pizzas the quarter starting at `q` can still take.
+    pub fn left(&self, q: DateTime<Utc>, now: DateTime<Utc>) -> u32 {
+        self.plan.left(&self.capacity, q, now)
+    }
+
+    /// Where the orders on the line stand now.
+    pub fn expected(&self, now: DateTime<Utc>) -> Vec<Expected> {
+        line::project(&self.line, &self.capacity, &self.pace, now)
+    }
+}
+
+/// Promised times are said to the customer to the nearest 5 minutes (« prête vers 19:40 »):
+/// « vers » is either side, and the Friday simulation keeps more orders within ±5 minutes so
+/// than rounding up (bench/src/bin/pace_sim.rs, docs/performance.md).
+pub fn rounded(at: DateTime<Utc>) -> DateTime<Utc> {
     let five = 300;
     let secs = at.timestamp();
-    let up = secs + (five - secs.rem_euclid(five)) % five;
-    DateTime::from_timestamp(up, 0).unwrap_or(at)
+    let nearest = (secs + five / 2).div_euclid(five) * five;
+    DateTime::from_timestamp(nearest, 0).unwrap_or(at)
 }
 
 #[cfg(test)]
@@ -323,8 +526,9 @@ mod tests {
     fn quarters_start_on_the_quarter() {
         assert_eq!(quarter_of(at(19, 7)), at(19, 0));
         assert_eq!(quarter_of(at(19, 15)), at(19, 15));
-        assert_eq!(rounded_up(at(19, 36)), at(19, 40));
-        assert_eq!(rounded_up(at(19, 40)), at(19, 40));
+        assert_eq!(rounded(at(19, 36)), at(19, 35));
+        assert_eq!(rounded(at(19, 38)), at(19, 40));
+        assert_eq!(rounded(at(19, 40)), at(19, 40));
     }
 
     #[test]
@@ -447,5 +651,99 @@ mod tests {
         plan.release(&b);
         assert_eq!(plan.used[&at(19, 0)], 3);
         assert_eq!(plan.left(&kitchen(8), at(19, 15), at(18, 0)), 6);
+    }
+
+    #[test]
+    fn the_pace_is_learnt_from_finished_orders() {
+        // Eight minutes plus two a pizza, give or take half a minute.
+        let samples: Vec<(u32, Duration)> = (0..20)
+            .map(|i| {
+                let pizzas = 1 + i % 4;
+                let noise = if (i / 4) % 2 == 0 { 30 } else { -30 };
+                (
+                    pizzas,
+                    Duration::seconds(480 + 120 * i64::from(pizzas) + noise),
+                )
+            })
+            .collect();
+        let pace = Pace::learn(&samples).unwrap();
+        assert!((470..=490).contains(&pace.base_seconds), "{pace:?}");
+        assert!((115..=125).contains(&pace.per_pizza_seconds), "{pace:?}");
+        assert_eq!(Pace::learn(&samples[..5]), None, "too few to say");
+        // All of one size: the fixed part from them, a minute and a half a pizza.
+        let same = vec![(2, Duration::minutes(15)); 10];
+        assert_eq!(
+            Pace::learn(&same),
+            Some(Pace {
+                base_seconds: 720,
+                per_pizza_seconds: 90
+            })
+        );
+    }
+
+    #[test]
+    fn a_kitchen_behind_promises_later_and_refuses_a_slot_its_line_cannot_make() {
+        let now = at(19, 0);
+        let mut kitchen = Kitchen {
+            capacity: kitchen(8),
+            pace: PACE,
+            plan: Plan::default(),
+            line: Vec::new(),
+        };
+        let empty = kitchen.promise(2, Duration::zero(), now).unwrap();
+        assert_eq!(empty.fit.ready_at, at(19, 14));
+        // Twelve pizzas due to start at 18:50 and not started: the line is busy till 19:24.
+        kitchen.line.push(InKitchen {
+            order_id: 1,
+            pizzas: 12,
+            started_at: None,
+            may_start: at(18, 50),
+            travel: Duration::zero(),
+            promised: Some(at(19, 10)),
+        });
+        let behind = kitchen.promise(2, Duration::zero(), now).unwrap();
+        assert_eq!(behind.fit.ready_at, at(19, 38));
+        assert!(
+            kitchen
+                .scheduled(2, Duration::zero(), at(19, 30), now)
+                .is_err()
+        );
+        assert_eq!(
+            kitchen.scheduled(2, Duration::zero(), at(19, 15), now),
+            Err(Refusal::Full {
+                next: Some(at(19, 45))
+            })
+        );
+        assert!(
+            kitchen
+                .scheduled(2, Duration::zero(), at(19, 45), now)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_new_order_does_not_make_one_already_promised_late() {
+        // A slot order to start at 19:10 (8 minutes of turns, 10 to bake: ready 19:28).
+        let kitchen = Kitchen {
+            capacity: kitchen(8),
+            pace: PACE,
+            plan: Plan::default(),
+            line: vec![InKitchen {
+                order_id: 1,
+                pizzas: 4,
+                started_at: None,
+                may_start: at(19, 10),
+                travel: Duration::zero(),
+                promised: Some(at(19, 28)),
+            }],
+        };
+        // Four pizzas now would hold the line till 19:13 and the slot till 19:31: this one
+        // goes after the slot instead.
+        let fit = kitchen.asap(4, Duration::zero(), at(19, 5)).unwrap();
+        assert_eq!(fit.starts_at, at(19, 11));
+        assert_eq!(fit.ready_at, at(19, 36));
+        // Two pizzas fit before it: the line is free again at 19:09.
+        let fit = kitchen.asap(2, Duration::zero(), at(19, 5)).unwrap();
+        assert_eq!(fit.ready_at, at(19, 19));
     }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::MySqlConnection;
 
-use crate::{Bookings, Capacity, Pace, Plan, QUARTER, quarter_of};
+use crate::{Capacity, Fit, InKitchen, Kitchen, Pace, Plan, QUARTER, quarter_of};
 
 /// The shop's capacity, its row locked until the transaction ends (created at the defaults for
 /// a shop that has none yet).
@@ -122,20 +122,194 @@ pub async fn plan(
     Ok(plan)
 }
 
-/// The shop's pace (measured from its history once there is enough; the default until then).
-pub async fn pace_of(_conn: &mut MySqlConnection, _pizzeria_id: u64) -> Result<Pace, sqlx::Error> {
-    Ok(Pace::default())
+/// The shop's pace, learnt from its last [`PACE_SAMPLES`] orders made in the last two weeks
+/// (cooked items, and the time from « en préparation » to « prête »); the default until
+/// there are [`crate::LEARNT_FROM`].
+pub async fn pace_of(conn: &mut MySqlConnection, pizzeria_id: u64) -> Result<Pace, sqlx::Error> {
+    Ok(Pace::learn(&made(conn, pizzeria_id).await?).unwrap_or_default())
 }
 
-/// Replaces the order's bookings with `bookings`.
+/// How many of the latest orders the pace is learnt from: about an evening's worth, so it
+/// follows tonight's crew.
+pub const PACE_SAMPLES: u32 = 40;
+
+/// The shop's latest made orders: cooked items and start-to-ready time, oldest first.
+pub async fn made(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+) -> Result<Vec<(u32, Duration)>, sqlx::Error> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT pizzas, seconds FROM (
+             SELECT CAST((SELECT COALESCE(SUM(b.pizzas), 0) FROM kitchen_bookings b WHERE b.order_id = o.id) AS SIGNED) AS pizzas,
+                    TIMESTAMPDIFF(SECOND,
+                        (SELECT MIN(h.created_at) FROM order_status_history h WHERE h.order_id = o.id AND h.to_status = 'preparing'),
+                        (SELECT MIN(h.created_at) FROM order_status_history h WHERE h.order_id = o.id AND h.to_status = 'ready')) AS seconds,
+                    o.created_at
+             FROM orders o
+             WHERE o.pizzeria_id = ? AND o.status IN ('ready', 'out_for_delivery', 'delivered', 'picked_up')
+               AND o.created_at >= UTC_TIMESTAMP(6) - INTERVAL 14 DAY
+             ORDER BY o.created_at DESC LIMIT ?
+         ) recent
+         WHERE pizzas > 0 AND seconds > 0 ORDER BY created_at",
+    )
+    .bind(pizzeria_id)
+    .bind(PACE_SAMPLES)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(p, s)| (u32::try_from(p).unwrap_or(0), Duration::seconds(s)))
+        .collect())
+}
+
+/// The orders the kitchen has yet to finish (paid for or to pay, not ready yet), but
+/// `leaving`: what they are, when each was started or may start, and what was promised.
+/// `locked`: the caller holds the kitchen's lock, and the line is read with a locking read
+/// (it then sees every order the checkouts before it placed).
+pub async fn line(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+    leaving: Option<u64>,
+    locked: bool,
+) -> Result<Vec<InKitchen>, sqlx::Error> {
+    let select = "SELECT order_id, pizzas, may_start, travel_minutes, promised_at FROM kitchen_line
+                  WHERE pizzeria_id = ? AND order_id <> ?";
+    let sql = if locked {
+        format!("{select} LOCK IN SHARE MODE")
+    } else {
+        select.to_owned()
+    };
+    // Only the fixed suffix varies.
+    let rows: Vec<LineRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(pizzeria_id)
+        .bind(leaving.unwrap_or(0))
+        .fetch_all(&mut *conn)
+        .await?;
+    let progress = progress(conn, rows.iter().map(|r| r.order_id)).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            // An order this transaction's snapshot does not know yet was just placed.
+            let (done, started_at) = progress.get(&r.order_id).copied().unwrap_or((false, None));
+            (!done).then(|| InKitchen {
+                order_id: r.order_id,
+                pizzas: u32::from(r.pizzas),
+                started_at,
+                may_start: r.may_start,
+                travel: Duration::minutes(i64::from(r.travel_minutes)),
+                promised: Some(r.promised_at),
+            })
+        })
+        .collect())
+}
+
+/// For each order: whether the kitchen is done with it (made or ended), and when it was
+/// started if it is being made. A plain read: orders' rows are never locked under the
+/// kitchen's lock (a status change locks the order first, then the kitchen).
+async fn progress(
+    conn: &mut MySqlConnection,
+    ids: impl Iterator<Item = u64>,
+) -> Result<std::collections::BTreeMap<u64, (bool, Option<DateTime<Utc>>)>, sqlx::Error> {
+    let ids: Vec<u64> = ids.collect();
+    let mut out = std::collections::BTreeMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let marks = vec!["?"; ids.len()].join(", ");
+    let sql = format!(
+        "SELECT o.id, o.status NOT IN ('awaiting_payment', 'placed', 'confirmed', 'preparing') AS done,
+                CASE WHEN o.status = 'preparing' THEN
+                    (SELECT MAX(h.created_at) FROM order_status_history h WHERE h.order_id = o.id AND h.to_status = 'preparing')
+                END AS started_at
+         FROM orders o WHERE o.id IN ({marks})"
+    );
+    // Only the number of placeholders varies.
+    let mut query =
+        sqlx::query_as::<_, (u64, bool, Option<DateTime<Utc>>)>(sqlx::AssertSqlSafe(sql));
+    for id in &ids {
+        query = query.bind(id);
+    }
+    for (id, done, started) in query.fetch_all(conn).await? {
+        out.insert(id, (done, started));
+    }
+    Ok(out)
+}
+
+/// Takes the orders the kitchen is done with off its line; the caller holds the kitchen lock.
+pub async fn prune(conn: &mut MySqlConnection, pizzeria_id: u64) -> Result<(), sqlx::Error> {
+    let ids: Vec<u64> =
+        sqlx::query_scalar("SELECT order_id FROM kitchen_line WHERE pizzeria_id = ?")
+            .bind(pizzeria_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let progress = progress(conn, ids.into_iter()).await?;
+    for (id, (done, _)) in progress {
+        if done {
+            sqlx::query("DELETE FROM kitchen_line WHERE order_id = ?")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The order's promise moved; the caller holds the kitchen lock.
+pub async fn promise_moved(
+    conn: &mut MySqlConnection,
+    order_id: u64,
+    to: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE kitchen_line SET promised_at = ? WHERE order_id = ?")
+        .bind(to)
+        .bind(order_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct LineRow {
+    order_id: u64,
+    pizzas: u16,
+    may_start: DateTime<Utc>,
+    travel_minutes: u16,
+    promised_at: DateTime<Utc>,
+}
+
+/// Everything a promise for the shop is made from. `locked`: checkout, holding the kitchen's
+/// row until it commits; else a page showing what checkout will most likely say.
+pub async fn kitchen(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+    now: DateTime<Utc>,
+    leaving: Option<u64>,
+    locked: bool,
+) -> Result<Kitchen, sqlx::Error> {
+    let capacity = if locked {
+        lock(conn, pizzeria_id).await?
+    } else {
+        capacity_of(conn, pizzeria_id).await?
+    };
+    Ok(Kitchen {
+        capacity,
+        pace: pace_of(conn, pizzeria_id).await?,
+        plan: plan(conn, pizzeria_id, now, leaving).await?,
+        line: line(conn, pizzeria_id, leaving, locked).await?,
+    })
+}
+
+/// Replaces the order's bookings and its place on the line with where `fit` puts it, to be
+/// ready (or at the door) by `promised`; the caller holds the kitchen lock.
 pub async fn write(
     conn: &mut MySqlConnection,
     pizzeria_id: u64,
     order_id: u64,
-    bookings: &Bookings,
+    fit: &Fit,
+    promised: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     release(conn, order_id).await?;
-    for (q, n) in bookings {
+    for (q, n) in &fit.bookings {
         sqlx::query(
             "INSERT INTO kitchen_bookings (order_id, quarter_at, pizzeria_id, pizzas) VALUES (?, ?, ?, ?)",
         )
@@ -144,6 +318,21 @@ pub async fn write(
         .bind(pizzeria_id)
         .bind(u16::try_from(*n).unwrap_or(u16::MAX))
         .execute(&mut *conn)
+        .await?;
+    }
+    let pizzas: u32 = fit.bookings.iter().map(|(_, n)| n).sum();
+    if pizzas > 0 {
+        sqlx::query(
+            "INSERT INTO kitchen_line (order_id, pizzeria_id, pizzas, may_start, travel_minutes, promised_at)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(order_id)
+        .bind(pizzeria_id)
+        .bind(u16::try_from(pizzas).unwrap_or(u16::MAX))
+        .bind(fit.starts_at)
+        .bind(u16::try_from((fit.at_door - fit.ready_at).num_minutes()).unwrap_or(0))
+        .bind(promised)
+        .execute(conn)
         .await?;
     }
     Ok(())
@@ -164,6 +353,10 @@ pub async fn release_for(
 /// Frees what the order held in the kitchen; the caller holds the kitchen lock.
 pub async fn release(conn: &mut MySqlConnection, order_id: u64) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM kitchen_bookings WHERE order_id = ?")
+        .bind(order_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM kitchen_line WHERE order_id = ?")
         .bind(order_id)
         .execute(conn)
         .await?;

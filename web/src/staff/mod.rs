@@ -346,8 +346,12 @@ pub struct StaffOrder {
     due_at: chrono::DateTime<Utc>,
     /// The chosen time, local (« 19:30 »), or « dès que possible ».
     due_time: String,
-    /// For « dès que possible », the time promised to the customer (« 19:40 »).
+    /// The time promised to the customer (« 19:40 »): for « dès que possible », or a slot
+    /// the kitchen's delay moved.
     promised: Option<String>,
+    /// Where the kitchen's line stands, the order would miss its promise by more than
+    /// `pace::AT_RISK`: when it is now expected (at the door, for a delivery).
+    at_risk: Option<String>,
     /// The card's colour: `on-time`, `soon`, `late`.
     urgency: &'static str,
     /// A scheduled order whose start time has not come (« Plus tard »).
@@ -426,8 +430,9 @@ pub fn staff_view(o: &Order) -> StaffOrder {
             .unwrap_or_else(|| "dès que possible".into()),
         promised: o
             .promised_at
-            .filter(|_| o.desired_at.is_none())
+            .filter(|p| o.desired_at.is_none_or(|due| *p > due))
             .map(|t| day_clock(t, now)),
+        at_risk: None,
         urgency: order::timing::urgency(o, now).as_str(),
         later: o.status == OrderStatus::Confirmed && order::timing::is_for_later(o, now),
         start_time: day_clock(order::timing::start_at(o), now),
@@ -468,10 +473,13 @@ pub async fn board(
     let orders = Order::list_for_pizzeria(&mut conn, shop.id, statuses).await?;
     let ids: Vec<u64> = orders.iter().map(|o| o.id).collect();
     let paid = payment::counter::paid_among(&mut conn, &ids).await?;
+    let now = Utc::now();
+    let risky = order::promise::at_risk(&mut conn, shop.id, now).await?;
     Ok(orders
         .iter()
         .map(|o| {
             let mut view = staff_view(o);
+            view.at_risk = risky.get(&o.id).map(|at| day_clock(*at, now));
             // Paid at the counter when ordering: nothing left to collect.
             view.paid_on_site = paid.contains(&o.id);
             view.to_collect &= !view.paid_on_site;
