@@ -1,12 +1,13 @@
 use ocpizza_tests::TestEnv;
 
-const TABLES: [&str; 36] = [
+const TABLES: [&str; 37] = [
     "addresses",
     "delivery_zones",
     "email_log",
     "ingredients",
     "kitchen_bookings",
     "kitchen_capacity",
+    "kitchen_line",
     "option_groups",
     "option_prices",
     "options",

@@ -33,6 +33,23 @@ async fn setup(per_quarter: u32) -> (TestEnv, Shop) {
     (env, shop)
 }
 
+/// A pickup of `pizzas` Margheritas for « dès que possible », confirmed by the stock worker.
+async fn confirmed(env: &TestEnv, shop: &Shop, pizzas: u32) -> order::Order {
+    let o = env
+        .place(
+            shop,
+            &[(shop.margherita, pizzas)],
+            PaymentMode::OnSite,
+            Fulfilment::Pickup,
+        )
+        .await;
+    let placed = env.outbox_for("order.placed", o.id).await;
+    messages::consumer::process(&env.pool, "stock", &workers::stock::StockWorker, &placed)
+        .await
+        .unwrap();
+    env.order(o.id).await
+}
+
 /// Pizzas booked per quarter for the shop.
 async fn booked(env: &TestEnv, shop: &Shop) -> Vec<(chrono::DateTime<Utc>, i64)> {
     sqlx::query_as(
@@ -307,19 +324,8 @@ async fn a_kitchen_falling_behind_moves_promises_and_tells_each_customer_once() 
     let (env, shop) = setup(4).await;
     let mut asap = Vec::new();
     for _ in 0..3 {
-        let o = env
-            .place(
-                &shop,
-                &[(shop.margherita, 2)],
-                PaymentMode::OnSite,
-                Fulfilment::Pickup,
-            )
-            .await;
-        let placed = env.outbox_for("order.placed", o.id).await;
-        messages::consumer::process(&env.pool, "stock", &workers::stock::StockWorker, &placed)
-            .await
-            .unwrap();
-        asap.push(env.order(o.id).await);
+        let o = confirmed(&env, &shop, 2).await;
+        asap.push(o);
     }
     let mut later = TestEnv::new_order(
         &shop,
@@ -434,4 +440,86 @@ async fn a_kitchen_falling_behind_moves_promises_and_tells_each_customer_once() 
             "{text}"
         );
     }
+}
+
+/// The pace is learnt from the shop's own starts and finishes, and the manager sees it with
+/// the day's promised against actual times.
+#[tokio::test]
+async fn the_pace_is_learnt_from_the_kitchens_history_and_the_manager_sees_promises_kept() {
+    let (env, shop) = setup(12).await;
+    let mut conn = env.pool.acquire().await.unwrap();
+    assert_eq!(
+        pace::store::pace_of(&mut conn, shop.pizzeria_id)
+            .await
+            .unwrap(),
+        pace::Pace::default(),
+        "nothing made yet"
+    );
+    drop(conn);
+    // Eight orders of one to four pizzas, each made in 8 minutes plus 2 a pizza; the first
+    // ready 12 minutes after its promise, the others on the dot.
+    let start = Utc::now() - Duration::hours(1);
+    for i in 0..8_i64 {
+        let pizzas = 1 + u32::try_from(i % 4).unwrap();
+        let o = confirmed(&env, &shop, pizzas).await;
+        for to in [vocab::OrderStatus::Preparing, vocab::OrderStatus::Ready] {
+            let mut tx = env.pool.begin().await.unwrap();
+            order::transition::move_to(&mut tx, o.id, to, Actor::System, "", None)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+        let began = start + Duration::minutes(5 * i);
+        let ready = began + Duration::seconds(480 + 120 * i64::from(pizzas));
+        let promised = if i == 0 {
+            ready - Duration::minutes(12)
+        } else {
+            ready
+        };
+        for (status, at) in [("preparing", began), ("ready", ready)] {
+            sqlx::query("UPDATE order_status_history SET created_at = ? WHERE order_id = ? AND to_status = ?")
+                .bind(at)
+                .bind(o.id)
+                .bind(status)
+                .execute(&env.pool)
+                .await
+                .unwrap();
+        }
+        sqlx::query("UPDATE orders SET promised_at = ? WHERE id = ?")
+            .bind(promised)
+            .bind(o.id)
+            .execute(&env.pool)
+            .await
+            .unwrap();
+    }
+    let mut conn = env.pool.acquire().await.unwrap();
+    assert_eq!(
+        pace::store::pace_of(&mut conn, shop.pizzeria_id)
+            .await
+            .unwrap(),
+        pace::Pace {
+            base_seconds: 480,
+            per_pizza_seconds: 120
+        }
+    );
+    drop(conn);
+
+    let app = env.spawn_web().await;
+    let manager = Visitor::new(&app);
+    manager.log_in(MANAGER, PASSWORD).await;
+    let page = manager.page("/equipe/test/gestion").await;
+    assert!(
+        page.contains(
+            "Préparation mesurée : 8 min + 2 min par pizza (d&#x27;après les 8 dernières commandes)"
+        ) || page.contains(
+            "Préparation mesurée : 8 min + 2 min par pizza (d'après les 8 dernières commandes)"
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains("8 commandes terminées : <strong>87 %</strong> à ±5 min de l&#x27;heure promise, 1 en retard de plus de 5 min (retard médian 12 min)")
+            || page.contains("8 commandes terminées : <strong>87 %</strong> à ±5 min de l'heure promise, 1 en retard de plus de 5 min (retard médian 12 min)"),
+        "{page}"
+    );
+    assert!(page.contains("+12 min"), "{page}");
 }

@@ -78,3 +78,106 @@ pub async fn at_risk(
         .map(|e| (e.order_id, e.at_door))
         .collect())
 }
+
+/// How one of the day's orders kept its promise: ready (pickup) or delivered, against the
+/// time the customer last heard.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Kept {
+    pub id: u64,
+    pub promised_at: DateTime<Utc>,
+    pub actual_at: DateTime<Utc>,
+}
+
+impl Kept {
+    /// Minutes late (negative: early).
+    pub fn error_minutes(&self) -> i64 {
+        (self.actual_at - self.promised_at)
+            .num_seconds()
+            .div_euclid(60)
+    }
+}
+
+/// The shop's orders made since `from` that had a promise, oldest first.
+pub async fn kept_since(
+    conn: &mut sqlx::MySqlConnection,
+    shop: u64,
+    from: DateTime<Utc>,
+) -> Result<Vec<Kept>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, promised_at, actual_at FROM (
+             SELECT o.id, o.promised_at, o.created_at,
+                    (SELECT MIN(h.created_at) FROM order_status_history h WHERE h.order_id = o.id
+                       AND h.to_status = IF(o.fulfilment = 'delivery', 'delivered', 'ready')) AS actual_at
+             FROM orders o
+             WHERE o.pizzeria_id = ? AND o.created_at >= ? AND o.promised_at IS NOT NULL
+               AND o.status IN ('ready', 'out_for_delivery', 'delivered', 'picked_up')
+         ) made WHERE actual_at IS NOT NULL ORDER BY created_at",
+    )
+    .bind(shop)
+    .bind(from)
+    .fetch_all(conn)
+    .await
+}
+
+/// The day in figures for the manager.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Day {
+    pub orders: usize,
+    /// Within ±5 minutes of the promise, in whole percent.
+    pub within_percent: u32,
+    /// More than 5 minutes late.
+    pub late: usize,
+    /// The median lateness of those, in minutes.
+    pub late_median: i64,
+}
+
+pub fn day(kept: &[Kept]) -> Day {
+    let within = kept.iter().filter(|k| k.error_minutes().abs() <= 5).count();
+    let mut late: Vec<i64> = kept
+        .iter()
+        .map(Kept::error_minutes)
+        .filter(|m| *m > 5)
+        .collect();
+    late.sort_unstable();
+    Day {
+        orders: kept.len(),
+        within_percent: u32::try_from(within * 100 / kept.len().max(1)).unwrap_or(100),
+        late: late.len(),
+        late_median: late.get(late.len() / 2).copied().unwrap_or(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kept(id: u64, late_by: i64) -> Kept {
+        let promised = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        Kept {
+            id,
+            promised_at: promised,
+            actual_at: promised + chrono::Duration::minutes(late_by),
+        }
+    }
+
+    #[test]
+    fn the_day_counts_kept_and_late_promises() {
+        let d = day(&[
+            kept(1, -2),
+            kept(2, 4),
+            kept(3, 12),
+            kept(4, 8),
+            kept(5, -9),
+        ]);
+        assert_eq!(
+            d,
+            Day {
+                orders: 5,
+                within_percent: 40,
+                late: 2,
+                late_median: 12
+            }
+        );
+        assert_eq!(day(&[]).within_percent, 0);
+    }
+}

@@ -347,7 +347,7 @@ impl Kitchen {
             .plan
             .asap(&self.capacity, &self.pace, pizzas, travel, now)?;
         let before = self.baseline(now);
-        let mut start = fit.starts_at;
+        let mut start = now;
         while start <= now + HORIZON {
             if let Some(on_line) = self.trial(&before, pizzas, travel, start, now) {
                 fit.starts_at = start;

@@ -96,13 +96,40 @@ pub async fn page(
         })
         .collect();
     let kitchen = pace::store::capacity_of(&mut conn, shop.id).await?;
+    let made = pace::store::made(&mut conn, shop.id).await?;
+    let learnt = pace::Pace::learn(&made).map(|p| {
+        format!(
+            "{} min + {} par pizza (d'après les {} dernières commandes)",
+            p.base_seconds / 60,
+            minutes_seconds(p.per_pizza_seconds),
+            made.len()
+        )
+    });
+    let kept = order::promise::kept_since(&mut conn, shop.id, from).await?;
+    let day = order::promise::day(&kept);
+    let kept: Vec<_> = kept
+        .iter()
+        .rev()
+        .take(15)
+        .map(|k| {
+            let m = k.error_minutes();
+            context! {
+                id => k.id,
+                promised => super::clock(k.promised_at),
+                actual => super::clock(k.actual_at),
+                error => if m > 0 { format!("+{m} min") } else { format!("{m} min") },
+                late => m > 5,
+            }
+        })
+        .collect();
     render(
         &page,
         &user,
         &shop,
         "manage.html",
         context! {
-            kitchen => context! { per_quarter => kitchen.per_quarter, max_wait => kitchen.max_wait.num_minutes() },
+            kitchen => context! { per_quarter => kitchen.per_quarter, max_wait => kitchen.max_wait.num_minutes(), learnt => learnt },
+            promises => context! { day => day, kept => kept },
             orders => orders,
             counts => counts,
             day_total => day_total,
@@ -115,6 +142,15 @@ pub async fn page(
             cash => cash,
         },
     )
+}
+
+/// « 1 min 35 s », « 45 s ».
+fn minutes_seconds(seconds: u32) -> String {
+    match (seconds / 60, seconds % 60) {
+        (0, s) => format!("{s} s"),
+        (m, 0) => format!("{m} min"),
+        (m, s) => format!("{m} min {s} s"),
+    }
 }
 
 #[derive(Deserialize)]
