@@ -1,6 +1,6 @@
 use ocpizza_tests::TestEnv;
 
-const TABLES: [&str; 37] = [
+const TABLES: [&str; 38] = [
     "addresses",
     "delivery_zones",
     "email_log",
@@ -8,6 +8,7 @@ const TABLES: [&str; 37] = [
     "kitchen_bookings",
     "kitchen_capacity",
     "kitchen_line",
+    "kitchen_periods",
     "option_groups",
     "option_prices",
     "options",

@@ -25,6 +25,7 @@ async fn setup(per_quarter: u32) -> (TestEnv, Shop) {
         &mut conn,
         shop.pizzeria_id,
         per_quarter,
+        &[],
         60,
         shop.manager_id,
     )
@@ -313,6 +314,45 @@ async fn the_manager_changes_the_kitchens_capacity_live_and_the_slots_follow() {
     );
     assert!(slots.iter().all(|s| s["left"].as_u64().unwrap() <= 2));
     assert!(offer["asap"]["ready_at"].is_string(), "{offer}");
+
+    // The test shop opens 00:00–12:00 and 12:00–00:00: the afternoon gets a figure of its own.
+    let page = manager.page("/equipe/test/gestion").await;
+    assert!(page.contains("service 12:00–00:00"), "{page}");
+    let afternoon = |figure: &'static str| {
+        let manager = &manager;
+        async move {
+            let fields = [
+                ("per_quarter", "2"),
+                ("max_wait", "30"),
+                ("period_0", ""),
+                ("period_1", figure),
+            ];
+            let r = manager
+                .submit("/equipe/test/cuisine/capacite", &fields)
+                .await;
+            manager.page(&location(&r)).await
+        }
+    };
+    let page = afternoon("cinq").await;
+    assert!(
+        page.contains("Capacité invalide pour le service 12:00–00:00 : un nombre entier."),
+        "{page}"
+    );
+    let page = afternoon("5").await;
+    assert!(page.contains("(12:00–00:00 : 5)"), "{page}");
+    let mut conn = env.pool.acquire().await.unwrap();
+    let kitchen = pace::store::capacity_of(&mut conn, shop.pizzeria_id)
+        .await
+        .unwrap();
+    let paris = |h: u32| {
+        use chrono::TimeZone;
+        chrono_tz::Europe::Paris
+            .with_ymd_and_hms(2026, 12, 4, h, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    assert_eq!(kitchen.at(paris(11)), 2);
+    assert_eq!(kitchen.at(paris(19)), 5);
 }
 
 /// A kitchen that falls behind: three « dès que possible » orders nobody starts. Twenty-five

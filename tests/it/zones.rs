@@ -126,6 +126,15 @@ async fn deliveries_outside_the_area_or_below_the_minimum_are_refused_and_the_fe
     let mut conn = env.pool.acquire().await.unwrap();
     let o = order::Order::load(&mut conn, id).await.unwrap();
     assert_eq!((o.delivery_fee, o.total), (Cents(250), Cents(2150)));
+    // The zone's 35-minute ride (feed-db) is in the promise, and on the kitchen's line.
+    let ride: u16 =
+        sqlx::query_scalar("SELECT travel_minutes FROM kitchen_line WHERE order_id = ?")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    assert_eq!(ride, 35);
+    assert!(o.promised_at.unwrap() >= o.created_at + chrono::Duration::minutes(35 + 10));
     let page = v.page(&format!("/commandes/{id}")).await;
     assert!(page.contains("Frais de livraison"), "{page}");
     assert!(page.contains("21,50"), "{page}");
@@ -261,7 +270,7 @@ async fn the_admin_sets_a_shops_zones_and_a_mistake_changes_nothing() {
         "00:00-12:00 12:00-00:00",
         "",
         true,
-        Some("75011 ; 1,50 ; 10"),
+        Some("75011 ; 1,50 ; 10 ; ; 30"),
     )
     .await
     .unwrap();
@@ -270,6 +279,13 @@ async fn the_admin_sets_a_shops_zones_and_a_mistake_changes_nothing() {
         .unwrap()
         .unwrap();
     assert_eq!((terms.fee, terms.minimum), (Cents(150), Cents(1000)));
+    assert_eq!(terms.ride_minutes, 30, "the ride the admin gave the zone");
+    assert_eq!(
+        catalog::zone::travel_for(&mut conn, shop.pizzeria_id, "75011")
+            .await
+            .unwrap(),
+        chrono::Duration::minutes(30)
+    );
     assert!(
         catalog::zone::terms_for(&mut conn, shop.pizzeria_id, "75020")
             .await

@@ -38,7 +38,7 @@ stock,test,tomate,5000,500
 stock,test,mozza,1000,300
 stock,test,jambon,60,30
 delivery_zone,test,75001 75011 75012 75015,0,0
-delivery_zone,test,75020,2.50,15,30
+delivery_zone,test,75020,2.50,15,30,35
 printer,test,Cuisine,127.0.0.1,{main_port},main
 printer,,Secours,127.0.0.1,{backup_port},backup
 staff,{MANAGER},Gérard Gérant,manager,test,{PASSWORD}

@@ -19,10 +19,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 /// What the manager set: 10 pizzas a quarter, « dès que possible » up to an hour.
-const CAPACITY: Capacity = Capacity {
-    per_quarter: 10,
-    max_wait: Duration::minutes(60),
-};
+const CAPACITY: Capacity = Capacity::flat(10, Duration::minutes(60));
 
 #[derive(Clone, Debug)]
 struct Arrival {
@@ -244,10 +241,10 @@ fn replay(
                         }
                         Some(slot) => match k.scheduled(a.pizzas, said, slot, a.at) {
                             Ok(fit) => (fit, slot),
-                            Err(pace::Refusal::Full { next }) => {
+                            Err(refusal) => {
                                 // The customer takes the next slot offered.
                                 out.refused_slots += 1;
-                                let next = next.expect("a later slot tonight");
+                                let next = refusal.next().expect("a later slot tonight");
                                 let fit = k.scheduled(a.pizzas, said, next, a.at).expect("offered");
                                 (fit, next)
                             }

@@ -19,7 +19,14 @@ pub struct Terms {
     pub minimum: Cents,
     /// From this subtotal (pizzas, before the fee) delivery is free.
     pub free_from: Option<Cents>,
+    /// From the oven to the door, in minutes: what promised delivery times add.
+    pub ride_minutes: u16,
 }
+
+/// The ride a zone is given when nobody said (`delivery_zones.travel_minutes`' default).
+pub const RIDE_MINUTES: u16 = 20;
+/// Beyond this a ride is not a delivery any more.
+pub const RIDE_MAX: u16 = 120;
 
 impl Terms {
     /// The fee for an order of `subtotal`.
@@ -77,13 +84,14 @@ impl Zone {
     }
 }
 
-type Row = (String, u32, u32, Option<u32>);
+type Row = (String, u32, u32, Option<u32>, u16);
 
-fn terms((_, fee, minimum, free_from): &Row) -> Terms {
+fn terms((_, fee, minimum, free_from, ride): &Row) -> Terms {
     Terms {
         fee: Cents(*fee),
         minimum: Cents(*minimum),
         free_from: free_from.map(Cents),
+        ride_minutes: *ride,
     }
 }
 
@@ -94,7 +102,7 @@ pub async fn terms_for(
     postal_code: &str,
 ) -> Result<Option<Terms>, sqlx::Error> {
     let row: Option<Row> = sqlx::query_as(
-        "SELECT postal_code, fee_cents, minimum_cents, free_from_cents FROM delivery_zones
+        "SELECT postal_code, fee_cents, minimum_cents, free_from_cents, travel_minutes FROM delivery_zones
          WHERE pizzeria_id = ? AND postal_code = ?",
     )
     .bind(pizzeria_id)
@@ -123,7 +131,7 @@ pub async fn travel_for(
 /// The pizzeria's zones, cheapest first, each with its postal codes in order.
 pub async fn zones(conn: &mut MySqlConnection, pizzeria_id: u64) -> Result<Vec<Zone>, sqlx::Error> {
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT postal_code, fee_cents, minimum_cents, free_from_cents FROM delivery_zones
+        "SELECT postal_code, fee_cents, minimum_cents, free_from_cents, travel_minutes FROM delivery_zones
          WHERE pizzeria_id = ? ORDER BY postal_code",
     )
     .bind(pizzeria_id)
@@ -160,14 +168,15 @@ pub async fn replace(
     for zone in zones {
         for code in &zone.postal_codes {
             sqlx::query(
-                "INSERT INTO delivery_zones (pizzeria_id, postal_code, fee_cents, minimum_cents, free_from_cents)
-                 VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO delivery_zones (pizzeria_id, postal_code, fee_cents, minimum_cents, free_from_cents, travel_minutes)
+                 VALUES (?, ?, ?, ?, ?, ?)",
             )
             .bind(pizzeria_id)
             .bind(code)
             .bind(zone.terms.fee.0)
             .bind(zone.terms.minimum.0)
             .bind(zone.terms.free_from.map(|c| c.0))
+            .bind(zone.terms.ride_minutes)
             .execute(&mut *conn)
             .await?;
         }
@@ -193,8 +202,9 @@ pub async fn start_with_own_postal_code(
     Ok(())
 }
 
-/// Parses the admin form's text: one zone per line, « codes ; frais ; minimum ; offerte dès »
-/// (`75011 75012 ; 2,50 ; 15 ; 30`), the last two optional. A postal code in two zones is an
+/// Parses the admin form's text: one zone per line, « codes ; frais ; minimum ; offerte dès ;
+/// trajet » (`75011 75012 ; 2,50 ; 15 ; 30 ; 25`), the last three optional (the ride in
+/// minutes, [`RIDE_MINUTES`] when left out). A postal code in two zones is an
 /// error (which fee would apply?).
 pub fn parse_lines(text: &str) -> Result<Vec<Zone>, String> {
     let mut zones = Vec::new();
@@ -206,11 +216,21 @@ pub fn parse_lines(text: &str) -> Result<Vec<Zone>, String> {
         }
         let n = n + 1;
         let parts: Vec<&str> = line.split(';').map(str::trim).collect();
-        if parts.len() < 2 || parts.len() > 4 {
+        if parts.len() < 2 || parts.len() > 5 {
             return Err(format!(
-                "ligne {n} : écrivez « codes postaux ; frais ; minimum ; offerte dès », par exemple « 75011 75012 ; 2,50 ; 15 ; 30 »"
+                "ligne {n} : écrivez « codes postaux ; frais ; minimum ; offerte dès ; trajet en minutes », par exemple « 75011 75012 ; 2,50 ; 15 ; 30 ; 20 »"
             ));
         }
+        let ride_minutes = match parts.get(4).copied().unwrap_or("") {
+            "" => RIDE_MINUTES,
+            raw => raw
+                .parse::<u16>()
+                .ok()
+                .filter(|m| (1..=RIDE_MAX).contains(m))
+                .ok_or_else(|| {
+                    format!("ligne {n} : le trajet {raw:?} n'est pas un nombre de minutes de 1 à {RIDE_MAX}")
+                })?,
+        };
         let amount = |i: usize, what: &str| -> Result<Option<Cents>, String> {
             match parts.get(i).copied().unwrap_or("") {
                 "" => Ok(None),
@@ -228,6 +248,7 @@ pub fn parse_lines(text: &str) -> Result<Vec<Zone>, String> {
             fee: amount(1, "les frais")?.unwrap_or_default(),
             minimum: amount(2, "le minimum")?.unwrap_or_default(),
             free_from: amount(3, "« offerte dès »")?,
+            ride_minutes,
         };
         let mut postal_codes = Vec::new();
         for code in parts[0].split([' ', ',']).filter(|c| !c.is_empty()) {
@@ -260,8 +281,12 @@ pub fn to_lines(zones: &[Zone]) -> String {
     zones
         .iter()
         .map(|z| {
+            let ride = Some(z.terms.ride_minutes)
+                .filter(|m| *m != RIDE_MINUTES)
+                .map(|m| m.to_string())
+                .unwrap_or_default();
             format!(
-                "{} ; {} ; {} ; {}",
+                "{} ; {} ; {} ; {} ; {ride}",
                 z.postal_codes.join(" "),
                 amount(z.terms.fee),
                 amount(z.terms.minimum),
@@ -283,6 +308,7 @@ mod tests {
             fee: Cents(250),
             minimum: Cents(1500),
             free_from: Some(Cents(3000)),
+            ride_minutes: 25,
         }
     }
 
@@ -316,6 +342,7 @@ mod tests {
             fee: Cents(0),
             minimum: Cents(0),
             free_from: None,
+            ride_minutes: RIDE_MINUTES,
         };
         assert_eq!(free.describe(), "livraison offerte");
     }
@@ -323,9 +350,9 @@ mod tests {
     #[test]
     fn rows_group_into_zones_by_terms() {
         let rows: Vec<Row> = vec![
-            ("75011".into(), 0, 0, None),
-            ("75012".into(), 0, 0, None),
-            ("75020".into(), 250, 1500, Some(3000)),
+            ("75011".into(), 0, 0, None, RIDE_MINUTES),
+            ("75012".into(), 0, 0, None, RIDE_MINUTES),
+            ("75020".into(), 250, 1500, Some(3000), 25),
         ];
         let zones = group(&rows);
         assert_eq!(zones.len(), 2);
@@ -335,9 +362,10 @@ mod tests {
 
     #[test]
     fn the_admin_text_round_trips_and_refuses_mistakes() {
-        let zones = parse_lines("75011 75012 ; 0\n75020, 75019 ; 2,50 ; 15 ; 30\n").unwrap();
+        let zones = parse_lines("75011 75012 ; 0\n75020, 75019 ; 2,50 ; 15 ; 30 ; 25\n").unwrap();
         assert_eq!(zones.len(), 2);
         assert_eq!(zones[1].terms, paid());
+        assert_eq!(zones[0].terms.ride_minutes, RIDE_MINUTES);
         assert_eq!(parse_lines(&to_lines(&zones)).unwrap(), zones);
         assert!(parse_lines("7501 ; 2").unwrap_err().contains("code postal"));
         assert!(parse_lines("75011 ; deux").unwrap_err().contains("montant"));
@@ -347,6 +375,11 @@ mod tests {
                 .contains("déjà dans une autre zone")
         );
         assert!(parse_lines("75011").unwrap_err().contains("ligne 1"));
+        assert!(
+            parse_lines("75011 ; 0 ; ; ; 0")
+                .unwrap_err()
+                .contains("le trajet \"0\" n'est pas un nombre de minutes de 1 à 120")
+        );
         assert!(parse_lines("").unwrap().is_empty());
     }
 }

@@ -265,15 +265,21 @@ pub(crate) async fn fit_kitchen(
         }),
         Some(at) => kitchen
             .scheduled(pizzas, travel, at, now)
-            .map_err(|pace::Refusal::Full { next }| {
-                invalid(match next {
+            .map_err(|refusal| {
+                let why = match refusal {
+                    pace::Refusal::Full { .. } => "est complet en cuisine",
+                    pace::Refusal::TooSoon { .. } => {
+                        "est trop proche pour que la cuisine ait le temps de préparer cette commande"
+                    }
+                };
+                invalid(match refusal.next() {
                     Some(next) => format!(
-                        "le créneau de {} est complet en cuisine : le prochain possible est {}",
+                        "le créneau de {} {why} : le prochain possible est {}",
                         clock(at),
                         clock(next)
                     ),
                     None => format!(
-                        "le créneau de {} est complet en cuisine, et les suivants aussi",
+                        "le créneau de {} {why}, et les suivants aussi sont complets",
                         clock(at)
                     ),
                 })

@@ -50,10 +50,10 @@ impl Default for Pace {
 pub const LEARNT_FROM: usize = 8;
 
 impl Pace {
-    /// One pizza's turn on the line: the measured one, never faster than the capacity the
-    /// manager set allows.
-    pub fn line(&self, capacity: &Capacity) -> Duration {
-        let by_capacity = QUARTER.num_seconds() / i64::from(capacity.per_quarter.max(1));
+    /// One pizza's turn on the line at `at`: the measured one, never faster than the capacity
+    /// the manager set for then allows.
+    pub fn line(&self, capacity: &Capacity, at: DateTime<Utc>) -> Duration {
+        let by_capacity = QUARTER.num_seconds() / i64::from(capacity.at(at).max(1));
         Duration::seconds(by_capacity.max(i64::from(self.per_pizza_seconds)))
     }
 
@@ -94,10 +94,57 @@ impl Pace {
 /// What the manager set for the kitchen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Capacity {
-    /// Pizzas the kitchen makes per quarter of an hour.
+    /// Pizzas the kitchen makes per quarter of an hour (outside the periods below).
     pub per_quarter: u32,
     /// Beyond this wait, « dès que possible » is said as the first feasible time.
     pub max_wait: Duration,
+    /// A figure of its own for some opening periods (a lunch with one pizzaiolo).
+    pub periods: [Option<Period>; PERIODS],
+}
+
+/// At most this many opening periods have a figure of their own.
+pub const PERIODS: usize = 4;
+
+/// The capacity for one opening period, in Paris local minutes since midnight (`closes` at
+/// or before `opens`: the period runs past midnight).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Period {
+    pub opens: u16,
+    pub closes: u16,
+    pub per_quarter: u32,
+}
+
+impl Period {
+    fn covers(&self, minute: u16) -> bool {
+        if self.opens < self.closes {
+            (self.opens..self.closes).contains(&minute)
+        } else {
+            minute >= self.opens || minute < self.closes
+        }
+    }
+}
+
+impl Capacity {
+    /// The same figure all day.
+    pub const fn flat(per_quarter: u32, max_wait: Duration) -> Capacity {
+        Capacity {
+            per_quarter,
+            max_wait,
+            periods: [None; PERIODS],
+        }
+    }
+
+    /// Pizzas per quarter for the quarter `at` falls in.
+    pub fn at(&self, at: DateTime<Utc>) -> u32 {
+        use chrono::Timelike;
+        let local = at.with_timezone(&chrono_tz::Europe::Paris);
+        let minute = u16::try_from(local.hour() * 60 + local.minute()).unwrap_or(0);
+        self.periods
+            .iter()
+            .flatten()
+            .find(|p| p.covers(minute))
+            .map_or(self.per_quarter, |p| p.per_quarter)
+    }
 }
 
 /// How many pizzas each quarter already holds, by quarter start.
@@ -124,6 +171,17 @@ pub struct Fit {
 pub enum Refusal {
     /// The kitchen cannot make it by then; the first time it can, if any within the horizon.
     Full { next: Option<DateTime<Utc>> },
+    /// Too close: the preparation would have had to start already.
+    TooSoon { next: Option<DateTime<Utc>> },
+}
+
+impl Refusal {
+    /// The first time that fits, if any.
+    pub fn next(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Refusal::Full { next } | Refusal::TooSoon { next } => *next,
+        }
+    }
 }
 
 /// A slot is taken only if the line makes it within this of the time asked.
@@ -140,7 +198,7 @@ impl Plan {
     /// What is left in the quarter starting at `q` at time `now`: the current quarter has only
     /// the part of its capacity for the minutes not yet gone.
     pub fn left(&self, capacity: &Capacity, q: DateTime<Utc>, now: DateTime<Utc>) -> u32 {
-        let full = capacity.per_quarter;
+        let full = capacity.at(q);
         let room = if q + QUARTER <= now {
             0
         } else if q < now {
@@ -182,7 +240,7 @@ impl Plan {
         let mut q = quarter_of(now);
         let mut missing = pizzas;
         while missing > 0 {
-            if q > now + HORIZON || capacity.per_quarter == 0 {
+            if q > now + HORIZON {
                 return None;
             }
             let take = self.left(capacity, q, now).min(missing);
@@ -195,7 +253,7 @@ impl Plan {
         let starts_at = bookings.first().map_or(now, |(q, _)| (*q).max(now));
         // The line makes a quarter's pizzas in turn: this order's last one comes after what
         // that quarter already held, and never sooner than its own pizzas take from now.
-        let line = pace.line(capacity);
+        let line = pace.line(capacity, bookings.last().map_or(now, |(q, _)| *q));
         let done = match bookings.last() {
             Some((q, take)) => {
                 let before = self.used.get(q).copied().unwrap_or(0);
@@ -226,7 +284,7 @@ impl Plan {
         now: DateTime<Utc>,
     ) -> Result<Fit, Refusal> {
         let ready_at = due - travel;
-        let starts_at = ready_at - preparation(pace, capacity, pizzas);
+        let starts_at = ready_at - preparation(pace, capacity, pizzas, ready_at);
         if starts_at < now {
             return Err(Refusal::Full {
                 next: self
@@ -288,7 +346,7 @@ impl Plan {
     ) -> Option<DateTime<Utc>> {
         let mut at = due + QUARTER;
         while at <= due + HORIZON {
-            let starts_at = at - travel - preparation(pace, capacity, pizzas);
+            let starts_at = at - travel - preparation(pace, capacity, pizzas, at - travel);
             let fits =
                 starts_at >= now && self.fill_back(capacity, pizzas, starts_at, now).is_some();
             if fits {
@@ -316,8 +374,9 @@ impl Plan {
 }
 
 /// An order of `pizzas` from the start of its turn: its pizzas on the line, then the rest.
-fn preparation(pace: &Pace, capacity: &Capacity, pizzas: u32) -> Duration {
-    pace.line(capacity) * i32::try_from(pizzas).unwrap_or(i32::MAX)
+/// `ready_at` says which period's capacity sets the turn.
+fn preparation(pace: &Pace, capacity: &Capacity, pizzas: u32, ready_at: DateTime<Utc>) -> Duration {
+    pace.line(capacity, ready_at) * i32::try_from(pizzas).unwrap_or(i32::MAX)
         + Duration::seconds(i64::from(pace.base_seconds))
 }
 
@@ -376,18 +435,22 @@ impl Kitchen {
         due: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Fit, Refusal> {
-        match self.fits(pizzas, travel, due, now) {
-            Ok(fit) => Ok(fit),
-            Err(()) => {
-                let mut at = due + QUARTER;
-                while at <= due + HORIZON {
-                    if self.fits(pizzas, travel, at, now).is_ok() {
-                        return Err(Refusal::Full { next: Some(at) });
-                    }
-                    at += QUARTER;
-                }
-                Err(Refusal::Full { next: None })
+        if let Ok(fit) = self.fits(pizzas, travel, due, now) {
+            return Ok(fit);
+        }
+        let mut next = None;
+        let mut at = due + QUARTER;
+        while at <= due + HORIZON {
+            if self.fits(pizzas, travel, at, now).is_ok() {
+                next = Some(at);
+                break;
             }
+            at += QUARTER;
+        }
+        if due - travel - preparation(&self.pace, &self.capacity, pizzas, due - travel) < now {
+            Err(Refusal::TooSoon { next })
+        } else {
+            Err(Refusal::Full { next })
         }
     }
 
@@ -417,7 +480,7 @@ impl Kitchen {
             .plan
             .scheduled(&self.capacity, &self.pace, pizzas, travel, due, now)
             .map_err(|_| ())?;
-        let ideal = fit.ready_at - preparation(&self.pace, &self.capacity, pizzas);
+        let ideal = fit.ready_at - preparation(&self.pace, &self.capacity, pizzas, fit.ready_at);
         let earliest = fit.bookings.first().map_or(ideal, |(q, _)| (*q).max(now));
         let before = self.baseline(now);
         let mut start = ideal.max(earliest);
@@ -510,10 +573,7 @@ mod tests {
     }
 
     fn kitchen(per_quarter: u32) -> Capacity {
-        Capacity {
-            per_quarter,
-            max_wait: Duration::minutes(45),
-        }
+        Capacity::flat(per_quarter, Duration::minutes(45))
     }
 
     /// Two minutes a pizza on the line (slower than the 8 a quarter set allows), ten to bake.
@@ -521,6 +581,30 @@ mod tests {
         base_seconds: 600,
         per_pizza_seconds: 120,
     };
+
+    #[test]
+    fn an_opening_period_may_have_its_own_capacity() {
+        let mut k = kitchen(12);
+        // Lunch with one pizzaiolo; a late evening running past midnight.
+        k.periods[0] = Some(Period {
+            opens: 11 * 60 + 30,
+            closes: 14 * 60 + 30,
+            per_quarter: 4,
+        });
+        k.periods[1] = Some(Period {
+            opens: 22 * 60,
+            closes: 60,
+            per_quarter: 6,
+        });
+        // December: Paris is UTC+1.
+        assert_eq!(k.at(at(11, 0)), 4, "12:00 in Paris");
+        assert_eq!(k.at(at(13, 30)), 12, "14:30 in Paris: the period is over");
+        assert_eq!(k.at(at(18, 0)), 12);
+        assert_eq!(k.at(at(23, 45)), 6, "00:45 in Paris");
+        let plan = Plan::default();
+        assert_eq!(plan.left(&k, at(11, 0), at(9, 0)), 4);
+        assert_eq!(PACE.line(&k, at(11, 0)), Duration::seconds(225));
+    }
 
     #[test]
     fn quarters_start_on_the_quarter() {
@@ -640,6 +724,19 @@ mod tests {
             at(19, 0),
         );
         assert!(matches!(refused, Err(Refusal::Full { next: Some(_) })));
+        // The kitchen says why: fourteen minutes of work cannot be ready in five.
+        let kitchen = Kitchen {
+            capacity: kitchen(8),
+            pace: PACE,
+            plan,
+            line: Vec::new(),
+        };
+        assert_eq!(
+            kitchen.scheduled(2, Duration::zero(), at(19, 5), at(19, 0)),
+            Err(Refusal::TooSoon {
+                next: Some(at(19, 20))
+            })
+        );
     }
 
     #[test]

@@ -66,7 +66,6 @@ pub fn project(
     pace: &Pace,
     now: DateTime<Utc>,
 ) -> Vec<Expected> {
-    let turn = pace.line(capacity);
     let rest = Duration::seconds(i64::from(pace.base_seconds));
     let mut queue: Vec<&InKitchen> = orders.iter().collect();
     // Started ones first, as they were started; then by when each may start.
@@ -88,6 +87,7 @@ pub fn project(
             // Drinks wait for no turn on the line.
             begin + rest
         } else {
+            let turn = pace.line(capacity, begin);
             let line_end = begin + turn * i32::try_from(o.pizzas).unwrap_or(i32::MAX);
             free = Some(line_end);
             line_end + rest
@@ -131,10 +131,7 @@ mod tests {
     }
 
     /// Ten pizzas a quarter: a turn of 90 s; ten minutes to bake and box.
-    const KITCHEN: Capacity = Capacity {
-        per_quarter: 10,
-        max_wait: Duration::minutes(60),
-    };
+    const KITCHEN: Capacity = Capacity::flat(10, Duration::minutes(60));
     const PACE: Pace = Pace {
         base_seconds: 600,
         per_pizza_seconds: 0,

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::MySqlConnection;
 
-use crate::{Capacity, Fit, InKitchen, Kitchen, Pace, Plan, QUARTER, quarter_of};
+use crate::{Capacity, Fit, InKitchen, Kitchen, PERIODS, Pace, Period, Plan, QUARTER, quarter_of};
 
 /// The shop's capacity, its row locked until the transaction ends (created at the defaults for
 /// a shop that has none yet).
@@ -31,7 +31,7 @@ pub async fn lock(conn: &mut MySqlConnection, pizzeria_id: u64) -> Result<Capaci
                 .await?
         }
     };
-    Ok(capacity(per_quarter, max_wait))
+    with_periods(conn, pizzeria_id, capacity(per_quarter, max_wait)).await
 }
 
 /// The shop's capacity without locking (for showing slots and promises before checkout).
@@ -43,30 +43,63 @@ pub async fn capacity_of(
         "SELECT per_quarter, max_wait_minutes FROM kitchen_capacity WHERE pizzeria_id = ?",
     )
     .bind(pizzeria_id)
-    .fetch_optional(conn)
+    .fetch_optional(&mut *conn)
     .await?;
     let (per_quarter, max_wait) = row.unwrap_or((12, 60));
-    Ok(capacity(per_quarter, max_wait))
+    with_periods(conn, pizzeria_id, capacity(per_quarter, max_wait)).await
 }
 
 fn capacity(per_quarter: u16, max_wait: u16) -> Capacity {
-    Capacity {
-        per_quarter: u32::from(per_quarter),
-        max_wait: Duration::minutes(i64::from(max_wait)),
-    }
+    Capacity::flat(
+        u32::from(per_quarter),
+        Duration::minutes(i64::from(max_wait)),
+    )
 }
 
-/// Sets what the kitchen makes per quarter and the wait beyond which « dès que possible » is
-/// said as a time. Refused outside 1–200 pizzas and 10–240 minutes.
+/// Adds the shop's periods with a figure of their own (rows written only under the kitchen
+/// lock, by [`set_capacity`]).
+async fn with_periods(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+    mut capacity: Capacity,
+) -> Result<Capacity, sqlx::Error> {
+    let rows: Vec<(u16, u16, u16)> = sqlx::query_as(
+        "SELECT opens_minute, closes_minute, per_quarter FROM kitchen_periods
+         WHERE pizzeria_id = ? ORDER BY opens_minute",
+    )
+    .bind(pizzeria_id)
+    .fetch_all(conn)
+    .await?;
+    for (slot, (opens, closes, per_quarter)) in capacity.periods.iter_mut().zip(rows) {
+        *slot = Some(Period {
+            opens,
+            closes,
+            per_quarter: u32::from(per_quarter),
+        });
+    }
+    Ok(capacity)
+}
+
+/// Sets what the kitchen makes per quarter, the periods with a figure of their own (all of
+/// them: the others lose theirs) and the wait beyond which « dès que possible » is said as a
+/// time. Refused outside 1–200 pizzas and 10–240 minutes, or with more than [`PERIODS`]
+/// periods.
 pub async fn set_capacity(
     conn: &mut MySqlConnection,
     pizzeria_id: u64,
     per_quarter: u32,
+    periods: &[Period],
     max_wait_minutes: u32,
     by_user: u64,
 ) -> Result<(), SetError> {
-    if !(1..=200).contains(&per_quarter) {
+    let all = std::iter::once(per_quarter).chain(periods.iter().map(|p| p.per_quarter));
+    if all.into_iter().any(|n| !(1..=200).contains(&n)) {
         return Err(SetError("pizzas par quart d'heure : de 1 à 200".into()));
+    }
+    if periods.len() > PERIODS {
+        return Err(SetError(format!(
+            "au plus {PERIODS} services avec leur propre capacité"
+        )));
     }
     if !(10..=240).contains(&max_wait_minutes) {
         return Err(SetError("attente maximale : de 10 à 240 minutes".into()));
@@ -80,8 +113,24 @@ pub async fn set_capacity(
     .bind(per_quarter)
     .bind(max_wait_minutes)
     .bind(by_user)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    // The capacity row is locked by the write above until commit, as checkouts lock it.
+    sqlx::query("DELETE FROM kitchen_periods WHERE pizzeria_id = ?")
+        .bind(pizzeria_id)
+        .execute(&mut *conn)
+        .await?;
+    for p in periods {
+        sqlx::query(
+            "INSERT INTO kitchen_periods (pizzeria_id, opens_minute, closes_minute, per_quarter) VALUES (?, ?, ?, ?)",
+        )
+        .bind(pizzeria_id)
+        .bind(p.opens)
+        .bind(p.closes)
+        .bind(p.per_quarter)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
 

@@ -96,6 +96,20 @@ pub async fn page(
         })
         .collect();
     let kitchen = pace::store::capacity_of(&mut conn, shop.id).await?;
+    let ranges = opening_periods(&shop);
+    let periods: Vec<_> = ranges
+        .iter()
+        .enumerate()
+        .filter(|_| ranges.len() > 1)
+        .map(|(i, (opens, closes))| {
+            let own = kitchen.periods.iter().flatten().find(|p| p.opens == *opens);
+            context! {
+                name => format!("period_{i}"),
+                label => period_label(*opens, *closes),
+                value => own.map(|p| p.per_quarter.to_string()).unwrap_or_default(),
+            }
+        })
+        .collect();
     let made = pace::store::made(&mut conn, shop.id).await?;
     let learnt = pace::Pace::learn(&made).map(|p| {
         format!(
@@ -128,7 +142,12 @@ pub async fn page(
         &shop,
         "manage.html",
         context! {
-            kitchen => context! { per_quarter => kitchen.per_quarter, max_wait => kitchen.max_wait.num_minutes(), learnt => learnt },
+            kitchen => context! {
+                per_quarter => kitchen.per_quarter,
+                max_wait => kitchen.max_wait.num_minutes(),
+                learnt => learnt,
+                periods => periods,
+            },
             promises => context! { day => day, kept => kept },
             orders => orders,
             counts => counts,
@@ -327,6 +346,23 @@ pub async fn threshold(
 pub struct CapacityForm {
     per_quarter: String,
     max_wait: String,
+    /// `period_0`, `period_1`…: a figure for each of the shop's opening periods, empty for the
+    /// shop's.
+    #[serde(flatten)]
+    periods: std::collections::BTreeMap<String, String>,
+}
+
+/// The shop's opening periods, as (opens, closes) Paris minutes.
+fn opening_periods(shop: &catalog::Pizzeria) -> Vec<(u16, u16)> {
+    catalog::hours::OpeningHours::parse(&shop.opening_hours)
+        .map(|h| h.ranges)
+        .unwrap_or_default()
+}
+
+/// « 11:30–14:30 ».
+fn period_label(opens: u16, closes: u16) -> String {
+    let hm = |m: u16| format!("{:02}:{:02}", (m / 60) % 24, m % 60);
+    format!("{}–{}", hm(opens), hm(closes))
 }
 
 /// The kitchen's pace, changed live (« on est deux ce soir »): promises and slots follow at
@@ -347,11 +383,46 @@ pub async fn capacity(
         flash(&page.session, "Capacité invalide : des nombres entiers.").await?;
         return Ok(back);
     };
-    let mut conn = state.pool.acquire().await?;
-    match pace::store::set_capacity(&mut conn, shop.id, per_quarter, max_wait, user.id).await {
-        Ok(()) => {
+    let mut periods = Vec::new();
+    for (i, (opens, closes)) in opening_periods(&shop).into_iter().enumerate() {
+        let raw = form
+            .periods
+            .get(&format!("period_{i}"))
+            .map_or("", |v| v.trim());
+        if raw.is_empty() {
+            continue;
+        }
+        let Ok(n) = raw.parse::<u32>() else {
             let message = format!(
-                "Cuisine : {per_quarter} pizzas par quart d'heure, « dès que possible » jusqu'à {max_wait} minutes d'attente."
+                "Capacité invalide pour le service {} : un nombre entier.",
+                period_label(opens, closes)
+            );
+            flash(&page.session, message).await?;
+            return Ok(back);
+        };
+        periods.push(pace::Period {
+            opens,
+            closes,
+            per_quarter: n,
+        });
+    }
+    let mut tx = state.pool.begin().await?;
+    let set =
+        pace::store::set_capacity(&mut tx, shop.id, per_quarter, &periods, max_wait, user.id).await;
+    match set {
+        Ok(()) => {
+            tx.commit().await?;
+            let own: Vec<String> = periods
+                .iter()
+                .map(|p| format!("{} : {}", period_label(p.opens, p.closes), p.per_quarter))
+                .collect();
+            let own = if own.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", own.join(", "))
+            };
+            let message = format!(
+                "Cuisine : {per_quarter} pizzas par quart d'heure{own}, « dès que possible » jusqu'à {max_wait} minutes d'attente."
             );
             flash(&page.session, message).await?;
         }

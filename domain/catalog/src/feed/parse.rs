@@ -564,6 +564,11 @@ fn zone_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
     let fee = amount(2, row).unwrap_or_default();
     let minimum = amount(3, row).unwrap_or_default();
     let free_from = amount(4, row);
+    let ride_minutes = if row.raw(5).is_empty() {
+        crate::zone::RIDE_MINUTES
+    } else {
+        row.number(5, 1, crate::zone::RIDE_MAX)
+    };
     seed.zones.push(ZoneRow {
         pizzeria,
         zone: crate::zone::Zone {
@@ -571,6 +576,7 @@ fn zone_row(row: &mut RowReader<'_>, keys: &mut Keys, seed: &mut Seed) {
                 fee,
                 minimum,
                 free_from,
+                ride_minutes,
             },
             postal_codes,
         },

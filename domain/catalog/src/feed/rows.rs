@@ -147,6 +147,7 @@ pub(super) const KINDS: &[KindSpec] = &[
             "fee_eur",
             "minimum_eur",
             "free_from_eur",
+            "ride_minutes",
         ],
         required: 3,
     },
