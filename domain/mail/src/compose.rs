@@ -381,7 +381,7 @@ pub async fn for_event(
                 title.into(),
                 vec![
                     format!(
-                        "La cuisine de {} a pris du retard : votre commande n°{n} sera {done} vers {} au lieu de {}.",
+                        "{} a pris du retard en cuisine : votre commande n°{n} sera {done} vers {} au lieu de {}.",
                         ctx.shop.name,
                         clock(e.to),
                         clock(e.from)

@@ -127,6 +127,8 @@ pub struct Day {
     pub within_percent: u32,
     /// More than 5 minutes late.
     pub late: usize,
+    /// More than 5 minutes early.
+    pub early: usize,
     /// The median lateness of those, in minutes.
     pub late_median: i64,
 }
@@ -143,6 +145,7 @@ pub fn day(kept: &[Kept]) -> Day {
         orders: kept.len(),
         within_percent: u32::try_from(within * 100 / kept.len().max(1)).unwrap_or(100),
         late: late.len(),
+        early: kept.iter().filter(|k| k.error_minutes() < -5).count(),
         late_median: late.get(late.len() / 2).copied().unwrap_or(0),
     }
 }
@@ -175,6 +178,7 @@ mod tests {
                 orders: 5,
                 within_percent: 40,
                 late: 2,
+                early: 1,
                 late_median: 12
             }
         );

@@ -480,6 +480,10 @@ pub async fn board(
         .map(|o| {
             let mut view = staff_view(o);
             view.at_risk = risky.get(&o.id).map(|at| day_clock(*at, now));
+            // At risk of missing its promise: amber at least, as an order nearing its limit.
+            if view.at_risk.is_some() && view.urgency == order::timing::Urgency::OnTime.as_str() {
+                view.urgency = order::timing::Urgency::Soon.as_str();
+            }
             // Paid at the counter when ordering: nothing left to collect.
             view.paid_on_site = paid.contains(&o.id);
             view.to_collect &= !view.paid_on_site;
