@@ -180,11 +180,29 @@ async fn mariadb_restarted_under_a_stream_of_orders_loses_nothing() {
     // transaction the restart cut after the printer's confirmation print again (docs/workers.md:
     // at least once), at most the kitchen worker's in-flight messages.
     confirmations_received_once(&maildev, &all).await;
-    let printed = printers.receipts(0).await.len();
+    let receipts = printers.receipts(0).await;
+    let printed = receipts.len();
     let in_flight = usize::from(messages::consumer::ConsumerConfig::new("amqp://x").prefetch);
     assert!(
         printed >= all.len() && printed <= all.len() + in_flight,
         "{printed} tickets for {} orders: {told:?}",
         all.len()
     );
+    // Every copy after an order's first says so: the kitchen makes it once.
+    let mut seen = std::collections::HashSet::new();
+    for text in &receipts {
+        let number: String = text
+            .split("Commande n°")
+            .nth(1)
+            .expect("an order number")
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        if !seen.insert(number.clone()) {
+            assert!(
+                text.contains("DOUBLON POSSIBLE"),
+                "order {number} printed again unmarked:\n{text}"
+            );
+        }
+    }
 }

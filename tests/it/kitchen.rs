@@ -16,8 +16,9 @@ use vocab::{Fulfilment, PaymentMode};
 use workers::kitchen::{CONSUMER, KitchenWorker};
 use workers::stock::StockWorker;
 
-fn worker() -> KitchenWorker {
+fn worker(env: &TestEnv) -> KitchenWorker {
     KitchenWorker {
+        pool: env.pool.clone(),
         policy: Policy {
             attempts: 2,
             first_delay: Duration::from_millis(50),
@@ -94,7 +95,7 @@ async fn a_confirmed_order_prints_one_complete_ticket() {
         confirmed(&env, &shop, PaymentMode::OnSite, Fulfilment::Delivery).await;
 
     assert_eq!(
-        consumer::process(&env.pool, CONSUMER, &worker(), &reserved)
+        consumer::process(&env.pool, CONSUMER, &worker(&env), &reserved)
             .await
             .unwrap(),
         Outcome::Applied
@@ -130,10 +131,10 @@ async fn a_confirmed_order_prints_one_complete_ticket() {
     // The same confirmation again, even under a new message id: no second ticket.
     let mut again = reserved.clone();
     again.message_id = uuid::Uuid::now_v7();
-    consumer::process(&env.pool, CONSUMER, &worker(), &reserved)
+    consumer::process(&env.pool, CONSUMER, &worker(&env), &reserved)
         .await
         .unwrap();
-    consumer::process(&env.pool, CONSUMER, &worker(), &again)
+    consumer::process(&env.pool, CONSUMER, &worker(&env), &again)
         .await
         .unwrap();
     assert_eq!(printers.receipts(0).await.len(), 1);
@@ -145,7 +146,7 @@ async fn an_offline_printer_sends_tickets_to_the_backup_and_alerts_once() {
     let (env, shop, printers) = setup().await;
     printers.fault(0, "offline", true).await;
     let (first, reserved) = confirmed(&env, &shop, PaymentMode::Online, Fulfilment::Pickup).await;
-    consumer::process(&env.pool, CONSUMER, &worker(), &reserved)
+    consumer::process(&env.pool, CONSUMER, &worker(&env), &reserved)
         .await
         .unwrap();
 
@@ -189,7 +190,7 @@ async fn an_offline_printer_sends_tickets_to_the_backup_and_alerts_once() {
 
     // Still offline: the next ticket goes to the backup too, without a second alert.
     let (_, reserved) = confirmed(&env, &shop, PaymentMode::OnSite, Fulfilment::Pickup).await;
-    consumer::process(&env.pool, CONSUMER, &worker(), &reserved)
+    consumer::process(&env.pool, CONSUMER, &worker(&env), &reserved)
         .await
         .unwrap();
     assert_eq!(printers.receipts(1).await.len(), 2);
@@ -198,7 +199,7 @@ async fn an_offline_printer_sends_tickets_to_the_backup_and_alerts_once() {
     // Back online: nothing the main printer refused prints late, and new tickets go there.
     printers.fault(0, "offline", false).await;
     let (_, reserved) = confirmed(&env, &shop, PaymentMode::OnSite, Fulfilment::Pickup).await;
-    consumer::process(&env.pool, CONSUMER, &worker(), &reserved)
+    consumer::process(&env.pool, CONSUMER, &worker(&env), &reserved)
         .await
         .unwrap();
     assert_eq!(printers.receipts(0).await.len(), 1);
@@ -216,7 +217,7 @@ async fn with_every_printer_gone_the_ticket_waits_and_prints_when_they_are_back(
     let (order_id, reserved) =
         confirmed(&env, &shop, PaymentMode::OnSite, Fulfilment::Pickup).await;
     printers.stop();
-    consumer::process(&env.pool, CONSUMER, &worker(), &reserved)
+    consumer::process(&env.pool, CONSUMER, &worker(&env), &reserved)
         .await
         .unwrap();
     assert_eq!(
@@ -231,14 +232,14 @@ async fn with_every_printer_gone_the_ticket_waits_and_prints_when_they_are_back(
 
     // Still away: a retry round prints nothing and loses nothing.
     assert_eq!(
-        ticket::print::retry_failed(&env.pool, &worker().policy)
+        ticket::print::retry_failed(&env.pool, &worker(&env).policy)
             .await
             .unwrap(),
         0
     );
     printers.resume().await;
     assert_eq!(
-        ticket::print::retry_failed(&env.pool, &worker().policy)
+        ticket::print::retry_failed(&env.pool, &worker(&env).policy)
             .await
             .unwrap(),
         1
@@ -257,7 +258,7 @@ async fn a_reprint_is_marked_and_each_request_prints_once() {
     let (env, shop, printers) = setup().await;
     let (order_id, reserved) =
         confirmed(&env, &shop, PaymentMode::OnSite, Fulfilment::Pickup).await;
-    consumer::process(&env.pool, CONSUMER, &worker(), &reserved)
+    consumer::process(&env.pool, CONSUMER, &worker(&env), &reserved)
         .await
         .unwrap();
     let request = Envelope::new(Event::TicketReprintRequested(TicketReprintRequested {
@@ -265,10 +266,10 @@ async fn a_reprint_is_marked_and_each_request_prints_once() {
         pizzeria_id: shop.pizzeria_id,
         requested_by: shop.manager_id,
     }));
-    consumer::process(&env.pool, CONSUMER, &worker(), &request)
+    consumer::process(&env.pool, CONSUMER, &worker(&env), &request)
         .await
         .unwrap();
-    consumer::process(&env.pool, CONSUMER, &worker(), &request)
+    consumer::process(&env.pool, CONSUMER, &worker(&env), &request)
         .await
         .unwrap();
     let receipts = printers.receipts(0).await;
@@ -318,10 +319,10 @@ async fn a_slot_orders_ticket_prints_at_its_kitchen_start_once() {
         .await
         .unwrap();
     let reserved = env.outbox_for("stock.reserved", o.id).await;
-    consumer::process(&env.pool, CONSUMER, &worker(), &reserved)
+    consumer::process(&env.pool, CONSUMER, &worker(&env), &reserved)
         .await
         .unwrap();
-    let policy = worker().policy;
+    let policy = worker(&env).policy;
     assert_eq!(
         ticket::print::print_due(&env.pool, &policy, chrono::Utc::now())
             .await
@@ -345,4 +346,95 @@ async fn a_slot_orders_ticket_prints_at_its_kitchen_start_once() {
     let receipts = printers.receipts(0).await;
     assert_eq!(receipts.len(), 1);
     assert!(receipts[0].contains("À EMPORTER pour"), "{}", receipts[0]);
+}
+
+/// The printer took the ticket, then the transaction recording it was lost (the database cut
+/// it, the worker was killed): the confirmation comes again and the ticket with it, marked
+/// « DOUBLON POSSIBLE » on paper and on the kitchen card. A ticket refused by every printer
+/// before taking anything comes out unmarked on retry.
+#[tokio::test]
+async fn a_ticket_printed_but_not_recorded_comes_out_again_marked_as_a_possible_duplicate() {
+    let (env, shop, printers) = setup().await;
+    let (order_id, reserved) =
+        confirmed(&env, &shop, PaymentMode::OnSite, Fulfilment::Pickup).await;
+    let order = env.order(order_id).await;
+    let policy = worker(&env).policy;
+    let mut cut = env.pool.begin().await.unwrap();
+    let first = ticket::print::print_order(
+        &mut cut,
+        &env.pool,
+        &order,
+        ticket::print::Kind::Original,
+        &policy,
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(first, ticket::print::Outcome::Printed { .. }));
+    drop(cut);
+    assert!(
+        ticket_state(&env, order_id).await.is_empty(),
+        "nothing recorded"
+    );
+
+    assert_eq!(
+        consumer::process(&env.pool, CONSUMER, &worker(&env), &reserved)
+            .await
+            .unwrap(),
+        Outcome::Applied
+    );
+    let receipts = printers.receipts(0).await;
+    assert_eq!(receipts.len(), 2);
+    assert!(!receipts[0].contains("DOUBLON"), "{}", receipts[0]);
+    assert!(
+        receipts[1].contains("DOUBLON POSSIBLE")
+            && receipts[1].contains("Vérifiez avant de préparer."),
+        "{}",
+        receipts[1]
+    );
+    let marked: bool =
+        sqlx::query_scalar("SELECT possible_duplicate FROM tickets WHERE order_id = ?")
+            .bind(order_id)
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert!(marked);
+    let app = env.spawn_web().await;
+    let cook = ocpizza_tests::browser::Visitor::new(&app);
+    cook.log_in(ocpizza_tests::shop::MANAGER, ocpizza_tests::shop::PASSWORD)
+        .await;
+    let board = cook.page("/equipe/test/cuisine/tableau").await;
+    assert!(
+        board.contains("Ticket peut-être imprimé deux fois : à préparer une seule fois"),
+        "{board}"
+    );
+
+    // Both printers refuse (nothing listens): no copy can be out, so the retry is unmarked.
+    let (other, reserved) = confirmed(&env, &shop, PaymentMode::OnSite, Fulfilment::Pickup).await;
+    sqlx::query("UPDATE printers SET port = 1")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    consumer::process(&env.pool, CONSUMER, &worker(&env), &reserved)
+        .await
+        .unwrap();
+    assert_eq!(
+        ticket_state(&env, other).await,
+        [("original".into(), "failed".into(), false)]
+    );
+    sqlx::query("UPDATE printers SET port = ? WHERE role = 'main'")
+        .bind(printers.ports[0])
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    ticket::print::retry_failed(&env.pool, &policy)
+        .await
+        .unwrap();
+    let receipts = printers.receipts(0).await;
+    assert_eq!(receipts.len(), 3);
+    assert!(
+        receipts[2].contains(&format!("Commande n°{other}")) && !receipts[2].contains("DOUBLON"),
+        "{}",
+        receipts[2]
+    );
 }

@@ -28,8 +28,9 @@ async fn setup(printers: &Emupos) -> (TestEnv, Shop, u64) {
     (env, shop, coca)
 }
 
-fn kitchen() -> KitchenWorker {
+fn kitchen(env: &TestEnv) -> KitchenWorker {
     KitchenWorker {
+        pool: env.pool.clone(),
         policy: ticket::Policy {
             attempts: 2,
             first_delay: std::time::Duration::from_millis(50),
@@ -176,9 +177,14 @@ async fn a_large_pizza_without_onions_with_extra_mozzarella_and_a_drink_go_from_
     // The kitchen's ticket: size, extra, the removal white on black, the allergy, the drink
     // apart.
     let reserved = env.outbox_for("stock.reserved", id).await;
-    consumer::process(&env.pool, workers::kitchen::CONSUMER, &kitchen(), &reserved)
-        .await
-        .unwrap();
+    consumer::process(
+        &env.pool,
+        workers::kitchen::CONSUMER,
+        &kitchen(&env),
+        &reserved,
+    )
+    .await
+    .unwrap();
     let receipts = printers.receipts(0).await;
     assert_eq!(receipts.len(), 1);
     let text = &receipts[0];

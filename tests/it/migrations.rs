@@ -1,6 +1,6 @@
 use ocpizza_tests::TestEnv;
 
-const TABLES: [&str; 38] = [
+const TABLES: [&str; 39] = [
     "addresses",
     "delivery_zones",
     "email_log",
@@ -37,6 +37,7 @@ const TABLES: [&str; 38] = [
     "stock",
     "stock_ledger",
     "stripe_events",
+    "ticket_sends",
     "tickets",
     "users",
 ];

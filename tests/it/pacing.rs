@@ -220,10 +220,7 @@ async fn as_soon_as_possible_is_promised_from_the_queue_and_said_everywhere() {
     let ticket = ticket::content::Ticket::for_order(
         &env.order(late.id).await,
         "OC Pizza Test",
-        ticket::content::Marks {
-            reprint: false,
-            backup: false,
-        },
+        ticket::content::Marks::default(),
         Utc::now(),
     )
     .to_text();

@@ -141,10 +141,7 @@ async fn deliveries_outside_the_area_or_below_the_minimum_are_refused_and_the_fe
     let ticket = ticket::content::Ticket::for_order(
         &o,
         "OC Pizza Test",
-        ticket::content::Marks {
-            reprint: false,
-            backup: false,
-        },
+        ticket::content::Marks::default(),
         chrono::Utc::now(),
     )
     .to_text();

@@ -25,9 +25,11 @@ pub const ROUTE: Route = Route {
 /// The consumer's name (queue, `processed_messages`).
 pub const CONSUMER: &str = ROUTE.name;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct KitchenWorker {
     pub policy: Policy,
+    /// Where a ticket's « sending » mark is committed on its own, before the bytes leave.
+    pub pool: MySqlPool,
 }
 
 fn ticket_error(e: TicketError) -> HandlerError {
@@ -66,9 +68,16 @@ impl Handler for KitchenWorker {
             tracing::info!(order_id, start = ?order.kitchen_at, "ticket waits for the kitchen start");
             return Ok(());
         }
-        match ticket::print::print_order(conn, &order, kind, &self.policy, Some(message))
-            .await
-            .map_err(ticket_error)?
+        match ticket::print::print_order(
+            conn,
+            &self.pool,
+            &order,
+            kind,
+            &self.policy,
+            Some(message),
+        )
+        .await
+        .map_err(ticket_error)?
         {
             Outcome::Printed { via_backup, .. } => {
                 tracing::info!(order_id, via_backup, "ticket printed")

@@ -123,7 +123,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let _ = reports.await;
         }
         Command::Kitchen => {
-            let worker = workers::kitchen::KitchenWorker::default();
+            let worker = workers::kitchen::KitchenWorker {
+                policy: ticket::Policy::default(),
+                pool: pool.clone(),
+            };
             let retries = tokio::spawn(workers::kitchen::retry_loop(
                 pool.clone(),
                 worker.policy.clone(),

@@ -8,12 +8,14 @@ use order::Order;
 use vocab::{Cents, Fulfilment, PaymentMode};
 
 /// Why this print exists, printed as a banner so the kitchen never cooks an order twice.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Marks {
     /// A copy asked for by staff.
     pub reprint: bool,
     /// Printed on the backup printer because the kitchen's own did not answer.
     pub backup: bool,
+    /// An earlier attempt may have printed it already (cut before it was recorded).
+    pub possible_duplicate: bool,
 }
 
 /// One block of the ticket, with how it should stand out.
@@ -109,6 +111,14 @@ impl Ticket {
         }
         if marks.backup {
             b.push(Block::Banner("BACKUP - IMPRIMANTE DE SECOURS".into()));
+        }
+        if marks.possible_duplicate {
+            b.push(Block::Banner("DOUBLON POSSIBLE".into()));
+            // Two lines of the 48 a normal line holds: the printer breaks longer ones mid-word.
+            b.push(Block::Strong(
+                "Ce ticket a peut-être déjà été imprimé.".into(),
+            ));
+            b.push(Block::Strong("Vérifiez avant de préparer.".into()));
         }
         b.push(Block::Title(format!("Commande n°{}", order.id)));
         let due = match (order.desired_at, order.promised_at) {

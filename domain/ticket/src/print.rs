@@ -181,6 +181,7 @@ async fn ticket_row(
 /// ticket's state, the printers' state and the messages commit together.
 pub async fn print_order(
     conn: &mut MySqlConnection,
+    sends: &MySqlPool,
     order: &Order,
     kind: Kind,
     policy: &Policy,
@@ -196,6 +197,11 @@ pub async fn print_order(
     let reprint = matches!(kind, Kind::Reprint { .. });
     let main = PrinterRow::find(conn, order.pizzeria_id, "main").await?;
     let backup = PrinterRow::find(conn, order.pizzeria_id, "backup").await?;
+    // A copy staff asked for says so already; an original may have left before.
+    let mut doubt = match kind {
+        Kind::Original => sending(sends, order.id).await?,
+        Kind::Reprint { .. } => false,
+    };
 
     let mut last_error = String::from("aucune imprimante configurée");
     for (printer, via_backup) in [(main, false), (backup, true)] {
@@ -203,20 +209,29 @@ pub async fn print_order(
         let marks = Marks {
             reprint,
             backup: via_backup,
+            possible_duplicate: doubt,
         };
         let bytes = escpos::encode(&Ticket::for_order(order, &shop, marks, Utc::now()));
         match try_printer(&printer, &bytes, policy).await {
             Ok(()) => {
                 printer_ok(conn, &printer).await?;
                 sqlx::query(
-                    "UPDATE tickets SET status = 'printed', printer_id = ?, via_backup = ?, attempts = attempts + 1,
-                         last_error = NULL, printed_at = CURRENT_TIMESTAMP(6) WHERE id = ?",
+                    "UPDATE tickets SET status = 'printed', printer_id = ?, via_backup = ?, possible_duplicate = ?,
+                         attempts = attempts + 1, last_error = NULL, printed_at = CURRENT_TIMESTAMP(6) WHERE id = ?",
                 )
                 .bind(printer.id)
                 .bind(via_backup)
+                .bind(doubt)
                 .bind(ticket_id)
                 .execute(&mut *conn)
                 .await?;
+                if kind == Kind::Original {
+                    // With the ticket's own commit: cut before it, the mark stays « sending ».
+                    sqlx::query("UPDATE ticket_sends SET state = 'printed' WHERE order_id = ?")
+                        .bind(order.id)
+                        .execute(&mut *conn)
+                        .await?;
+                }
                 let event = Event::TicketPrinted(TicketPrinted {
                     order_id: order.id,
                     ticket_id,
@@ -236,10 +251,19 @@ pub async fn print_order(
             }
             Err(e) => {
                 tracing::warn!(order_id = order.id, printer = %printer.name, error = %e, "printer gave up");
+                // Cut mid-way, the printer may have printed part or all of it.
+                doubt |= e.may_have_printed();
                 printer_failed(conn, &printer, order.pizzeria_id, &e, cause).await?;
                 last_error = format!("{} : {e}", printer.name);
             }
         }
+    }
+    if kind == Kind::Original && !doubt {
+        // Every printer refused before taking anything: the next attempt is no duplicate.
+        sqlx::query("UPDATE ticket_sends SET state = 'failed' WHERE order_id = ?")
+            .bind(order.id)
+            .execute(sends)
+            .await?;
     }
     sqlx::query(
         "UPDATE tickets SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
@@ -252,6 +276,45 @@ pub async fn print_order(
         ticket_id,
         error: last_error,
     })
+}
+
+/// Which of `order_ids` had their ticket printed marked « DOUBLON POSSIBLE » (the kitchen
+/// card says so too).
+pub async fn possible_duplicates(
+    conn: &mut MySqlConnection,
+    order_ids: &[u64],
+) -> Result<std::collections::HashSet<u64>, sqlx::Error> {
+    if order_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let placeholders = vec!["?"; order_ids.len()].join(", ");
+    // Only the number of placeholders varies.
+    let mut query = sqlx::query_scalar::<_, u64>(sqlx::AssertSqlSafe(format!(
+        "SELECT DISTINCT order_id FROM tickets WHERE possible_duplicate AND order_id IN ({placeholders})"
+    )));
+    for id in order_ids {
+        query = query.bind(*id);
+    }
+    Ok(query.fetch_all(conn).await?.into_iter().collect())
+}
+
+/// Records, committed on its own connection, that the order's ticket is about to be sent;
+/// whether an earlier send began and was never recorded as done or refused (the kitchen may
+/// already have that ticket).
+async fn sending(sends: &MySqlPool, order_id: u64) -> Result<bool, sqlx::Error> {
+    let before: Option<String> =
+        sqlx::query_scalar("SELECT state FROM ticket_sends WHERE order_id = ?")
+            .bind(order_id)
+            .fetch_optional(sends)
+            .await?;
+    sqlx::query(
+        "INSERT INTO ticket_sends (order_id, state, sends) VALUES (?, 'sending', 1)
+         ON DUPLICATE KEY UPDATE state = 'sending', sends = sends + 1",
+    )
+    .bind(order_id)
+    .execute(sends)
+    .await?;
+    Ok(before.as_deref() == Some("sending"))
 }
 
 /// Tries again every ticket no printer took (oldest first, each in its own transaction);
@@ -287,7 +350,9 @@ pub async fn retry_failed(pool: &MySqlPool, policy: &Policy) -> Result<usize, Ti
                 .execute(&mut *tx)
                 .await?;
         }
-        if let Outcome::Printed { .. } = print_order(&mut tx, &order, kind, policy, None).await? {
+        if let Outcome::Printed { .. } =
+            print_order(&mut tx, pool, &order, kind, policy, None).await?
+        {
             printed += 1;
         }
         tx.commit().await?;
@@ -330,7 +395,7 @@ pub async fn print_due(
             order.status,
             OrderStatus::Confirmed | OrderStatus::Preparing
         ) && let Outcome::Printed { .. } =
-            print_order(&mut tx, &order, Kind::Original, policy, None).await?
+            print_order(&mut tx, pool, &order, Kind::Original, policy, None).await?
         {
             printed += 1;
         }

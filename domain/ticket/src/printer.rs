@@ -46,6 +46,19 @@ pub enum PrintError {
     Io(String),
 }
 
+impl PrintError {
+    /// Whether the printer may have printed before the error: a refusal (unreachable, no
+    /// connection, offline, out of paper, cover open) leaves nothing to read; a connection cut
+    /// or a silence after the bytes may have.
+    pub fn may_have_printed(&self) -> bool {
+        match self {
+            PrintError::Timeout(stage) => *stage != "connexion",
+            PrintError::Io(_) => true,
+            _ => false,
+        }
+    }
+}
+
 async fn ask(s: &mut TcpStream, request: &[u8], wait: Duration) -> Result<u8, PrintError> {
     timeout(wait, s.write_all(request))
         .await

@@ -358,6 +358,8 @@ pub struct StaffOrder {
     later: bool,
     /// When to start it, local (« 18:55 »).
     start_time: String,
+    /// Its ticket came out marked « DOUBLON POSSIBLE »: make it once.
+    possible_duplicate: bool,
 }
 
 impl StaffOrder {
@@ -436,6 +438,7 @@ pub fn staff_view(o: &Order) -> StaffOrder {
         urgency: order::timing::urgency(o, now).as_str(),
         later: o.status == OrderStatus::Confirmed && order::timing::is_for_later(o, now),
         start_time: day_clock(order::timing::start_at(o), now),
+        possible_duplicate: false,
     }
 }
 
@@ -475,11 +478,13 @@ pub async fn board(
     let paid = payment::counter::paid_among(&mut conn, &ids).await?;
     let now = Utc::now();
     let risky = order::promise::at_risk(&mut conn, shop.id, now).await?;
+    let doubled = ticket::print::possible_duplicates(&mut conn, &ids).await?;
     Ok(orders
         .iter()
         .map(|o| {
             let mut view = staff_view(o);
             view.at_risk = risky.get(&o.id).map(|at| day_clock(*at, now));
+            view.possible_duplicate = doubled.contains(&o.id);
             // At risk of missing its promise: amber at least, as an order nearing its limit.
             if view.at_risk.is_some() && view.urgency == order::timing::Urgency::OnTime.as_str() {
                 view.urgency = order::timing::Urgency::Soon.as_str();
