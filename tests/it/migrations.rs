@@ -1,13 +1,11 @@
 use ocpizza_tests::TestEnv;
 
-const TABLES: [&str; 39] = [
+const TABLES: [&str; 37] = [
     "addresses",
     "delivery_zones",
     "email_log",
     "ingredients",
-    "kitchen_bookings",
     "kitchen_capacity",
-    "kitchen_line",
     "kitchen_periods",
     "option_groups",
     "option_prices",

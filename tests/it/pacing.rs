@@ -53,13 +53,15 @@ async fn confirmed(env: &TestEnv, shop: &Shop, pizzas: u32) -> order::Order {
 
 /// Pizzas booked per quarter for the shop.
 async fn booked(env: &TestEnv, shop: &Shop) -> Vec<(chrono::DateTime<Utc>, i64)> {
-    sqlx::query_as(
-        "SELECT quarter_at, CAST(SUM(pizzas) AS SIGNED) FROM kitchen_bookings WHERE pizzeria_id = ? GROUP BY quarter_at ORDER BY quarter_at",
-    )
-    .bind(shop.pizzeria_id)
-    .fetch_all(&env.pool)
-    .await
-    .unwrap()
+    let mut conn = env.pool.acquire().await.unwrap();
+    let plan = pace::store::plan(&mut conn, shop.pizzeria_id, Utc::now(), None, false)
+        .await
+        .unwrap();
+    plan.used
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(q, n)| (q, i64::from(n)))
+        .collect()
 }
 
 #[tokio::test]
@@ -559,4 +561,106 @@ async fn the_pace_is_learnt_from_the_kitchens_history_and_the_manager_sees_promi
         "{page}"
     );
     assert!(page.contains("+12 min"), "{page}");
+}
+
+/// Checkouts at two shops, customers cancelling late orders and the promise keeper moving
+/// the same orders, all at once: nobody waits on another shop and nothing deadlocks (the
+/// keeper never waits for an order's row while holding a kitchen; the line lives in each
+/// shop's own kitchen row).
+#[tokio::test]
+async fn checkouts_at_two_shops_cancellations_and_the_promise_keeper_run_together() {
+    let (env, shop) = setup(20).await;
+    catalog::feed::feed(
+        &env.pool,
+        "pizzeria,autre,OC Pizza Autre,2 rue Autre,75012,Paris,+33 1 11 11 11 11,autre@ocpizza.example,00:00-12:00 12:00-00:00,,delivery pickup
+stock,autre,pate,5000,2
+stock,autre,tomate,500000,500
+stock,autre,mozza,500000,300
+stock,autre,jambon,500000,30
+"
+        .as_bytes(),
+        &env.settings.printer_ports,
+    )
+    .await
+    .unwrap();
+    let other_id: u64 = sqlx::query_scalar("SELECT id FROM pizzerias WHERE code = 'autre'")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    let other = Shop {
+        pizzeria_id: other_id,
+        ..shop.clone()
+    };
+    // Late orders at the first shop, for the keeper to move while their customers cancel.
+    let mut late = Vec::new();
+    for _ in 0..6 {
+        late.push(confirmed(&env, &shop, 1).await.id);
+    }
+    let behind = Utc::now() + Duration::minutes(40);
+    let mut all = tokio::task::JoinSet::new();
+    for round in 0..3 {
+        let pool = env.pool.clone();
+        all.spawn(async move {
+            order::promise::keep(&pool, behind + Duration::minutes(20 * round))
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("keeper: {e}"))
+        });
+    }
+    for id in late.iter().copied().step_by(2) {
+        let (pool, customer) = (env.pool.clone(), shop.customer_id);
+        all.spawn(async move {
+            let mut tx = pool.begin().await.unwrap();
+            order::transition::cancel_by_customer(&mut tx, id, customer)
+                .await
+                .map_err(|e| format!("cancel {id}: {e}"))?;
+            tx.commit().await.map_err(|e| format!("cancel {id}: {e}"))
+        });
+    }
+    for i in 0..10 {
+        let at = if i % 2 == 0 { &shop } else { &other };
+        let new = TestEnv::new_order(
+            at,
+            vec![NewLine::plain(shop.margherita, 1)],
+            PaymentMode::OnSite,
+            Fulfilment::Pickup,
+        );
+        let (pool, by) = (env.pool.clone(), Actor::Customer(shop.customer_id));
+        all.spawn(async move {
+            let mut tx = pool.begin().await.unwrap();
+            order::place::place(&mut tx, &new, by, Utc::now())
+                .await
+                .map_err(|e| format!("checkout: {e}"))?;
+            tx.commit().await.map_err(|e| format!("checkout: {e}"))
+        });
+    }
+    let mut failed = Vec::new();
+    while let Some(done) = all.join_next().await {
+        if let Err(e) = done.unwrap() {
+            failed.push(e);
+        }
+    }
+    assert!(failed.is_empty(), "{failed:?}");
+    let lines: Vec<String> =
+        sqlx::query_scalar("SELECT line FROM kitchen_capacity ORDER BY pizzeria_id")
+            .fetch_all(&env.pool)
+            .await
+            .unwrap();
+    let on_line = |json: &str| -> Vec<u64> {
+        serde_json::from_str::<Vec<Value>>(json)
+            .unwrap()
+            .iter()
+            .map(|e| e["order_id"].as_u64().unwrap())
+            .collect()
+    };
+    let (first, second) = (on_line(&lines[0]), on_line(&lines[1]));
+    assert_eq!(
+        second.len(),
+        5,
+        "the other shop's five checkouts are on its line"
+    );
+    for id in late.iter().step_by(2) {
+        assert!(!first.contains(id), "a cancelled order left the line");
+    }
+    assert_eq!(first.len(), 3 + 5);
 }

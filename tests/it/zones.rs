@@ -127,13 +127,11 @@ async fn deliveries_outside_the_area_or_below_the_minimum_are_refused_and_the_fe
     let o = order::Order::load(&mut conn, id).await.unwrap();
     assert_eq!((o.delivery_fee, o.total), (Cents(250), Cents(2150)));
     // The zone's 35-minute ride (feed-db) is in the promise, and on the kitchen's line.
-    let ride: u16 =
-        sqlx::query_scalar("SELECT travel_minutes FROM kitchen_line WHERE order_id = ?")
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
-    assert_eq!(ride, 35);
+    let line = pace::store::line(&mut conn, shop.pizzeria_id, None, false)
+        .await
+        .unwrap();
+    let on_line = line.iter().find(|o| o.order_id == id).expect("on the line");
+    assert_eq!(on_line.travel, chrono::Duration::minutes(35));
     assert!(o.promised_at.unwrap() >= o.created_at + chrono::Duration::minutes(35 + 10));
     let page = v.page(&format!("/commandes/{id}")).await;
     assert!(page.contains("Frais de livraison"), "{page}");

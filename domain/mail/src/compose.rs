@@ -367,17 +367,32 @@ pub async fn for_event(
             let Some(ctx) = context(conn, e.order_id).await? else {
                 return Ok(out);
             };
+            // Moved again since, made or ended meanwhile: this news is stale.
+            let current = ctx.order.promised_at == Some(e.to)
+                && matches!(
+                    ctx.order.status,
+                    OrderStatus::Placed | OrderStatus::Confirmed | OrderStatus::Preparing
+                );
+            if !current {
+                return Ok(out);
+            }
             let n = ctx.order.id;
-            let (done, title) = match ctx.order.fulfilment {
-                Fulfilment::Delivery => ("livrée", "Votre commande arrivera plus tard"),
-                Fulfilment::Pickup => ("prête", "Votre commande sera prête plus tard"),
+            let (done, title, subject) = match ctx.order.fulfilment {
+                Fulfilment::Delivery => (
+                    "livrée",
+                    "Votre commande arrivera plus tard",
+                    "livraison prévue vers",
+                ),
+                Fulfilment::Pickup => {
+                    ("prête", "Votre commande sera prête plus tard", "prête vers")
+                }
             };
             let clock = order::place::clock;
             let mut mail = to_customer(
                 &ctx,
                 links,
                 "promise-moved",
-                format!("Commande n°{n} : {done} vers {}", clock(e.to)),
+                format!("Commande n°{n} : {subject} {}", clock(e.to)),
                 title.into(),
                 vec![
                     format!(

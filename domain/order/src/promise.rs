@@ -12,13 +12,12 @@ use sqlx::MySqlPool;
 
 use crate::OrderError;
 
-/// One round over every shop with orders in the kitchen; how many promises moved.
+/// One round over every shop with orders on its kitchen's line; how many promises moved.
 pub async fn keep(pool: &MySqlPool, now: DateTime<Utc>) -> Result<usize, OrderError> {
-    let shops: Vec<u64> = sqlx::query_scalar(
-        "SELECT DISTINCT pizzeria_id FROM orders WHERE status IN ('placed', 'confirmed', 'preparing')",
-    )
-    .fetch_all(pool)
-    .await?;
+    let shops: Vec<u64> =
+        sqlx::query_scalar("SELECT pizzeria_id FROM kitchen_capacity WHERE line <> '[]'")
+            .fetch_all(pool)
+            .await?;
     let mut moved = 0;
     for shop in shops {
         moved += keep_shop(pool, shop, now).await?;
@@ -27,37 +26,52 @@ pub async fn keep(pool: &MySqlPool, now: DateTime<Utc>) -> Result<usize, OrderEr
 }
 
 /// Under the shop's kitchen lock, as checkouts: a promise is moved once however many workers
-/// run the round, and never from a line a checkout is changing.
+/// run the round, and never from a line a checkout is changing. The orders to move are locked
+/// without waiting (`SKIP LOCKED`): a cancellation holds its order's row and then waits for the
+/// kitchen, so waiting here for that row would deadlock; a skipped order is looked at again in
+/// the next round.
 async fn keep_shop(pool: &MySqlPool, shop: u64, now: DateTime<Utc>) -> Result<usize, OrderError> {
     let mut tx = pool.begin().await?;
     let kitchen = pace::store::kitchen(&mut tx, shop, now, None, true).await?;
-    pace::store::prune(&mut tx, shop).await?;
+    pace::store::prune(&mut tx, shop, now).await?;
+    let moving: Vec<(u64, DateTime<Utc>, DateTime<Utc>)> = kitchen
+        .expected(now)
+        .into_iter()
+        .filter_map(|e| Some((e.order_id, e.promised?, e.moved_to()?)))
+        .collect();
+    if moving.is_empty() {
+        tx.commit().await?;
+        return Ok(0);
+    }
+    let marks = vec!["?"; moving.len()].join(", ");
+    // Only the number of placeholders varies.
+    let mut query = sqlx::query_scalar::<_, u64>(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM orders WHERE id IN ({marks}) AND status IN ('placed', 'confirmed', 'preparing')
+         FOR UPDATE SKIP LOCKED"
+    )));
+    for (id, _, _) in &moving {
+        query = query.bind(*id);
+    }
+    let held: std::collections::HashSet<u64> =
+        query.fetch_all(&mut *tx).await?.into_iter().collect();
     let mut moved = 0;
-    for expected in kitchen.expected(now) {
-        let (Some(to), Some(from)) = (expected.moved_to(), expected.promised) else {
-            continue;
-        };
-        let changed = sqlx::query(
-            "UPDATE orders SET promised_at = ?, updated_at = CURRENT_TIMESTAMP(6)
-             WHERE id = ? AND promised_at = ? AND status IN ('placed', 'confirmed', 'preparing')",
+    for (order_id, from, to) in moving.into_iter().filter(|(id, _, _)| held.contains(id)) {
+        sqlx::query(
+            "UPDATE orders SET promised_at = ?, updated_at = CURRENT_TIMESTAMP(6) WHERE id = ?",
         )
         .bind(to)
-        .bind(expected.order_id)
-        .bind(from)
+        .bind(order_id)
         .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if changed == 1 {
-            pace::store::promise_moved(&mut tx, expected.order_id, to).await?;
-            let event = Event::OrderPromiseMoved(OrderPromiseMoved {
-                order_id: expected.order_id,
-                pizzeria_id: shop,
-                from,
-                to,
-            });
-            outbox::enqueue(&mut tx, &Envelope::new(event)).await?;
-            moved += 1;
-        }
+        .await?;
+        pace::store::promise_moved(&mut tx, shop, order_id, to).await?;
+        let event = Event::OrderPromiseMoved(OrderPromiseMoved {
+            order_id,
+            pizzeria_id: shop,
+            from,
+            to,
+        });
+        outbox::enqueue(&mut tx, &Envelope::new(event)).await?;
+        moved += 1;
     }
     tx.commit().await?;
     Ok(moved)
@@ -88,12 +102,26 @@ pub struct Kept {
     pub actual_at: DateTime<Utc>,
 }
 
+/// Within this either side of its promise, an order kept it.
+const KEPT_WITHIN: i64 = 5 * 60;
+
 impl Kept {
-    /// Minutes late (negative: early).
+    fn error_seconds(&self) -> i64 {
+        (self.actual_at - self.promised_at).num_seconds()
+    }
+
+    /// Minutes late (negative: early), to the nearest minute.
     pub fn error_minutes(&self) -> i64 {
-        (self.actual_at - self.promised_at)
-            .num_seconds()
-            .div_euclid(60)
+        let s = self.error_seconds();
+        (s + 30 * s.signum()) / 60
+    }
+
+    pub fn is_late(&self) -> bool {
+        self.error_seconds() > KEPT_WITHIN
+    }
+
+    pub fn is_early(&self) -> bool {
+        self.error_seconds() < -KEPT_WITHIN
     }
 }
 
@@ -134,18 +162,21 @@ pub struct Day {
 }
 
 pub fn day(kept: &[Kept]) -> Day {
-    let within = kept.iter().filter(|k| k.error_minutes().abs() <= 5).count();
+    let within = kept
+        .iter()
+        .filter(|k| !k.is_late() && !k.is_early())
+        .count();
     let mut late: Vec<i64> = kept
         .iter()
+        .filter(|k| k.is_late())
         .map(Kept::error_minutes)
-        .filter(|m| *m > 5)
         .collect();
     late.sort_unstable();
     Day {
         orders: kept.len(),
         within_percent: u32::try_from(within * 100 / kept.len().max(1)).unwrap_or(100),
         late: late.len(),
-        early: kept.iter().filter(|k| k.error_minutes() < -5).count(),
+        early: kept.iter().filter(|k| k.is_early()).count(),
         late_median: late.get(late.len() / 2).copied().unwrap_or(0),
     }
 }

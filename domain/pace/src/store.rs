@@ -146,27 +146,23 @@ impl From<sqlx::Error> for SetError {
 
 /// What the kitchen already holds from the quarter before `now` on: the bookings of the shop's
 /// orders, except `leaving` (an order being changed, whose old bookings give way to new ones).
+/// `locked`: as for [`line`].
 pub async fn plan(
     conn: &mut MySqlConnection,
     pizzeria_id: u64,
     now: DateTime<Utc>,
     leaving: Option<u64>,
+    locked: bool,
 ) -> Result<Plan, sqlx::Error> {
-    // A locking read: it sees what the checkouts that held the kitchen's lock before this one
-    // committed, not the transaction's older snapshot.
-    let rows: Vec<(DateTime<Utc>, i64)> = sqlx::query_as(
-        "SELECT quarter_at, CAST(SUM(pizzas) AS SIGNED) FROM kitchen_bookings
-         WHERE pizzeria_id = ? AND quarter_at >= ? AND order_id <> ? GROUP BY quarter_at
-         LOCK IN SHARE MODE",
-    )
-    .bind(pizzeria_id)
-    .bind(quarter_of(now) - QUARTER)
-    .bind(leaving.unwrap_or(0))
-    .fetch_all(conn)
-    .await?;
+    let from = quarter_of(now) - QUARTER;
     let mut plan = Plan::default();
-    for (q, n) in rows {
-        plan.used.insert(q, u32::try_from(n).unwrap_or(u32::MAX));
+    for e in entries(conn, pizzeria_id, locked).await? {
+        if Some(e.order_id) == leaving {
+            continue;
+        }
+        for (q, n) in e.bookings.iter().filter(|(q, _)| *q >= from) {
+            *plan.used.entry(*q).or_default() += u32::from(*n);
+        }
     }
     Ok(plan)
 }
@@ -189,7 +185,8 @@ pub async fn made(
 ) -> Result<Vec<(u32, Duration)>, sqlx::Error> {
     let rows: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT pizzas, seconds FROM (
-             SELECT CAST((SELECT COALESCE(SUM(b.pizzas), 0) FROM kitchen_bookings b WHERE b.order_id = o.id) AS SIGNED) AS pizzas,
+             SELECT CAST((SELECT COALESCE(SUM(l.quantity), 0) FROM order_lines l
+                          WHERE l.order_id = o.id AND l.category IN ('pizza', 'starter')) AS SIGNED) AS pizzas,
                     TIMESTAMPDIFF(SECOND,
                         (SELECT MIN(h.created_at) FROM order_status_history h WHERE h.order_id = o.id AND h.to_status = 'preparing'),
                         (SELECT MIN(h.created_at) FROM order_status_history h WHERE h.order_id = o.id AND h.to_status = 'ready')) AS seconds,
@@ -211,42 +208,88 @@ pub async fn made(
         .collect())
 }
 
+/// One order in the shop's kitchen — its quarters and its place on the line — as stored in the
+/// shop's kitchen row (`kitchen_capacity.line`, a JSON list): there, every checkout reads it
+/// under the row lock it already takes. As rows of a table, read with a locking range scan,
+/// their gap locks were shared with the other shops' checkouts, which then waited on one
+/// another and deadlocked.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Entry {
+    order_id: u64,
+    pizzas: u16,
+    /// The quarters its pizzas take, and how many in each.
+    bookings: Vec<(DateTime<Utc>, u16)>,
+    /// When the kitchen may start it (`orders.kitchen_at`).
+    may_start: DateTime<Utc>,
+    travel_minutes: u16,
+    /// What the customer holds now (`orders.promised_at`), moved with it.
+    promised_at: DateTime<Utc>,
+}
+
+/// The stored line. `locked`: the caller holds the kitchen's lock; read again with the lock
+/// (a locking read sees the latest commit, where the transaction's snapshot may be older).
+async fn entries(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+    locked: bool,
+) -> Result<Vec<Entry>, sqlx::Error> {
+    let raw: Option<String> = if locked {
+        sqlx::query_scalar("SELECT line FROM kitchen_capacity WHERE pizzeria_id = ? FOR UPDATE")
+            .bind(pizzeria_id)
+            .fetch_optional(&mut *conn)
+            .await?
+    } else {
+        sqlx::query_scalar("SELECT line FROM kitchen_capacity WHERE pizzeria_id = ?")
+            .bind(pizzeria_id)
+            .fetch_optional(&mut *conn)
+            .await?
+    };
+    // Written only by `store_entries`: unreadable means a hand edit; the line then starts
+    // afresh rather than stopping every checkout.
+    Ok(raw
+        .and_then(|r| serde_json::from_str(&r).ok())
+        .unwrap_or_default())
+}
+
+async fn store_entries(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+    entries: &[Entry],
+) -> Result<(), sqlx::Error> {
+    let json = serde_json::to_string(entries).expect("entries serialise");
+    sqlx::query("UPDATE kitchen_capacity SET line = ? WHERE pizzeria_id = ?")
+        .bind(json)
+        .bind(pizzeria_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// The orders the kitchen has yet to finish (paid for or to pay, not ready yet), but
 /// `leaving`: what they are, when each was started or may start, and what was promised.
-/// `locked`: the caller holds the kitchen's lock, and the line is read with a locking read
-/// (it then sees every order the checkouts before it placed).
+/// `locked`: the caller holds the kitchen's lock (it then sees every order the checkouts
+/// before it placed).
 pub async fn line(
     conn: &mut MySqlConnection,
     pizzeria_id: u64,
     leaving: Option<u64>,
     locked: bool,
 ) -> Result<Vec<InKitchen>, sqlx::Error> {
-    let select = "SELECT order_id, pizzas, may_start, travel_minutes, promised_at FROM kitchen_line
-                  WHERE pizzeria_id = ? AND order_id <> ?";
-    let sql = if locked {
-        format!("{select} LOCK IN SHARE MODE")
-    } else {
-        select.to_owned()
-    };
-    // Only the fixed suffix varies.
-    let rows: Vec<LineRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(pizzeria_id)
-        .bind(leaving.unwrap_or(0))
-        .fetch_all(&mut *conn)
-        .await?;
-    let progress = progress(conn, rows.iter().map(|r| r.order_id)).await?;
-    Ok(rows
+    let mut stored = entries(conn, pizzeria_id, locked).await?;
+    stored.retain(|e| Some(e.order_id) != leaving);
+    let progress = progress(conn, stored.iter().map(|e| e.order_id)).await?;
+    Ok(stored
         .into_iter()
-        .filter_map(|r| {
+        .filter_map(|e| {
             // An order this transaction's snapshot does not know yet was just placed.
-            let (done, started_at) = progress.get(&r.order_id).copied().unwrap_or((false, None));
+            let (done, started_at) = progress.get(&e.order_id).copied().unwrap_or((false, None));
             (!done).then(|| InKitchen {
-                order_id: r.order_id,
-                pizzas: u32::from(r.pizzas),
+                order_id: e.order_id,
+                pizzas: u32::from(e.pizzas),
                 started_at,
-                may_start: r.may_start,
-                travel: Duration::minutes(i64::from(r.travel_minutes)),
-                promised: Some(r.promised_at),
+                may_start: e.may_start,
+                travel: Duration::minutes(i64::from(e.travel_minutes)),
+                promised: Some(e.promised_at),
             })
         })
         .collect())
@@ -284,21 +327,24 @@ async fn progress(
     Ok(out)
 }
 
-/// Takes the orders the kitchen is done with off its line; the caller holds the kitchen lock.
-pub async fn prune(conn: &mut MySqlConnection, pizzeria_id: u64) -> Result<(), sqlx::Error> {
-    let ids: Vec<u64> =
-        sqlx::query_scalar("SELECT order_id FROM kitchen_line WHERE pizzeria_id = ?")
-            .bind(pizzeria_id)
-            .fetch_all(&mut *conn)
-            .await?;
-    let progress = progress(conn, ids.into_iter()).await?;
-    for (id, (done, _)) in progress {
-        if done {
-            sqlx::query("DELETE FROM kitchen_line WHERE order_id = ?")
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-        }
+/// Takes off the orders the kitchen is done with whose quarters are past (a made order's
+/// pizzas still count in the current quarter's capacity); the caller holds the kitchen lock.
+pub async fn prune(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let mut stored = entries(conn, pizzeria_id, true).await?;
+    let progress = progress(conn, stored.iter().map(|e| e.order_id)).await?;
+    let counted_from = quarter_of(now) - QUARTER;
+    let before = stored.len();
+    stored.retain(|e| {
+        let done = progress.get(&e.order_id).is_some_and(|(done, _)| *done);
+        let counts = e.bookings.iter().any(|(q, _)| *q >= counted_from);
+        !done || counts
+    });
+    if stored.len() != before {
+        store_entries(conn, pizzeria_id, &stored).await?;
     }
     Ok(())
 }
@@ -306,24 +352,15 @@ pub async fn prune(conn: &mut MySqlConnection, pizzeria_id: u64) -> Result<(), s
 /// The order's promise moved; the caller holds the kitchen lock.
 pub async fn promise_moved(
     conn: &mut MySqlConnection,
+    pizzeria_id: u64,
     order_id: u64,
     to: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE kitchen_line SET promised_at = ? WHERE order_id = ?")
-        .bind(to)
-        .bind(order_id)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-#[derive(sqlx::FromRow)]
-struct LineRow {
-    order_id: u64,
-    pizzas: u16,
-    may_start: DateTime<Utc>,
-    travel_minutes: u16,
-    promised_at: DateTime<Utc>,
+    let mut stored = entries(conn, pizzeria_id, true).await?;
+    for e in stored.iter_mut().filter(|e| e.order_id == order_id) {
+        e.promised_at = to;
+    }
+    store_entries(conn, pizzeria_id, &stored).await
 }
 
 /// Everything a promise for the shop is made from. `locked`: checkout, holding the kitchen's
@@ -343,7 +380,7 @@ pub async fn kitchen(
     Ok(Kitchen {
         capacity,
         pace: pace_of(conn, pizzeria_id).await?,
-        plan: plan(conn, pizzeria_id, now, leaving).await?,
+        plan: plan(conn, pizzeria_id, now, leaving, locked).await?,
         line: line(conn, pizzeria_id, leaving, locked).await?,
     })
 }
@@ -357,57 +394,48 @@ pub async fn write(
     fit: &Fit,
     promised: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    release(conn, order_id).await?;
-    for (q, n) in &fit.bookings {
-        sqlx::query(
-            "INSERT INTO kitchen_bookings (order_id, quarter_at, pizzeria_id, pizzas) VALUES (?, ?, ?, ?)",
-        )
-        .bind(order_id)
-        .bind(q)
-        .bind(pizzeria_id)
-        .bind(u16::try_from(*n).unwrap_or(u16::MAX))
-        .execute(&mut *conn)
-        .await?;
-    }
+    let mut stored = entries(conn, pizzeria_id, true).await?;
+    stored.retain(|e| e.order_id != order_id);
     let pizzas: u32 = fit.bookings.iter().map(|(_, n)| n).sum();
     if pizzas > 0 {
-        sqlx::query(
-            "INSERT INTO kitchen_line (order_id, pizzeria_id, pizzas, may_start, travel_minutes, promised_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(order_id)
-        .bind(pizzeria_id)
-        .bind(u16::try_from(pizzas).unwrap_or(u16::MAX))
-        .bind(fit.starts_at)
-        .bind(u16::try_from((fit.at_door - fit.ready_at).num_minutes()).unwrap_or(0))
-        .bind(promised)
-        .execute(conn)
-        .await?;
+        stored.push(Entry {
+            order_id,
+            pizzas: u16::try_from(pizzas).unwrap_or(u16::MAX),
+            bookings: fit
+                .bookings
+                .iter()
+                .map(|(q, n)| (*q, u16::try_from(*n).unwrap_or(u16::MAX)))
+                .collect(),
+            may_start: fit.starts_at,
+            travel_minutes: u16::try_from((fit.at_door - fit.ready_at).num_minutes()).unwrap_or(0),
+            promised_at: promised,
+        });
     }
-    Ok(())
+    store_entries(conn, pizzeria_id, &stored).await
 }
 
 /// Frees what the order held in the kitchen (it ended before being made), under the shop's
-/// kitchen lock like every booking write: a delete racing a checkout's read of the bookings
-/// would otherwise lock the same rows in the other index order and deadlock.
+/// kitchen lock like every write of the kitchen's state.
 pub async fn release_for(
     conn: &mut MySqlConnection,
     pizzeria_id: u64,
     order_id: u64,
 ) -> Result<(), sqlx::Error> {
     lock(conn, pizzeria_id).await?;
-    release(conn, order_id).await
+    release(conn, pizzeria_id, order_id).await
 }
 
 /// Frees what the order held in the kitchen; the caller holds the kitchen lock.
-pub async fn release(conn: &mut MySqlConnection, order_id: u64) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM kitchen_bookings WHERE order_id = ?")
-        .bind(order_id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("DELETE FROM kitchen_line WHERE order_id = ?")
-        .bind(order_id)
-        .execute(conn)
-        .await?;
+pub async fn release(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+    order_id: u64,
+) -> Result<(), sqlx::Error> {
+    let mut stored = entries(conn, pizzeria_id, true).await?;
+    let before = stored.len();
+    stored.retain(|e| e.order_id != order_id);
+    if stored.len() != before {
+        store_entries(conn, pizzeria_id, &stored).await?;
+    }
     Ok(())
 }

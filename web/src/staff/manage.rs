@@ -132,7 +132,7 @@ pub async fn page(
                 promised => super::clock(k.promised_at),
                 actual => super::clock(k.actual_at),
                 error => if m > 0 { format!("+{m} min") } else { format!("{m} min") },
-                late => m > 5,
+                late => k.is_late(),
             }
         })
         .collect();
