@@ -372,6 +372,9 @@ pub async fn kitchen(
     leaving: Option<u64>,
     locked: bool,
 ) -> Result<Kitchen, sqlx::Error> {
+    // The pace first: learnt from history, it needs no lock, and checkouts queue on the lock
+    // for no longer than the kitchen's own state takes to read.
+    let pace = pace_of(conn, pizzeria_id).await?;
     let capacity = if locked {
         lock(conn, pizzeria_id).await?
     } else {
@@ -379,7 +382,7 @@ pub async fn kitchen(
     };
     Ok(Kitchen {
         capacity,
-        pace: pace_of(conn, pizzeria_id).await?,
+        pace,
         plan: plan(conn, pizzeria_id, now, leaving, locked).await?,
         line: line(conn, pizzeria_id, leaving, locked).await?,
     })
