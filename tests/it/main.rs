@@ -18,6 +18,7 @@ mod pacing;
 mod payments;
 mod proof;
 mod report;
+mod retention;
 mod security;
 mod staff;
 mod stock;

@@ -11,6 +11,7 @@ pub mod closing;
 pub mod kitchen;
 pub mod notifications;
 pub mod payments;
+pub mod retention;
 pub mod stock;
 
 /// Every worker's queue, from the routes each declares beside its handler: what the relay

@@ -91,9 +91,15 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 settings.rabbitmq_url.expose_secret(),
                 workers::consumers(),
             );
+            let retention = tokio::spawn(workers::retention::run_loop(
+                pool.clone(),
+                std::time::Duration::from_secs(3600),
+                shutdown.clone(),
+            ));
             messages::relay::Relay::new(pool, config)
                 .run(shutdown)
                 .await;
+            let _ = retention.await;
         }
         Command::Notifications => {
             let mailer = mail::Mailer::new(settings.smtp.url.expose_secret(), &settings.smtp.from)

@@ -7,6 +7,8 @@
 //! that owns that type.
 #![forbid(unsafe_code)]
 
+pub mod retention;
+
 use std::time::Duration;
 
 use settings::{DatabaseSettings, ExposeSecret};
