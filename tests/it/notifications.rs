@@ -256,3 +256,70 @@ async fn smtp_down_is_retried_and_the_email_goes_out_once_it_is_back() {
         .count();
     assert_eq!(confirmations, 1);
 }
+
+/// A refused login (535) is our configuration, not the customer's address: the e-mail is not
+/// recorded as failed but kept (the message retried, then parked to replay), and goes out once
+/// the setting points at a server that takes it. A refused address (550) is, for contrast,
+/// recorded and not retried.
+#[tokio::test]
+async fn refused_credentials_keep_the_email_until_the_setting_is_fixed() {
+    let env = TestEnv::new().await;
+    let shop = env.seed_shop(9, 9).await;
+    sqlx::query("UPDATE stock SET quantity = 5000")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    let (order_id, confirmed) = confirmed_order(&env, &shop).await;
+    let scripted = |smtp: &ocpizza_tests::peers::ScriptedSmtp| NotificationsWorker {
+        mailer: Mailer::new(&smtp.smtp_url(), "OC Pizza <commandes@ocpizza.example>").unwrap(),
+        links: ocpizza_tests::mail_links("http://pizza.example/"),
+    };
+    let login_refused =
+        ocpizza_tests::peers::ScriptedSmtp::start("535 5.7.8 Authentication credentials invalid")
+            .await;
+    let refused = consumer::process(&env.pool, CONSUMER, &scripted(&login_refused), &confirmed)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, HandlerError::Transient(ref r) if r.contains("check SMTP_URL")),
+        "{refused:?}"
+    );
+    let logged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM email_log WHERE status = 'failed'")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(logged, 0, "not given up");
+
+    let (other_id, other) = confirmed_order(&env, &shop).await;
+    let no_such_user = ocpizza_tests::peers::ScriptedSmtp::start("550 5.1.1 No such user").await;
+    assert_eq!(
+        consumer::process(&env.pool, CONSUMER, &scripted(&no_such_user), &other)
+            .await
+            .unwrap(),
+        Outcome::Applied
+    );
+    let status: String = sqlx::query_scalar("SELECT status FROM email_log WHERE order_id = ?")
+        .bind(other_id)
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        status, "failed",
+        "a refused address is recorded, not retried"
+    );
+
+    // SMTP_URL fixed: the kept e-mail goes out, once.
+    let maildev = Maildev::start().await;
+    assert_eq!(
+        consumer::process(&env.pool, CONSUMER, &worker(&maildev), &confirmed)
+            .await
+            .unwrap(),
+        Outcome::Applied
+    );
+    let emails = maildev.emails().await;
+    assert_eq!(emails.len(), 1);
+    assert_eq!(
+        emails[0]["subject"],
+        format!("Commande n°{order_id} confirmée")
+    );
+}

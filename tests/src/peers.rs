@@ -509,3 +509,62 @@ impl Drop for PrivateMariadb {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// A scripted SMTP server of this test's own: it greets, accepts `EHLO`, and answers `MAIL FROM`
+/// with `answer` (a whole reply line such as `535 5.7.8 Authentication credentials invalid`),
+/// so a test sees what the mailer does with a reply no real sink gives on demand.
+pub struct ScriptedSmtp {
+    pub port: u16,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ScriptedSmtp {
+    pub async fn start(answer: &'static str) -> ScriptedSmtp {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port for the scripted SMTP server");
+        let port = listener.local_addr().expect("its address").port();
+        let task = tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let (read, mut write) = socket.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    if write.write_all(b"220 scripted ESMTP\r\n").await.is_err() {
+                        return;
+                    }
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let verb = line.split_whitespace().next().unwrap_or("").to_uppercase();
+                        let reply = match verb.as_str() {
+                            "EHLO" | "HELO" => "250 scripted".to_owned(),
+                            "MAIL" => answer.to_owned(),
+                            "QUIT" => {
+                                let _ = write.write_all(b"221 bye\r\n").await;
+                                return;
+                            }
+                            _ => "250 ok".to_owned(),
+                        };
+                        if write
+                            .write_all(format!("{reply}\r\n").as_bytes())
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        ScriptedSmtp { port, task }
+    }
+
+    pub fn smtp_url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for ScriptedSmtp {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -4,7 +4,10 @@
 //! - already `sent` or `failed`: nothing is sent again;
 //! - SMTP 4xx or unreachable: [`MailError::Transient`], the transaction rolls back and the
 //!   message is retried with backoff;
-//! - SMTP 5xx: recorded as `failed` with the server's answer, never retried.
+//! - SMTP 5xx: recorded as `failed` with the server's answer, never retried;
+//! - but an authentication refusal (530, 534, 535, 538) is our configuration, not the
+//!   address: [`MailError::Transient`] too, logged as an error, so the e-mail is kept (retried,
+//!   then parked in the dead-letter queue to replay) and goes out once `SMTP_URL` is fixed.
 //!
 //! The one gap left: the server accepted the e-mail and the commit then failed. The retry sends
 //! the same Message-ID again, which mail clients show once.
@@ -146,6 +149,13 @@ impl Mailer {
                 .await?;
                 Ok(Delivery::Sent)
             }
+            Err(e) if refuses_our_credentials(&e) => {
+                let reason = format!(
+                    "the SMTP server refused our credentials ({e}): check SMTP_URL; the e-mail is kept and retried"
+                );
+                tracing::error!(%message_id, %reason, "SMTP authentication refused");
+                Err(MailError::Transient(reason))
+            }
             Err(e) if e.is_permanent() => {
                 let reason = e.to_string();
                 self.record_failure(conn, &message_id, &reason).await?;
@@ -169,4 +179,12 @@ impl Mailer {
             .await?;
         Ok(())
     }
+}
+
+/// Authentication required (530), mechanism too weak (534), credentials invalid (535),
+/// encryption required for it (538).
+fn refuses_our_credentials(e: &lettre::transport::smtp::Error) -> bool {
+    e.is_permanent()
+        && e.status()
+            .is_some_and(|code| matches!(code.to_string().as_str(), "530" | "534" | "535" | "538"))
 }
