@@ -307,6 +307,17 @@ async fn refused_credentials_keep_the_email_until_the_setting_is_fixed() {
         status, "failed",
         "a refused address is recorded, not retried"
     );
+    // … and shown to the shop's manager.
+    let app = env.spawn_web().await;
+    let manager = ocpizza_tests::browser::Visitor::new(&app);
+    manager.log_in(MANAGER, ocpizza_tests::shop::PASSWORD).await;
+    let page = manager.page("/equipe/test/gestion").await;
+    assert!(
+        page.contains("E-mails non remis")
+            && page.contains(&format!("n°{other_id}"))
+            && page.contains("No such user"),
+        "{page}"
+    );
 
     // SMTP_URL fixed: the kept e-mail goes out, once.
     let maildev = Maildev::start().await;

@@ -188,3 +188,32 @@ fn refuses_our_credentials(e: &lettre::transport::smtp::Error) -> bool {
         && e.status()
             .is_some_and(|code| matches!(code.to_string().as_str(), "530" | "534" | "535" | "538"))
 }
+
+/// An e-mail about one of a shop's orders that the server refused for good, as the manager
+/// sees it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct Refused {
+    pub order_id: u64,
+    pub recipient: String,
+    pub subject: String,
+    pub reason: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The shop's customers' e-mails refused since `since`, newest first (at most 20).
+pub async fn refused_for_shop(
+    conn: &mut MySqlConnection,
+    pizzeria_id: u64,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Refused>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT e.order_id, e.recipient, e.subject, COALESCE(e.last_error, '') AS reason, e.created_at AS at
+         FROM email_log e JOIN orders o ON o.id = e.order_id
+         WHERE o.pizzeria_id = ? AND e.status = 'failed' AND e.created_at >= ?
+         ORDER BY e.id DESC LIMIT 20",
+    )
+    .bind(pizzeria_id)
+    .bind(since)
+    .fetch_all(conn)
+    .await
+}

@@ -119,6 +119,20 @@ pub async fn page(
             made.len()
         )
     });
+    let refused: Vec<_> =
+        mail::send::refused_for_shop(&mut conn, shop.id, Utc::now() - chrono::Duration::days(7))
+            .await?
+            .into_iter()
+            .map(|r| {
+                context! {
+                    order_id => r.order_id,
+                    at => super::day_clock(r.at, Utc::now()),
+                    recipient => r.recipient,
+                    subject => r.subject,
+                    reason => r.reason,
+                }
+            })
+            .collect();
     let kept = order::promise::kept_since(&mut conn, shop.id, from).await?;
     let day = order::promise::day(&kept);
     let kept: Vec<_> = kept
@@ -159,6 +173,7 @@ pub async fn page(
             sold_out_count => menu.iter().filter(|m| m.sold_out).count(),
             menu => menu,
             cash => cash,
+            refused_mail => refused,
         },
     )
 }
