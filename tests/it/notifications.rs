@@ -16,8 +16,13 @@ use workers::notifications::{CONSUMER, NotificationsWorker};
 use workers::stock::StockWorker;
 
 pub(crate) fn worker(maildev: &Maildev) -> NotificationsWorker {
+    worker_at(&maildev.smtp_url())
+}
+
+/// The worker sending through the SMTP server at `url`.
+fn worker_at(url: &str) -> NotificationsWorker {
     NotificationsWorker {
-        mailer: Mailer::new(&maildev.smtp_url(), "OC Pizza <commandes@ocpizza.example>").unwrap(),
+        mailer: Mailer::new(url, "OC Pizza <commandes@ocpizza.example>").unwrap(),
         links: ocpizza_tests::mail_links("http://pizza.example/"),
     }
 }
@@ -263,17 +268,9 @@ async fn smtp_down_is_retried_and_the_email_goes_out_once_it_is_back() {
 /// recorded and not retried.
 #[tokio::test]
 async fn refused_credentials_keep_the_email_until_the_setting_is_fixed() {
-    let env = TestEnv::new().await;
-    let shop = env.seed_shop(9, 9).await;
-    sqlx::query("UPDATE stock SET quantity = 5000")
-        .execute(&env.pool)
-        .await
-        .unwrap();
+    let (env, shop) = TestEnv::with_stocked_shop().await;
     let (order_id, confirmed) = confirmed_order(&env, &shop).await;
-    let scripted = |smtp: &ocpizza_tests::peers::ScriptedSmtp| NotificationsWorker {
-        mailer: Mailer::new(&smtp.smtp_url(), "OC Pizza <commandes@ocpizza.example>").unwrap(),
-        links: ocpizza_tests::mail_links("http://pizza.example/"),
-    };
+    let scripted = |smtp: &ocpizza_tests::peers::ScriptedSmtp| worker_at(&smtp.smtp_url());
     let login_refused =
         ocpizza_tests::peers::ScriptedSmtp::start("535 5.7.8 Authentication credentials invalid")
             .await;
@@ -333,4 +330,50 @@ async fn refused_credentials_keep_the_email_until_the_setting_is_fixed() {
         emails[0]["subject"],
         format!("Commande n°{order_id} confirmée")
     );
+}
+
+/// A server answering 451, then 421 and hanging up, then dropping the connection after the
+/// data: every e-mail goes out in the end, and the server accepts each Message-ID exactly once.
+#[tokio::test]
+async fn a_flaky_smtp_server_gets_every_email_once_in_the_end() {
+    let (env, shop) = TestEnv::with_stocked_shop().await;
+    let smtp = ocpizza_tests::peers::FlakySmtp::start().await;
+    let worker = worker_at(&smtp.smtp_url());
+    let mut messages = Vec::new();
+    for _ in 0..4 {
+        messages.push(confirmed_order(&env, &shop).await.1);
+    }
+    let mut transient = 0;
+    for message in &messages {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            assert!(tries <= 5, "still failing after {tries} tries");
+            match consumer::process(&env.pool, CONSUMER, &worker, message).await {
+                Ok(outcome) => {
+                    assert_eq!(outcome, Outcome::Applied);
+                    break;
+                }
+                Err(HandlerError::Transient(_)) => transient += 1,
+                Err(other) => panic!("{other:?}"),
+            }
+        }
+        // Handled: a redelivery sends nothing more.
+        assert_eq!(
+            consumer::process(&env.pool, CONSUMER, &worker, message)
+                .await
+                .unwrap(),
+            Outcome::Duplicate
+        );
+    }
+    assert_eq!(transient, 3, "451, 421, and the answer lost after the data");
+    let accepted = smtp.accepted();
+    assert_eq!(accepted.len(), 4, "{accepted:?}");
+    let distinct: std::collections::HashSet<&String> = accepted.iter().collect();
+    assert_eq!(distinct.len(), 4, "one Message-ID each: {accepted:?}");
+    let sent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM email_log WHERE status = 'sent'")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(sent, 4);
 }

@@ -14,12 +14,7 @@ use serde_json::Value;
 use vocab::{Actor, Fulfilment, PaymentMode};
 
 async fn setup(per_quarter: u32) -> (TestEnv, Shop) {
-    let env = TestEnv::new().await;
-    let shop = env.seed_shop(9, 9).await;
-    sqlx::query("UPDATE stock SET quantity = 5000")
-        .execute(&env.pool)
-        .await
-        .unwrap();
+    let (env, shop) = TestEnv::with_stocked_shop().await;
     let mut conn = env.pool.acquire().await.unwrap();
     pace::store::set_capacity(
         &mut conn,

@@ -24,13 +24,7 @@ pub(crate) fn worker() -> PaymentsWorker {
 }
 
 pub(crate) async fn setup() -> (TestEnv, Shop) {
-    let env = TestEnv::new().await;
-    let shop = env.seed_shop(9, 9).await;
-    sqlx::query("UPDATE stock SET quantity = 5000")
-        .execute(&env.pool)
-        .await
-        .unwrap();
-    (env, shop)
+    TestEnv::with_stocked_shop().await
 }
 
 /// An online order paid with `card` at checkout: the intent opened and finalised.

@@ -568,3 +568,108 @@ impl Drop for ScriptedSmtp {
         self.task.abort();
     }
 }
+
+/// A scripted SMTP server that fails its first mail transactions the ways real servers do —
+/// `451` at `MAIL`, `421` and a closed connection, the connection dropped after the message's
+/// data and before any answer — and then accepts every message, keeping the Message-ID of each
+/// it accepted (a server that gave no `250` has not accepted it).
+pub struct FlakySmtp {
+    pub port: u16,
+    accepted: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FlakySmtp {
+    pub async fn start() -> FlakySmtp {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port for the flaky SMTP server");
+        let port = listener.local_addr().expect("its address").port();
+        let accepted = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let transactions = std::sync::Arc::new(AtomicUsize::new(0));
+        let kept = accepted.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let (accepted, transactions) = (kept.clone(), transactions.clone());
+                tokio::spawn(async move {
+                    let (read, mut write) = socket.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    let say = async |w: &mut tokio::net::tcp::OwnedWriteHalf, s: &str| {
+                        w.write_all(format!("{s}\r\n").as_bytes()).await.is_ok()
+                    };
+                    if !say(&mut write, "220 flaky ESMTP").await {
+                        return;
+                    }
+                    let mut this = 0;
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let verb = line.split_whitespace().next().unwrap_or("").to_uppercase();
+                        let reply = match verb.as_str() {
+                            "EHLO" | "HELO" => "250 flaky",
+                            "MAIL" => {
+                                this = transactions.fetch_add(1, Ordering::SeqCst);
+                                match this {
+                                    0 => "451 4.3.0 try again later",
+                                    1 => {
+                                        let _ = say(&mut write, "421 4.7.0 closing").await;
+                                        return;
+                                    }
+                                    _ => "250 sender ok",
+                                }
+                            }
+                            "DATA" => {
+                                if !say(&mut write, "354 go ahead").await {
+                                    return;
+                                }
+                                let mut message_id = String::new();
+                                while let Ok(Some(data)) = lines.next_line().await {
+                                    if data == "." {
+                                        break;
+                                    }
+                                    if let Some(id) = data.strip_prefix("Message-ID: ") {
+                                        message_id = id.trim().to_owned();
+                                    }
+                                }
+                                if this == 2 {
+                                    // The data came, the answer never does.
+                                    return;
+                                }
+                                accepted.lock().expect("not poisoned").push(message_id);
+                                "250 queued"
+                            }
+                            "QUIT" => {
+                                let _ = say(&mut write, "221 bye").await;
+                                return;
+                            }
+                            _ => "250 ok",
+                        };
+                        if !say(&mut write, reply).await {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        FlakySmtp {
+            port,
+            accepted,
+            task,
+        }
+    }
+
+    pub fn smtp_url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// The Message-IDs of the messages accepted, in order.
+    pub fn accepted(&self) -> Vec<String> {
+        self.accepted.lock().expect("not poisoned").clone()
+    }
+}
+
+impl Drop for FlakySmtp {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

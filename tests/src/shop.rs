@@ -98,6 +98,18 @@ pub struct Shop {
 }
 
 impl TestEnv {
+    /// A fresh environment with the test shop (printers on unused ports) and 5 000 of every
+    /// ingredient, for tests about something other than stock.
+    pub async fn with_stocked_shop() -> (TestEnv, Shop) {
+        let env = TestEnv::new().await;
+        let shop = env.seed_shop(9, 9).await;
+        sqlx::query("UPDATE stock SET quantity = 5000")
+            .execute(&env.pool)
+            .await
+            .expect("stock raised");
+        (env, shop)
+    }
+
     /// Loads [`shop_csv`] and returns its ids.
     pub async fn seed_shop(&self, main_port: u16, backup_port: u16) -> Shop {
         catalog::feed::feed(
