@@ -94,30 +94,76 @@ pub async fn waiting(
     conn: &Connection,
     consumers: &[ConsumerSpec],
 ) -> Result<Vec<(String, u32)>, MessagingError> {
-    let mut counts = Vec::new();
-    for spec in consumers {
-        // A passive declare of a missing queue closes the channel: one channel per queue.
-        let channel = conn.create_channel().await?;
-        let declared = channel
-            .queue_declare(
-                spec.dead_letter_queue().into(),
-                lapin::options::QueueDeclareOptions {
-                    passive: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await;
-        let n = match declared {
-            Ok(queue) => {
-                let _ = channel.close(200, "counted".into()).await;
-                queue.message_count()
-            }
-            Err(_) => 0,
-        };
-        counts.push((spec.name.clone(), n));
+    Ok(depths(conn, consumers)
+        .await?
+        .into_iter()
+        .map(|d| (d.consumer, d.dead))
+        .collect())
+}
+
+/// A worker's queues as the broker sees them now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Depth {
+    pub consumer: String,
+    /// Messages ready in its queue, not yet taken by a worker (those it holds are not counted).
+    pub waiting: u32,
+    /// Workers consuming it.
+    pub workers: u32,
+    /// Messages parked in its dead-letter queue.
+    pub dead: u32,
+}
+
+impl Depth {
+    /// Its workers are not keeping up: none is consuming, or [`BEHIND`] messages wait.
+    pub fn is_behind(&self) -> bool {
+        self.workers == 0 || self.waiting >= BEHIND
     }
-    Ok(counts)
+}
+
+/// Ready messages from which a queue counts as behind (each worker holds up to its prefetch
+/// besides, so a busy but healthy queue stays well under).
+pub const BEHIND: u32 = 50;
+
+/// Every worker's queue and dead-letter queue, by passive declares (a missing queue counts as
+/// empty and without workers).
+pub async fn depths(
+    conn: &Connection,
+    consumers: &[ConsumerSpec],
+) -> Result<Vec<Depth>, MessagingError> {
+    let mut out = Vec::new();
+    for spec in consumers {
+        let (waiting, workers) = counts(conn, &queue_name(&spec.name)).await?;
+        let (dead, _) = counts(conn, &spec.dead_letter_queue()).await?;
+        out.push(Depth {
+            consumer: spec.name.clone(),
+            waiting,
+            workers,
+            dead,
+        });
+    }
+    Ok(out)
+}
+
+async fn counts(conn: &Connection, queue: &str) -> Result<(u32, u32), MessagingError> {
+    // A passive declare of a missing queue closes the channel: one channel per queue.
+    let channel = conn.create_channel().await?;
+    let declared = channel
+        .queue_declare(
+            queue.into(),
+            lapin::options::QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await;
+    Ok(match declared {
+        Ok(q) => {
+            let _ = channel.close(200, "counted".into()).await;
+            (q.message_count(), q.consumer_count())
+        }
+        Err(_) => (0, 0),
+    })
 }
 
 /// Every message in a consumer's dead-letter queue; the queue is left as it was.

@@ -165,6 +165,79 @@ async fn metrics_count_orders_handled_and_failed_messages_the_outbox_and_dead_le
     }
 }
 
+/// A worker stalled (its process stopped, as a long pause or a hung handler would): its
+/// queue's backlog shows in the metrics and in the readiness probe while it lasts — the web
+/// server still takes orders — and drains once it runs again, every order confirmed.
+#[tokio::test]
+async fn a_stalled_worker_shows_as_a_backlog_that_drains_when_it_runs_again() {
+    let (env, shop) = stocked((9, 9)).await;
+    let app = env.spawn_web().await;
+    let scrape = async || {
+        let r = app.client.get(app.url("/metrics")).send().await.unwrap();
+        r.text().await.unwrap()
+    };
+    let gauge = |metrics: &str, name: &str| -> i64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}{{consumer=\"stock\"}} ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(-1)
+    };
+    let ready = async || {
+        let r = app.client.get(app.url("/readyz")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "behind is not down");
+        r.json::<serde_json::Value>().await.unwrap()["workers"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let vars = env.vars_with(&[]);
+    let mut programs = start_workers(&vars, &["relay", "stock"]);
+    wait_until(PATIENCE, "the stock worker consuming", || async {
+        gauge(&scrape().await, "ocpizza_queue_workers") == 1
+    })
+    .await;
+    let stock = programs[1]
+        .id()
+        .expect("the stock worker's pid")
+        .to_string();
+    let signal = |sig: &str| {
+        let status = std::process::Command::new("kill")
+            .args([sig, &stock])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {sig} {stock}");
+    };
+    signal("-STOP");
+    place_n(&env, &shop, 70, shop.margherita, 1).await;
+    wait_until(PATIENCE, "the backlog in the metrics", || async {
+        gauge(&scrape().await, "ocpizza_messages_waiting")
+            >= i64::from(messages::dead_letter::BEHIND)
+    })
+    .await;
+    let probe = ready().await;
+    assert!(
+        probe.contains("stock: ") && probe.contains("waiting, 1 worker"),
+        "{probe}"
+    );
+
+    signal("-CONT");
+    wait_until(
+        PATIENCE,
+        "the backlog drained, every order confirmed",
+        || async {
+            let now = scrape().await;
+            gauge(&now, "ocpizza_messages_waiting") == 0
+                && now.contains("ocpizza_orders{status=\"confirmed\"} 70")
+        },
+    )
+    .await;
+    assert!(!ready().await.contains("stock:"), "no longer behind");
+    for p in &mut programs {
+        let _ = p.start_kill();
+    }
+}
+
 /// A stand-in for Sentry's ingestion endpoint: accepts every request and keeps the bodies.
 async fn sentry_sink() -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

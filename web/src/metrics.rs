@@ -96,18 +96,31 @@ pub async fn handler(State(state): State<AppState>, ClientAddr(client): ClientAd
         "1 when RabbitMQ answered this scrape",
         broker_up.clone(),
     );
-    let waiting = Family::<Labels, Gauge>::default();
+    let dead = Family::<Labels, Gauge>::default();
     registry.register(
         "dead_letters_waiting",
         "Messages waiting in each worker's dead-letter queue",
+        dead.clone(),
+    );
+    let waiting = Family::<Labels, Gauge>::default();
+    registry.register(
+        "messages_waiting",
+        "Messages ready in each worker's queue, not yet taken (a backlog when it grows)",
         waiting.clone(),
     );
-    if let Some(counts) = dead_letters_waiting(&state).await {
+    let workers = Family::<Labels, Gauge>::default();
+    registry.register(
+        "queue_workers",
+        "Workers consuming each queue",
+        workers.clone(),
+    );
+    if let Some(depths) = queue_depths(&state).await {
         broker_up.set(1);
-        for (consumer, n) in counts {
-            waiting
-                .get_or_create(&vec![("consumer", consumer)])
-                .set(i64::from(n));
+        for d in depths {
+            let labels = vec![("consumer", d.consumer.clone())];
+            dead.get_or_create(&labels).set(i64::from(d.dead));
+            waiting.get_or_create(&labels).set(i64::from(d.waiting));
+            workers.get_or_create(&labels).set(i64::from(d.workers));
         }
     }
 
@@ -211,20 +224,21 @@ async fn platform(state: &AppState, registry: &mut Registry) -> Result<(), Strin
     Ok(())
 }
 
-async fn dead_letters_waiting(state: &AppState) -> Option<Vec<(String, u32)>> {
+/// Every worker's queue as RabbitMQ counts it now (`None` when it does not answer in time).
+pub(crate) async fn queue_depths(state: &AppState) -> Option<Vec<messages::dead_letter::Depth>> {
     let url = state.settings.rabbitmq_url.expose_secret();
     let counted = async {
         let conn = lapin::Connection::connect(url, lapin::ConnectionProperties::default())
             .await
             .ok()?;
-        let counts = messages::dead_letter::waiting(&conn, &workers::consumers())
+        let depths = messages::dead_letter::depths(&conn, &workers::consumers())
             .await
             .ok();
         let _ = conn.close(200, "metrics".into()).await;
-        counts
+        depths
     };
     match tokio::time::timeout(PROBE_TIMEOUT, counted).await {
-        Ok(Some(counts)) => Some(counts),
+        Ok(Some(depths)) => Some(depths),
         _ => {
             tracing::warn!("metrics: RabbitMQ figures unavailable");
             None
