@@ -7,11 +7,10 @@
 
 use std::time::Duration;
 
-use messages::broker;
-use messages::topology;
 use ocpizza_tests::TestEnv;
 use ocpizza_tests::flow::{
-    OrderStream, Told, confirmations_received_once, reconcile, refused_left_nothing, stocked,
+    OrderStream, Told, confirmations_received_once, placed_without_reply, reconcile,
+    refused_left_nothing, stocked,
 };
 use ocpizza_tests::peers::{
     Emupos, Maildev, PRIVATE_DB_PASSWORD, PRIVATE_DB_USER, PrivateMariadb, PrivateRabbit,
@@ -20,23 +19,6 @@ use ocpizza_tests::shop::Shop;
 use ocpizza_tests::stack::Supervised;
 
 const EVERY: Duration = Duration::from_millis(150);
-
-/// Orders the customer got no answer for but that exist (the reply was lost, not the order).
-async fn placed_without_reply(env: &TestEnv, told: &Told) -> Vec<u64> {
-    let mut ids = Vec::new();
-    for key in &told.unanswered {
-        if let Some(id) =
-            sqlx::query_scalar::<_, u64>("SELECT id FROM orders WHERE idempotency_key = ?")
-                .bind(key)
-                .fetch_optional(&env.pool)
-                .await
-                .unwrap()
-        {
-            ids.push(id);
-        }
-    }
-    ids
-}
 
 /// Streams orders for `before`, runs `fault`, streams for `after`, stops and reconciles.
 async fn under_load(
@@ -64,16 +46,7 @@ async fn rabbitmq_restarted_under_a_stream_of_orders_loses_nothing() {
     let printers = Emupos::start(2).await;
     let maildev = Maildev::start().await;
     let (env, shop) = stocked((printers.ports[0], printers.ports[1])).await;
-    let mut rabbit = PrivateRabbit::start().await;
-    // As on a server: the topology declared, and the node restarted once since
-    // (docs/messaging.md, the quorum-queue registration pitfall).
-    let conn = broker::connect(&rabbit.url()).await.unwrap();
-    let ch = conn.create_channel().await.unwrap();
-    topology::declare_all(&ch, &workers::consumers())
-        .await
-        .unwrap();
-    conn.close(200, "setup".into()).await.unwrap();
-    rabbit.restart_cleanly().await;
+    let mut rabbit = PrivateRabbit::start_as_on_a_server().await;
     let url = rabbit.url();
     let stack = Supervised::start(
         &env,
@@ -189,20 +162,5 @@ async fn mariadb_restarted_under_a_stream_of_orders_loses_nothing() {
         all.len()
     );
     // Every copy after an order's first says so: the kitchen makes it once.
-    let mut seen = std::collections::HashSet::new();
-    for text in &receipts {
-        let number: String = text
-            .split("Commande n°")
-            .nth(1)
-            .expect("an order number")
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
-        if !seen.insert(number.clone()) {
-            assert!(
-                text.contains("DOUBLON POSSIBLE"),
-                "order {number} printed again unmarked:\n{text}"
-            );
-        }
-    }
+    ocpizza_tests::flow::copies_marked(&receipts);
 }

@@ -305,7 +305,12 @@ pub async fn move_as_manager(env: &TestEnv, shop: &Shop, order_id: u64, to: Orde
 /// once (the documented at-least-once gap of `mail::send`); two different Message-IDs, or
 /// none, would be a real duplicate or a loss.
 pub async fn confirmations_received_once(maildev: &Maildev, ids: &[u64]) {
-    let emails = maildev.emails().await;
+    confirmations_once_in(&maildev.emails().await, ids);
+}
+
+/// [`confirmations_received_once`] over e-mails gathered from a sink restarted meanwhile
+/// (each restart starts with an empty mailbox).
+pub fn confirmations_once_in(emails: &[Value], ids: &[u64]) {
     for id in ids {
         let subject = format!("Commande n°{id} confirmée");
         let mut message_ids: Vec<&str> = emails
@@ -329,4 +334,46 @@ pub async fn confirmations_received_once(maildev: &Maildev, ids: &[u64]) {
             "order {id}: {message_ids:?}"
         );
     }
+}
+
+/// Orders the customer got no answer for but that exist (the reply was lost, not the order).
+pub async fn placed_without_reply(env: &TestEnv, told: &Told) -> Vec<u64> {
+    let mut ids = Vec::new();
+    for key in &told.unanswered {
+        if let Some(id) =
+            sqlx::query_scalar::<_, u64>("SELECT id FROM orders WHERE idempotency_key = ?")
+                .bind(key)
+                .fetch_optional(&env.pool)
+                .await
+                .unwrap()
+        {
+            ids.push(id);
+        }
+    }
+    ids
+}
+
+/// The kitchen printer's receipts: each order's first, and any copy after it marked
+/// « DOUBLON POSSIBLE » (panics naming the order otherwise). Returns how many orders printed
+/// and how many copies.
+pub fn copies_marked(receipts: &[String]) -> (usize, usize) {
+    let mut seen = std::collections::HashSet::new();
+    let mut copies = 0;
+    for text in receipts {
+        let number: String = text
+            .split("Commande n°")
+            .nth(1)
+            .expect("an order number")
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        if !seen.insert(number.clone()) {
+            assert!(
+                text.contains("DOUBLON POSSIBLE"),
+                "order {number} printed again unmarked:\n{text}"
+            );
+            copies += 1;
+        }
+    }
+    (seen.len(), copies)
 }

@@ -392,12 +392,13 @@ async fn sweep_once() {
 /// Path of a workspace binary (`ocpizza`, `ocpizza-worker`), built by `cargo nextest run --workspace`.
 pub fn workspace_binary(name: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/it-<hash> → target/<profile>/<name>
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps layout")
-        .join(name);
+    // target/<profile>/deps/it-<hash> → target/<profile>/<name>; the soak binary itself sits
+    // in target/<profile>.
+    let mut dir = exe.parent().expect("the executable's directory");
+    if dir.ends_with("deps") {
+        dir = dir.parent().expect("target/<profile>/deps layout");
+    }
+    let path = dir.join(name);
     assert!(
         path.exists(),
         "{} is not built: run the tests with `cargo nextest run --workspace`",

@@ -274,6 +274,22 @@ pub struct PrivateRabbit {
 const RABBITMQ_SERVER: &str = "/usr/lib/rabbitmq/bin/rabbitmq-server";
 
 impl PrivateRabbit {
+    /// As on a server: started, the topology declared, and the node restarted once since
+    /// (docs/messaging.md, the quorum-queue registration pitfall).
+    pub async fn start_as_on_a_server() -> PrivateRabbit {
+        let mut rabbit = PrivateRabbit::start().await;
+        let conn = messages::broker::connect(&rabbit.url())
+            .await
+            .expect("the private broker");
+        let ch = conn.create_channel().await.expect("a channel");
+        messages::topology::declare_all(&ch, &workers::consumers())
+            .await
+            .expect("the topology");
+        conn.close(200, "setup".into()).await.expect("closed");
+        rabbit.restart_cleanly().await;
+        rabbit
+    }
+
     pub async fn start() -> PrivateRabbit {
         assert!(
             std::path::Path::new(RABBITMQ_SERVER).exists(),
