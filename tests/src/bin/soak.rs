@@ -72,7 +72,14 @@ async fn main() {
     }
 
     let started = Instant::now();
-    let stream = OrderStream::start(&stack.url(""), &shop, Duration::from_millis(200)).await;
+    // A kitchen of 200 pizzas a quarter, sold an order a second: the six hours it takes orders
+    // for hold 4 800 pizzas, so a stream of up to 80 minutes is never refused for a full kitchen.
+    let mut conn = env.pool.acquire().await.expect("a connection");
+    pace::store::set_capacity(&mut conn, shop.pizzeria_id, 200, &[], 240, shop.manager_id)
+        .await
+        .expect("the kitchen's capacity");
+    drop(conn);
+    let stream = OrderStream::start(&stack.url(""), &shop, Duration::from_secs(1)).await;
     let (mut kills, mut broker_restarts, mut smtp_outages) = (0, 0, 0);
     // The sink forgets its mailbox when it stops: what it received is kept here first.
     let mut emails = Vec::new();
@@ -122,11 +129,24 @@ async fn main() {
             end as f64 / 1024.0
         ));
     }
+    let mut reasons: std::collections::BTreeMap<&str, usize> = Default::default();
+    for (_, reply) in &told.refused {
+        *reasons.entry(reply.as_str()).or_default() += 1;
+    }
+    let reasons: Vec<String> = reasons
+        .iter()
+        .map(|(reply, n)| format!("{n} × {reply}"))
+        .collect();
     println!(
-        "Soak of {:.1} minutes: {} orders accepted, {} refused while a peer was away (none left anything), {} with a lost reply (placed); {kills} workers killed, {broker_restarts} RabbitMQ restarts, {smtp_outages} SMTP outages of 5 s. Every order reconciled: confirmed once, one confirmation e-mail, a ticket each ({marked} second copies, all marked « DOUBLON POSSIBLE »).\n\n| Process (never killed) | Memory at the start | At the end |\n|---|---|---|\n{}",
+        "Soak of {:.1} minutes: {} orders accepted, {} refused (none left anything{}), {} with a lost reply (placed); {kills} workers killed, {broker_restarts} RabbitMQ restarts, {smtp_outages} SMTP outages of 5 s. Every order reconciled: confirmed once, one confirmation e-mail, a ticket each ({marked} second copies, all marked « DOUBLON POSSIBLE »).\n\n| Process (never killed) | Memory at the start | At the end |\n|---|---|---|\n{}",
         ran.as_secs_f64() / 60.0,
         told.accepted.len(),
         told.refused.len(),
+        if reasons.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", reasons.join("; "))
+        },
         all.len() - told.accepted.len(),
         rows.join("\n")
     );
