@@ -28,7 +28,8 @@ pub const CONSUMER: &str = ROUTE.name;
 #[derive(Clone, Debug)]
 pub struct KitchenWorker {
     pub policy: Policy,
-    /// Where a ticket's « sending » mark is committed on its own, before the bytes leave.
+    /// Where a ticket's « sending » mark is committed on its own, before the bytes leave: a
+    /// pool apart from the one the consumer's transactions use.
     pub pool: MySqlPool,
 }
 

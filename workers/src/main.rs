@@ -129,9 +129,15 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let _ = reports.await;
         }
         Command::Kitchen => {
+            // Its own two connections for the tickets' « sending » marks: a handler holds its
+            // transaction's connection while it asks for one, so from the same pool eight
+            // handlers at once could take every connection and wait on one another.
+            let sends = db::connect_url(settings.database.url().expose_secret(), 2)
+                .await
+                .context("database (ticket sends)")?;
             let worker = workers::kitchen::KitchenWorker {
                 policy: ticket::Policy::default(),
-                pool: pool.clone(),
+                pool: sends,
             };
             let retries = tokio::spawn(workers::kitchen::retry_loop(
                 pool.clone(),
