@@ -283,22 +283,37 @@ impl Plan {
         due: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Fit, Refusal> {
+        if let Some(fit) = self.slot(capacity, pace, pizzas, travel, due, now) {
+            return Ok(fit);
+        }
+        let ready_at = due - travel;
+        let next = if ready_at - preparation(pace, capacity, pizzas, ready_at) < now {
+            self.asap(capacity, pace, pizzas, travel, now)
+                .map(|f| f.at_door)
+        } else {
+            self.next_slot(capacity, pace, pizzas, travel, due, now)
+        };
+        Err(Refusal::Full { next })
+    }
+
+    /// [`Plan::scheduled`] without looking for the next slot when it does not fit.
+    fn slot(
+        &self,
+        capacity: &Capacity,
+        pace: &Pace,
+        pizzas: u32,
+        travel: Duration,
+        due: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Option<Fit> {
         let ready_at = due - travel;
         let starts_at = ready_at - preparation(pace, capacity, pizzas, ready_at);
         if starts_at < now {
-            return Err(Refusal::Full {
-                next: self
-                    .asap(capacity, pace, pizzas, travel, now)
-                    .map(|f| f.at_door),
-            });
+            return None;
         }
-        let Some(mut bookings) = self.fill_back(capacity, pizzas, starts_at, now) else {
-            return Err(Refusal::Full {
-                next: self.next_slot(capacity, pace, pizzas, travel, due, now),
-            });
-        };
+        let mut bookings = self.fill_back(capacity, pizzas, starts_at, now)?;
         bookings.reverse();
-        Ok(Fit {
+        Some(Fit {
             // Spread over earlier quarters, it starts with the first of them.
             starts_at: match bookings.as_slice() {
                 [(first, _), _, ..] => (*first).max(now).min(starts_at),
@@ -476,10 +491,11 @@ impl Kitchen {
         due: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Fit, ()> {
+        // Only whether it fits: the next slot, if not, is looked for by the caller.
         let mut fit = self
             .plan
-            .scheduled(&self.capacity, &self.pace, pizzas, travel, due, now)
-            .map_err(|_| ())?;
+            .slot(&self.capacity, &self.pace, pizzas, travel, due, now)
+            .ok_or(())?;
         let ideal = fit.ready_at - preparation(&self.pace, &self.capacity, pizzas, fit.ready_at);
         let earliest = fit.bookings.first().map_or(ideal, |(q, _)| (*q).max(now));
         let before = self.baseline(now);

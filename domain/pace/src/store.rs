@@ -154,17 +154,22 @@ pub async fn plan(
     leaving: Option<u64>,
     locked: bool,
 ) -> Result<Plan, sqlx::Error> {
+    Ok(plan_of(
+        &entries(conn, pizzeria_id, locked).await?,
+        now,
+        leaving,
+    ))
+}
+
+fn plan_of(entries: &[Entry], now: DateTime<Utc>, leaving: Option<u64>) -> Plan {
     let from = quarter_of(now) - QUARTER;
     let mut plan = Plan::default();
-    for e in entries(conn, pizzeria_id, locked).await? {
-        if Some(e.order_id) == leaving {
-            continue;
-        }
+    for e in entries.iter().filter(|e| Some(e.order_id) != leaving) {
         for (q, n) in e.bookings.iter().filter(|(q, _)| *q >= from) {
             *plan.used.entry(*q).or_default() += u32::from(*n);
         }
     }
-    Ok(plan)
+    plan
 }
 
 /// The shop's pace, learnt from its last [`PACE_SAMPLES`] orders made in the last two weeks
@@ -275,7 +280,15 @@ pub async fn line(
     leaving: Option<u64>,
     locked: bool,
 ) -> Result<Vec<InKitchen>, sqlx::Error> {
-    let mut stored = entries(conn, pizzeria_id, locked).await?;
+    let stored = entries(conn, pizzeria_id, locked).await?;
+    line_of(conn, stored, leaving).await
+}
+
+async fn line_of(
+    conn: &mut MySqlConnection,
+    mut stored: Vec<Entry>,
+    leaving: Option<u64>,
+) -> Result<Vec<InKitchen>, sqlx::Error> {
     stored.retain(|e| Some(e.order_id) != leaving);
     let progress = progress(conn, stored.iter().map(|e| e.order_id)).await?;
     Ok(stored
@@ -380,11 +393,13 @@ pub async fn kitchen(
     } else {
         capacity_of(conn, pizzeria_id).await?
     };
+    // One read of the stored state gives both the quarters and the line.
+    let stored = entries(conn, pizzeria_id, locked).await?;
     Ok(Kitchen {
         capacity,
         pace,
-        plan: plan(conn, pizzeria_id, now, leaving, locked).await?,
-        line: line(conn, pizzeria_id, leaving, locked).await?,
+        plan: plan_of(&stored, now, leaving),
+        line: line_of(conn, stored, leaving).await?,
     })
 }
 

@@ -320,6 +320,12 @@ customer,client@example.fr,Jean Dupont,0600000000,ocpizza-demo,1 rue de Rivoli,7
                 "montant en euros",
             ),
             (
+                "delivery_zone,paris-11,75011,0,15,,trois heures",
+                7,
+                "ride_minutes",
+                "nombre entier de 1 à 120",
+            ),
+            (
                 "staff,not-an-email,Jean,manager,paris-11,ocpizza-demo",
                 2,
                 "email",
