@@ -148,7 +148,7 @@ async fn a_web_order_reaches_the_kitchen_screen_live_and_the_customer_sees_it_re
     let app = env.spawn_web().await;
     let (mut running, shutdown) = Running::start(&env);
     running.with(&env, &shutdown, workers::stock::CONSUMER, StockWorker);
-    let gateway = payment::Gateway::new("sk_test_ocpizza", "http://127.0.0.1:8420/").unwrap();
+    let gateway = env.gateway();
     running.with(
         &env,
         &shutdown,

@@ -66,7 +66,7 @@ async fn twice_to_stock_and_payments(env: &TestEnv, message: &messages::Envelope
         consumer::process(&env.pool, "stock", &StockWorker, &again)
             .await
             .unwrap();
-        consumer::process(&env.pool, CONSUMER, &worker(), &again)
+        consumer::process(&env.pool, CONSUMER, &worker(env), &again)
             .await
             .unwrap();
     }
@@ -124,6 +124,8 @@ async fn a_started_order_rejected_by_staff_is_refunded_once_and_its_ingredients_
         matches!(rejected.event, Event::OrderStatusChanged(ref c) if c.to == OrderStatus::Rejected)
     );
     twice_to_stock_and_payments(&env, &rejected).await;
+    let asked = env.outbox_for("payment.refund_requested", order.id).await;
+    twice_to_stock_and_payments(&env, &asked).await;
     assert_eq!(
         env.stock_of(&shop, "mozza").await,
         mozza,
@@ -274,7 +276,7 @@ async fn a_complaint_refund_is_carried_out_exactly_once_even_when_our_record_of_
     for _ in 0..2 {
         let mut again = requested.clone();
         again.message_id = uuid::Uuid::now_v7();
-        consumer::process(&env.pool, CONSUMER, &worker(), &again)
+        consumer::process(&env.pool, CONSUMER, &worker(&env), &again)
             .await
             .unwrap();
     }
@@ -304,7 +306,7 @@ async fn a_complaint_refund_is_carried_out_exactly_once_even_when_our_record_of_
         .await
         .unwrap();
     let mut tx = env.pool.begin().await.unwrap();
-    let done = refund::carry_out(&mut tx, &gateway(), id, None)
+    let done = refund::carry_out(&mut tx, &gateway(&env), id, None)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -327,7 +329,7 @@ async fn a_complaint_refund_is_carried_out_exactly_once_even_when_our_record_of_
     };
     tx.commit().await.unwrap();
     let mut tx = env.pool.begin().await.unwrap();
-    refund::carry_out(&mut tx, &gateway(), rest, None)
+    refund::carry_out(&mut tx, &gateway(&env), rest, None)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -382,7 +384,7 @@ async fn stripe_refusing_a_refund_fails_it_with_a_french_reason_and_alerts_the_m
     .await
     .unwrap();
     let requested = last(&env, "payment.refund_requested", order.id).await;
-    consumer::process(&env.pool, CONSUMER, &worker(), &requested)
+    consumer::process(&env.pool, CONSUMER, &worker(&env), &requested)
         .await
         .unwrap();
     let row = refunds(&env, order.id)

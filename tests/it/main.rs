@@ -22,5 +22,6 @@ mod retention;
 mod security;
 mod staff;
 mod stock;
+mod stripe_faults;
 mod web;
 mod zones;

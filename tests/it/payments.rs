@@ -9,18 +9,19 @@ use ocpizza_tests::TestEnv;
 use ocpizza_tests::shop::Shop;
 use order::{Order, transition};
 use payment::{Finalised, Gateway, IntentStatus, Payment};
+use settings::ExposeSecret;
 use vocab::{Actor, Fulfilment, OrderStatus, PaymentMode};
 use workers::payments::{CONSUMER, PaymentsWorker};
 use workers::stock::StockWorker;
 
-const LOCALSTRIPE: &str = "http://127.0.0.1:8420/";
-
-pub(crate) fn gateway() -> Gateway {
-    Gateway::new("sk_test_ocpizza", LOCALSTRIPE).unwrap()
+pub(crate) fn gateway(env: &TestEnv) -> Gateway {
+    env.gateway()
 }
 
-pub(crate) fn worker() -> PaymentsWorker {
-    PaymentsWorker { gateway: gateway() }
+pub(crate) fn worker(env: &TestEnv) -> PaymentsWorker {
+    PaymentsWorker {
+        gateway: env.gateway(),
+    }
 }
 
 pub(crate) async fn setup() -> (TestEnv, Shop) {
@@ -39,12 +40,12 @@ pub(crate) async fn checkout(env: &TestEnv, shop: &Shop, card: &str) -> (Order, 
         .await;
     assert_eq!(order.status, OrderStatus::AwaitingPayment);
     let mut tx = env.pool.begin().await.unwrap();
-    let intent = payment::rules::open(&mut tx, &gateway(), &order, Some(card))
+    let intent = payment::rules::open(&mut tx, &gateway(env), &order, Some(card))
         .await
         .unwrap();
     tx.commit().await.unwrap();
     let mut tx = env.pool.begin().await.unwrap();
-    let finalised = payment::rules::finalise(&mut tx, &gateway(), &intent.id)
+    let finalised = payment::rules::finalise(&mut tx, &gateway(env), &intent.id)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -60,8 +61,8 @@ pub(crate) async fn payment_of(env: &TestEnv, order_id: u64) -> Payment {
         .expect("a payment row")
 }
 
-pub(crate) async fn stripe_state(intent_id: &str) -> payment::Intent {
-    gateway().retrieve(intent_id).await.unwrap()
+pub(crate) async fn stripe_state(env: &TestEnv, intent_id: &str) -> payment::Intent {
+    gateway(env).retrieve(intent_id).await.unwrap()
 }
 
 /// Confirms the order through the stock worker and has the kitchen start it.
@@ -93,7 +94,7 @@ pub(crate) async fn start_in_kitchen(env: &TestEnv, shop: &Shop, order_id: u64) 
 pub(crate) async fn captured(env: &TestEnv, shop: &Shop) -> Order {
     let (order, _) = checkout(env, shop, "pm_card_visa").await;
     let preparing = start_in_kitchen(env, shop, order.id).await;
-    consumer::process(&env.pool, CONSUMER, &worker(), &preparing)
+    consumer::process(&env.pool, CONSUMER, &worker(env), &preparing)
         .await
         .unwrap();
     env.order(order.id).await
@@ -112,7 +113,7 @@ async fn authorised_at_checkout_and_captured_once_when_the_kitchen_starts() {
     );
     let intent_id = payment.stripe_payment_intent_id.clone().unwrap();
     assert_eq!(
-        stripe_state(&intent_id).await.status,
+        stripe_state(&env, &intent_id).await.status,
         IntentStatus::RequiresCapture
     );
     env.outbox_for("payment.authorised", order.id).await;
@@ -120,7 +121,7 @@ async fn authorised_at_checkout_and_captured_once_when_the_kitchen_starts() {
     // The webhook arriving after the customer's return: nothing more happens.
     let mut tx = env.pool.begin().await.unwrap();
     assert_eq!(
-        payment::rules::finalise(&mut tx, &gateway(), &intent_id)
+        payment::rules::finalise(&mut tx, &gateway(&env), &intent_id)
             .await
             .unwrap(),
         Finalised::AlreadyDone
@@ -130,7 +131,7 @@ async fn authorised_at_checkout_and_captured_once_when_the_kitchen_starts() {
 
     let preparing = start_in_kitchen(&env, &shop, order.id).await;
     assert_eq!(
-        consumer::process(&env.pool, CONSUMER, &worker(), &preparing)
+        consumer::process(&env.pool, CONSUMER, &worker(&env), &preparing)
             .await
             .unwrap(),
         Outcome::Applied
@@ -140,7 +141,7 @@ async fn authorised_at_checkout_and_captured_once_when_the_kitchen_starts() {
         (payment.status.as_str(), payment.captured_cents),
         ("captured", 2150)
     );
-    let at_stripe = stripe_state(&intent_id).await;
+    let at_stripe = stripe_state(&env, &intent_id).await;
     assert_eq!(
         (at_stripe.status, at_stripe.amount_received),
         (IntentStatus::Succeeded, 2150)
@@ -150,12 +151,12 @@ async fn authorised_at_checkout_and_captured_once_when_the_kitchen_starts() {
     let mut again = preparing.clone();
     again.message_id = uuid::Uuid::now_v7();
     assert_eq!(
-        consumer::process(&env.pool, CONSUMER, &worker(), &preparing)
+        consumer::process(&env.pool, CONSUMER, &worker(&env), &preparing)
             .await
             .unwrap(),
         Outcome::Duplicate
     );
-    consumer::process(&env.pool, CONSUMER, &worker(), &again)
+    consumer::process(&env.pool, CONSUMER, &worker(&env), &again)
         .await
         .unwrap();
     assert_eq!(env.outbox("payment.captured").await.len(), 1);
@@ -188,14 +189,14 @@ async fn a_declined_card_leaves_the_order_waiting_for_another_card_until_it_expi
 
     // Another card: a new PaymentIntent, authorised, and the order goes on.
     let mut tx = env.pool.begin().await.unwrap();
-    let retry = payment::rules::open(&mut tx, &gateway(), &order, Some("pm_card_visa"))
+    let retry = payment::rules::open(&mut tx, &gateway(&env), &order, Some("pm_card_visa"))
         .await
         .unwrap();
     tx.commit().await.unwrap();
     assert_ne!(Some(retry.id.clone()), failed.stripe_payment_intent_id);
     let mut tx = env.pool.begin().await.unwrap();
     assert_eq!(
-        payment::rules::finalise(&mut tx, &gateway(), &retry.id)
+        payment::rules::finalise(&mut tx, &gateway(&env), &retry.id)
             .await
             .unwrap(),
         Finalised::Authorised
@@ -207,20 +208,20 @@ async fn a_declined_card_leaves_the_order_waiting_for_another_card_until_it_expi
     let (left, _) = checkout(&env, &shop, "pm_card_chargeCustomerFail").await;
     let soon = chrono::Utc::now() + chrono::Duration::minutes(29);
     assert_eq!(
-        payment::rules::expire_unpaid(&env.pool, &gateway(), soon)
+        payment::rules::expire_unpaid(&env.pool, &gateway(&env), soon)
             .await
             .unwrap(),
         0
     );
     let later = chrono::Utc::now() + chrono::Duration::minutes(31);
     assert_eq!(
-        payment::rules::expire_unpaid(&env.pool, &gateway(), later)
+        payment::rules::expire_unpaid(&env.pool, &gateway(&env), later)
             .await
             .unwrap(),
         1
     );
     assert_eq!(
-        payment::rules::expire_unpaid(&env.pool, &gateway(), later)
+        payment::rules::expire_unpaid(&env.pool, &gateway(&env), later)
             .await
             .unwrap(),
         0
@@ -276,20 +277,20 @@ async fn cancelling_before_the_kitchen_voids_the_authorisation_once() {
     .unwrap();
     tx.commit().await.unwrap();
     let cancelled = env.outbox_for("order.cancelled", order.id).await;
-    consumer::process(&env.pool, CONSUMER, &worker(), &cancelled)
+    consumer::process(&env.pool, CONSUMER, &worker(&env), &cancelled)
         .await
         .unwrap();
     let payment = payment_of(&env, order.id).await;
     assert_eq!(payment.status, vocab::PaymentStatus::Voided);
     let intent_id = payment.stripe_payment_intent_id.unwrap();
     assert_eq!(
-        stripe_state(&intent_id).await.status,
+        stripe_state(&env, &intent_id).await.status,
         IntentStatus::Canceled
     );
 
     let mut again = cancelled.clone();
     again.message_id = uuid::Uuid::now_v7();
-    consumer::process(&env.pool, CONSUMER, &worker(), &again)
+    consumer::process(&env.pool, CONSUMER, &worker(&env), &again)
         .await
         .unwrap();
     assert_eq!(env.outbox("payment.voided").await.len(), 1);
@@ -302,16 +303,27 @@ async fn a_captured_payment_released_is_refunded_once() {
     let order = captured(&env, &shop).await;
     for _ in 0..2 {
         let mut tx = env.pool.begin().await.unwrap();
-        payment::rules::release(&mut tx, &gateway(), &order, None)
+        payment::rules::release(&mut tx, &gateway(&env), &order, None)
             .await
             .unwrap();
         tx.commit().await.unwrap();
+    }
+    // Asked once; its own message carries it out, here delivered twice with new ids.
+    assert_eq!(env.outbox("payment.refund_requested").await.len(), 1);
+    let asked = env.outbox_for("payment.refund_requested", order.id).await;
+    for _ in 0..2 {
+        let mut again = asked.clone();
+        again.message_id = uuid::Uuid::now_v7();
+        consumer::process(&env.pool, CONSUMER, &worker(&env), &again)
+            .await
+            .unwrap();
     }
     let payment = payment_of(&env, order.id).await;
     assert_eq!(
         (payment.status.as_str(), payment.refunded_cents),
         ("refunded", 2150)
     );
+    assert_eq!(env.outbox("payment.refunded").await.len(), 1);
     let refunded = env.outbox_for("payment.refunded", order.id).await;
     assert!(matches!(refunded.event, Event::PaymentRefunded(ref r) if r.amount_cents == 2150));
 }
@@ -323,7 +335,7 @@ async fn stripe_unreachable_is_a_transient_error_that_changes_nothing() {
     let preparing = start_in_kitchen(&env, &shop, order.id).await;
     let down = PaymentsWorker {
         gateway: Gateway::new(
-            "sk_test_ocpizza",
+            env.settings.stripe.secret_key.expose_secret(),
             &format!("http://127.0.0.1:{}/", ocpizza_tests::peers::free_port()),
         )
         .unwrap(),
@@ -337,7 +349,7 @@ async fn stripe_unreachable_is_a_transient_error_that_changes_nothing() {
         "authorised"
     );
     // Back: the same message captures.
-    consumer::process(&env.pool, CONSUMER, &worker(), &preparing)
+    consumer::process(&env.pool, CONSUMER, &worker(&env), &preparing)
         .await
         .unwrap();
     assert_eq!(payment_of(&env, order.id).await.status.as_str(), "captured");
@@ -364,7 +376,7 @@ async fn a_modification_above_the_authorised_amount_is_reauthorised() {
         total_cents: 3350,
         by: Actor::Customer(shop.customer_id),
     }));
-    consumer::process(&env.pool, CONSUMER, &worker(), &modified)
+    consumer::process(&env.pool, CONSUMER, &worker(&env), &modified)
         .await
         .unwrap();
     let mut conn = env.pool.acquire().await.unwrap();
@@ -376,7 +388,7 @@ async fn a_modification_above_the_authorised_amount_is_reauthorised() {
         ("authorised", 3350)
     );
     assert_eq!(
-        stripe_state(&old_intent).await.status,
+        stripe_state(&env, &old_intent).await.status,
         IntentStatus::Canceled
     );
 }

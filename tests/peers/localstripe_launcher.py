@@ -14,6 +14,12 @@ starting the server this launcher patches localstripe's serialisation to add the
   Stripe does (localstripe says `invalid_request_error` and leaves the PaymentIntent out).
 - Event: `pending_webhooks` (0).
 
+It honours `Idempotency-Key` as Stripe documents it (localstripe ignores the header): a POST
+repeating a key already used with the same secret key gets the first request's reply again
+(status and body, errors included) instead of acting twice. Our payments code sends a key with
+every write; without this, a reply lost on the way (the Stripe fault test drops them on purpose)
+would make a second PaymentIntent where Stripe returns the first.
+
 Its mock Stripe.js (`/js.stripe.com/v3/`) is made to work like the real one for our checkout page:
 `stripe.confirmCardPayment(clientSecret, {payment_method: {card: cardElement}})` confirms the
 PaymentIntent from the browser (publishable key + client secret), accepting the card typed in the
@@ -228,6 +234,30 @@ async def auth_middleware(request, handler):
 
 
 server.app.middlewares[server.app.middlewares.index(_orig_auth)] = auth_middleware
+
+# (secret key, Idempotency-Key) -> (status, body, content type) of the first reply. Stripe keeps
+# them 24 hours; a test run is shorter than that, so nothing is evicted.
+_replies = {}
+
+
+@web.middleware
+async def idempotency_middleware(request, handler):
+    key = request.headers.get('Idempotency-Key')
+    if request.method != 'POST' or not key:
+        return await handler(request)
+    slot = (request.headers.get('Authorization', ''), key)
+    if slot in _replies:
+        status, body, content_type = _replies[slot]
+        return web.Response(status=status, body=body, content_type=content_type,
+                            headers={'Idempotent-Replayed': 'true'})
+    response = await handler(request)
+    if isinstance(response, web.Response) and response.body is not None:
+        _replies[slot] = (response.status, response.body, response.content_type)
+    return response
+
+
+# Outermost, so that errors turned into replies by localstripe's own middleware are kept too.
+server.app.middlewares.insert(0, idempotency_middleware)
 
 
 def main():

@@ -125,6 +125,11 @@ pub async fn reconcile(env: &TestEnv, shop: &Shop, ids: &[u64], amqp_url: &str) 
         let tickets = scalar(env, "SELECT COUNT(*) FROM tickets WHERE order_id = ?", id).await;
         assert_eq!(tickets, 1, "order {id}: exactly one ticket");
     }
+    nothing_dead_lettered(amqp_url).await;
+}
+
+/// No worker gave up on a message on the broker at `amqp_url`.
+pub async fn nothing_dead_lettered(amqp_url: &str) {
     let conn = lapin::Connection::connect(amqp_url, lapin::ConnectionProperties::default())
         .await
         .expect("the broker answers");

@@ -14,6 +14,7 @@ pub mod flow;
 pub mod peers;
 pub mod shop;
 pub mod stack;
+pub mod stripe_faults;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -82,7 +83,9 @@ pub fn test_vars(
         ("DB_PASSWORD", admin.password().unwrap_or("").to_owned()),
         ("DB_MAX_CONNECTIONS", "5".to_owned()),
         ("RABBITMQ_URL", amqp),
-        ("STRIPE_SECRET_KEY", "sk_test_ocpizza".to_owned()),
+        // A Stripe account of its own per test database, as each installation has: localstripe
+        // keeps idempotency keys per secret key, and order ids repeat across test databases.
+        ("STRIPE_SECRET_KEY", format!("sk_test_{database}")),
         ("STRIPE_PUBLISHABLE_KEY", "pk_test_ocpizza".to_owned()),
         ("STRIPE_WEBHOOK_SECRET", "whsec_ocpizza_test".to_owned()),
         ("STRIPE_API_BASE", "http://127.0.0.1:8420".to_owned()),
@@ -149,6 +152,16 @@ impl TestEnv {
             pool,
             settings,
         }
+    }
+
+    /// A Stripe client on this environment's own localstripe account.
+    pub fn gateway(&self) -> payment::Gateway {
+        use settings::ExposeSecret;
+        payment::Gateway::new(
+            self.settings.stripe.secret_key.expose_secret(),
+            self.settings.stripe.api_base.as_str(),
+        )
+        .expect("a Stripe client")
     }
 
     /// Settings for this environment with some variables replaced.

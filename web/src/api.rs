@@ -553,9 +553,13 @@ async fn pay_order(
     if o.status != OrderStatus::AwaitingPayment {
         return Err(WebError::Conflict("cette commande n'attend pas de paiement".into()).into());
     }
-    let mut tx = state.pool.begin().await?;
-    let intent = payment::rules::open(&mut tx, &state.gateway, &o, None).await?;
-    tx.commit().await?;
+    let intent = payment::rules::retried(|| async {
+        let mut tx = state.pool.begin().await?;
+        let intent = payment::rules::open(&mut tx, &state.gateway, &o, None).await?;
+        tx.commit().await?;
+        Ok(intent)
+    })
+    .await?;
     Ok(Json(PaymentStart {
         payment_intent: intent.id,
         client_secret: intent.client_secret,
@@ -575,14 +579,27 @@ async fn finalise_payment(
     ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<OrderView>, ApiError> {
     own_order(&state, &user, id).await?;
-    let mut tx = state.pool.begin().await?;
-    let Some(p) = payment::Payment::lock_online(&mut tx, id).await? else {
-        return Err(
-            WebError::Conflict("aucun paiement en cours pour cette commande".into()).into(),
-        );
-    };
-    let intent = p.stripe_payment_intent_id.ok_or(WebError::NotFound)?;
-    payment::rules::finalise(&mut tx, &state.gateway, &intent).await?;
-    tx.commit().await?;
+    let found = payment::rules::retried(|| async {
+        let mut tx = state.pool.begin().await?;
+        let Some(p) = payment::Payment::lock_online(&mut tx, id).await? else {
+            return Ok(None);
+        };
+        let Some(intent) = p.stripe_payment_intent_id else {
+            return Ok(Some(false));
+        };
+        payment::rules::finalise(&mut tx, &state.gateway, &intent).await?;
+        tx.commit().await?;
+        Ok(Some(true))
+    })
+    .await?;
+    match found {
+        None => {
+            return Err(
+                WebError::Conflict("aucun paiement en cours pour cette commande".into()).into(),
+            );
+        }
+        Some(false) => return Err(WebError::NotFound.into()),
+        Some(true) => {}
+    }
     Ok(Json(order_view(&own_order(&state, &user, id).await?)))
 }

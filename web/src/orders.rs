@@ -900,15 +900,21 @@ pub async fn pay_page(
     if o.status != OrderStatus::AwaitingPayment {
         return Ok(Redirect::to(&format!("/commandes/{id}{}", viewed.query())).into_response());
     }
-    let mut tx = state.pool.begin().await?;
+    let mut conn = state.pool.acquire().await?;
     // The card refused last time, if it was: said above the form for another try.
-    let refused = payment::Payment::for_order(&mut tx, id)
+    let refused = payment::Payment::for_order(&mut conn, id)
         .await?
         .pop()
         .filter(|p| p.status == vocab::PaymentStatus::Failed)
         .and_then(|p| p.failure_reason);
-    let intent = payment::rules::open(&mut tx, &state.gateway, o, None).await?;
-    tx.commit().await?;
+    drop(conn);
+    let intent = payment::rules::retried(|| async {
+        let mut tx = state.pool.begin().await?;
+        let intent = payment::rules::open(&mut tx, &state.gateway, o, None).await?;
+        tx.commit().await?;
+        Ok(intent)
+    })
+    .await?;
     let deadline = paris(o.created_at + payment::rules::PAYMENT_WINDOW);
     let client_secret = intent
         .client_secret
@@ -969,13 +975,18 @@ pub async fn pay_return(
 ) -> Result<Redirect, WebError> {
     let viewed = viewed_order(&state, &viewer, id).await?;
     let kq = viewed.query();
-    let mut tx = state.pool.begin().await?;
-    let payment = payment::Payment::lock_by_intent(&mut tx, &q.payment_intent).await?;
-    if payment.is_none_or(|p| p.order_id != id) {
-        return Err(WebError::NotFound);
-    }
-    let outcome = payment::rules::finalise(&mut tx, &state.gateway, &q.payment_intent).await?;
-    tx.commit().await?;
+    let outcome = payment::rules::retried(|| async {
+        let mut tx = state.pool.begin().await?;
+        let payment = payment::Payment::lock_by_intent(&mut tx, &q.payment_intent).await?;
+        if payment.is_none_or(|p| p.order_id != id) {
+            return Ok(None);
+        }
+        let outcome = payment::rules::finalise(&mut tx, &state.gateway, &q.payment_intent).await?;
+        tx.commit().await?;
+        Ok(Some(outcome))
+    })
+    .await?
+    .ok_or(WebError::NotFound)?;
     let (message, next) = match outcome {
         payment::Finalised::Authorised | payment::Finalised::AlreadyDone => (
             "Paiement accepté : votre commande est transmise à la pizzeria.".to_owned(),

@@ -110,7 +110,8 @@ async fn set(
     Ok(())
 }
 
-async fn announce(
+/// Queues `event` in the caller's transaction, as caused by `cause` when there is one.
+pub(crate) async fn announce(
     conn: &mut MySqlConnection,
     event: Event,
     cause: Option<&Envelope>,
@@ -121,6 +122,31 @@ async fn announce(
     };
     outbox::enqueue(conn, &envelope).await?;
     Ok(())
+}
+
+/// Runs a step a person is waiting on (checkout, the return from the card form) again while
+/// Stripe's answer is lost or an error page, each time in a new transaction: the steps read the
+/// intent's state first and send idempotency keys, so a repeat never acts twice, and a customer
+/// is not shown an error that is Stripe's for a moment. Eight tries within about five seconds;
+/// after that the error is theirs to see (« Stripe indisponible »).
+pub async fn retried<T, F, Fut>(step: F) -> Result<T, PaymentError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, PaymentError>>,
+{
+    use backon::{ExponentialBuilder, Retryable};
+    step.retry(
+        ExponentialBuilder::default()
+            .with_min_delay(std::time::Duration::from_millis(100))
+            .with_max_delay(std::time::Duration::from_secs(1))
+            .with_max_times(7)
+            .with_jitter(),
+    )
+    .when(|e| matches!(e, PaymentError::Stripe(StripeFailure::Transient(_))))
+    .notify(|e, delay| {
+        tracing::warn!(error = %e, retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), "Stripe step failed; trying again");
+    })
+    .await
 }
 
 fn cents(amount: i64) -> u32 {
@@ -411,7 +437,7 @@ pub async fn release(
                         status: PaymentStatus::Captured,
                         ..payment
                     };
-                    return crate::refund::at_end(conn, gateway, order, &payment, cause).await;
+                    return crate::refund::at_end(conn, order, &payment, cause).await;
                 }
                 _ => {
                     gateway
@@ -431,9 +457,7 @@ pub async fn release(
             )
             .await
         }
-        PaymentStatus::Captured => {
-            crate::refund::at_end(conn, gateway, order, &payment, cause).await
-        }
+        PaymentStatus::Captured => crate::refund::at_end(conn, order, &payment, cause).await,
         _ => Ok(()),
     }
 }
@@ -474,9 +498,12 @@ pub async fn reauthorise(
         .await
     {
         Ok(intent) if intent.status == IntentStatus::RequiresCapture => {
-            gateway
-                .cancel(&old_id, format!("payment-{}-cancel", payment.id))
-                .await?;
+            // Cancelled already if an earlier try's commit was lost after Stripe's answer.
+            if old.status != IntentStatus::Canceled {
+                gateway
+                    .cancel(&old_id, format!("payment-{}-cancel", payment.id))
+                    .await?;
+            }
             set(conn, payment.id, PaymentStatus::Voided, None, None, None).await?;
             let done = sqlx::query(
                 "INSERT INTO payments (order_id, method, status, amount_cents, stripe_payment_intent_id) VALUES (?, ?, ?, ?, ?)",
