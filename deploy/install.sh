@@ -3,6 +3,9 @@
 #
 #   sudo DOMAIN=pizza.example.fr ADMIN_EMAIL=ops@example.fr bash deploy/install.sh
 #   sudo DOMAIN=pizza.example.fr SKIP_CERTBOT=1 bash deploy/install.sh   (plain HTTP, no certificate)
+#   sudo DOMAIN=… ADMIN_EMAIL=… BINARIES=/tmp/ocpizza-1.4.0 bash deploy/install.sh
+#       (ocpizza and ocpizza-worker built elsewhere from this same commit, with
+#        `cargo build --release --locked --bins`: no Rust toolchain nor compiler on the server)
 #
 # Idempotent: run it again after editing /opt/ocpizza/app/.env (it rebuilds and restarts).
 # Layout: user ocpizza; code /opt/ocpizza/app (binaries in bin/, settings in .env); build cache
@@ -11,7 +14,7 @@
 set -euo pipefail
 
 usage() {
-    echo "usage: sudo DOMAIN=pizza.example.fr ADMIN_EMAIL=ops@example.fr [SKIP_CERTBOT=1] bash $0" >&2
+    echo "usage: sudo DOMAIN=pizza.example.fr ADMIN_EMAIL=ops@example.fr [SKIP_CERTBOT=1] [BINARIES=DIR] bash $0" >&2
     exit 2
 }
 step() { printf '\n==> %s\n' "$*"; }
@@ -21,10 +24,17 @@ die() { printf '\ninstall.sh: %s\n' "$*" >&2; exit 1; }
 DOMAIN="${DOMAIN:-}"
 ADMIN_EMAIL="${ADMIN_EMAIL:-}"
 SKIP_CERTBOT="${SKIP_CERTBOT:-0}"
+BINARIES="${BINARIES:-}"
 [ "$(id -u)" -eq 0 ] || die "run as root (sudo)"
 # Checked strictly: DOMAIN goes into sed expressions and nginx files.
 [[ "$DOMAIN" =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]] || usage
 if [ "$SKIP_CERTBOT" != 1 ]; then [[ "$ADMIN_EMAIL" == ?*@?* ]] || usage; fi
+if [ -n "$BINARIES" ]; then
+    BINARIES=$(cd "$BINARIES" 2>/dev/null && pwd) || die "BINARIES: no such directory"
+    for b in ocpizza ocpizza-worker; do
+        [ -x "$BINARIES/$b" ] || die "BINARIES=$BINARIES holds no executable $b"
+    done
+fi
 
 src=$(cd "$(dirname "$0")/.." && pwd)
 user=ocpizza
@@ -70,8 +80,10 @@ exec 9>/run/ocpizza-install.lock
 flock -n 9 || die "another install.sh is running"
 
 step "system packages"
-packages=(build-essential pkg-config curl git ca-certificates openssl rsync gzip mariadb-server
-          rabbitmq-server supervisor nginx certbot python3-certbot-nginx)
+packages=(curl git ca-certificates openssl rsync gzip mariadb-server rabbitmq-server supervisor nginx
+          certbot python3-certbot-nginx)
+# The compiler only where the binaries are built.
+[ -n "$BINARIES" ] || packages+=(build-essential pkg-config)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -112,7 +124,9 @@ install -d -o "$user" -g "$group" -m 755 "$app/bin"
 cd "$app"
 
 step "Rust toolchain for $user"
-if [ -x "$base/.cargo/bin/cargo" ]; then
+if [ -n "$BINARIES" ]; then
+    echo "not needed: prebuilt binaries from $BINARIES"
+elif [ -x "$base/.cargo/bin/cargo" ]; then
     as_app cargo --version
 else
     curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs |
@@ -217,11 +231,17 @@ else
     echo "RABBITMQ_URL points at another server: its vhost and user are not managed here"
 fi
 
-step "release build (cargo build --release --locked --bins; long on a small server)"
-as_app env CARGO_TARGET_DIR="$target" cargo build --release --locked --bins
+if [ -n "$BINARIES" ]; then
+    step "prebuilt binaries from $BINARIES"
+    built=$BINARIES
+else
+    step "release build (cargo build --release --locked --bins; long on a small server)"
+    as_app env CARGO_TARGET_DIR="$target" cargo build --release --locked --bins
+    built=$target/release
+fi
 for b in ocpizza ocpizza-worker; do
     # A new file renamed over the old: a running program keeps its binary, no "text file busy".
-    install -m 755 "$target/release/$b" "bin/.$b.new"
+    install -m 755 "$built/$b" "bin/.$b.new"
     mv -f "bin/.$b.new" "bin/$b"
 done
 echo "installed bin/ocpizza and bin/ocpizza-worker"

@@ -4,6 +4,8 @@
 #   sudo bash /opt/ocpizza/app/deploy/update.sh               the current branch's latest commit
 #   sudo REF=v1.4.0 bash /opt/ocpizza/app/deploy/update.sh    a tag (or commit, or branch)
 #   sudo bash /opt/ocpizza/app/deploy/update.sh rollback      back to the binaries the last update replaced
+#   sudo REF=v1.4.0 BINARIES=/tmp/ocpizza-1.4.0 bash …/update.sh   binaries built elsewhere for REF
+#       (as with install.sh's BINARIES: nothing is compiled on the server)
 #
 # Order: pull, build while the old version keeps running, check the settings with the new binary,
 # back up the database, install the binaries (the old ones kept as bin/*.previous), migrate,
@@ -11,7 +13,7 @@
 # it again when they change.
 set -euo pipefail
 
-usage() { echo "usage: sudo [REF=tag] bash $0 [update|rollback]" >&2; exit 2; }
+usage() { echo "usage: sudo [REF=tag] [BINARIES=DIR] bash $0 [update|rollback]" >&2; exit 2; }
 step() { printf '\n==> %s\n' "$*"; }
 die() { printf '\nupdate.sh: %s\n' "$*" >&2; exit 1; }
 
@@ -119,11 +121,17 @@ do_update() {
     after=$(as_app git rev-parse HEAD)
     echo "$(as_app git log -1 --format='%h %s' "$after") (was ${before:0:7})"
 
-    step "release build (the running version keeps serving)"
-    as_app env CARGO_TARGET_DIR="$target" cargo build --release --locked --bins
+    local built=$target/release
+    if [ -n "${BINARIES:-}" ]; then
+        built=$BINARIES
+        echo "prebuilt binaries from $built"
+    else
+        step "release build (the running version keeps serving)"
+        as_app env CARGO_TARGET_DIR="$target" cargo build --release --locked --bins
+    fi
     # Frozen copies: what is checked below is exactly what gets installed.
     install -d -m 755 "$staging"
-    for b in "${binaries[@]}"; do install -m 755 "$target/release/$b" "$staging/$b"; done
+    for b in "${binaries[@]}"; do install -m 755 "$built/$b" "$staging/$b"; done
 
     step "configuration check with the new binary"
     as_app "$staging/ocpizza" check-config ||
@@ -178,6 +186,13 @@ do_rollback() {
 main() {
     [ "$(id -u)" -eq 0 ] || die "run as root (sudo)"
     [ -x "$app/bin/ocpizza" ] || die "no installation in $app (deploy/install.sh first)"
+    if [ -n "${BINARIES:-}" ]; then
+        BINARIES=$(cd "$BINARIES" 2>/dev/null && pwd) || die "BINARIES: no such directory"
+        local b
+        for b in "${binaries[@]}"; do
+            [ -x "$BINARIES/$b" ] || die "BINARIES=$BINARIES holds no executable $b"
+        done
+    fi
     cd "$app"
     exec 9>/run/ocpizza-update.lock
     flock -n 9 || die "another update is running"

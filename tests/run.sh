@@ -14,5 +14,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # The integration tests run the real programs (ocpizza, ocpizza-worker); cargo builds a binary for
 # tests of its own package only, so build them first. CI may point CARGO_TARGET_DIR at a shared
 # directory; the harness finds the binaries next to the test executables.
+# The install test also needs later versions of the binaries (one more migration, one failing).
+bash tests/container/variants.sh
 cargo build --workspace --bins
 exec cargo nextest run --workspace --no-fail-fast "$@"

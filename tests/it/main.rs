@@ -9,6 +9,7 @@ mod failures;
 mod feed;
 mod guests;
 mod health;
+mod install;
 mod kitchen;
 mod menu;
 mod migrations;

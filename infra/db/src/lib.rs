@@ -52,8 +52,27 @@ pub async fn connect_url(url: &str, max_connections: u32) -> Result<MySqlPool, D
 }
 
 /// Applies pending migrations; a no-op when the schema is current.
+#[cfg(not(feature = "next-migration"))]
 pub async fn migrate(pool: &MySqlPool) -> Result<(), DbError> {
     MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+/// The install test's later versions: the real migrations, then theirs; each set leaves alone
+/// what the others applied.
+#[cfg(feature = "next-migration")]
+pub async fn migrate(pool: &MySqlPool) -> Result<(), DbError> {
+    let mut sets = vec![
+        sqlx::migrate!("../../migrations"),
+        sqlx::migrate!("../../tests/container/migrations/next"),
+    ];
+    if cfg!(feature = "failing-migration") {
+        sets.push(sqlx::migrate!("../../tests/container/migrations/failing"));
+    }
+    for mut set in sets {
+        set.set_ignore_missing(true);
+        set.run(pool).await?;
+    }
     Ok(())
 }
 
