@@ -4,8 +4,8 @@
 //! in after the first run stops at the configuration check, the script again), every program
 //! RUNNING under the system's Supervisor, orders placed through nginx over TLS, the certificate
 //! renewal hook reloading nginx, the backup timer and its dump, `deploy/update.sh` to a newer
-//! version (one more migration) while a customer keeps ordering, and update.sh putting the
-//! previous binaries back when the next version's migration fails.
+//! version (one more migration) while a customer keeps ordering, `update.sh rollback`, and
+//! update.sh putting the running version's binaries back when the next migration fails.
 //!
 //! Stand-ins: a local certificate authority for Let's Encrypt (certbot cannot reach its server
 //! here; the certificate is where certbot puts it, so install.sh takes the renewal path), a
@@ -478,8 +478,24 @@ async fn installed_renewed_backed_up_updated_and_rolled_back_on_a_fresh_server()
         sql(&m, "SELECT note FROM update_probe").await,
         "applied by the newer version"
     );
-    let running = all_running(&m).await;
+    all_running(&m).await;
     more_orders(&m, "after the update", placed(&m).len().max(before)).await;
+
+    // `update.sh rollback`: the binaries the update replaced come back and restart; the schema
+    // stays migrated, which the previous version works with.
+    let back = m
+        .ok(
+            "update.sh rollback",
+            &format!("bash {APP}/deploy/update.sh rollback"),
+        )
+        .await;
+    assert!(
+        back.contains("rolled back to the previous binaries"),
+        "{back}"
+    );
+    assert!(installed(&m, "", "v1"), "v1's binaries are back");
+    let running = all_running(&m).await;
+    more_orders(&m, "after the rollback", placed(&m).len()).await;
 
     // v3's migration fails: the previous binaries go back, the running programs are left alone.
     let (done, failed) = m
@@ -492,7 +508,10 @@ async fn installed_renewed_backed_up_updated_and_rolled_back_on_a_fresh_server()
         failed.contains("migration failed: the previous binaries are back in bin/"),
         "{failed}"
     );
-    assert!(installed(&m, "", "v2"), "v2's binaries are back");
+    assert!(
+        installed(&m, "", "v1"),
+        "the running version's binaries are back"
+    );
     assert_eq!(
         pid_column(&all_running(&m).await),
         pid_column(&running),

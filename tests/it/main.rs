@@ -20,6 +20,7 @@ mod payments;
 mod proof;
 mod report;
 mod retention;
+mod scale;
 mod security;
 mod staff;
 mod stock;

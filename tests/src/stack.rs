@@ -185,10 +185,19 @@ impl Nginx {
     /// A plain-HTTP server that includes the production proxy snippet
     /// (deploy/nginx/ocpizza-locations.conf) in front of `upstream_port`.
     pub async fn start(upstream_port: u16) -> Nginx {
+        Nginx::in_front_of(&[upstream_port]).await
+    }
+
+    /// The same in front of several web servers, as a multi-machine layout's nginx.
+    pub async fn in_front_of(upstream_ports: &[u16]) -> Nginx {
         let dir = nginx_dir();
         let port = free_port();
+        let servers: String = upstream_ports
+            .iter()
+            .map(|p| format!("server 127.0.0.1:{p}; "))
+            .collect();
         let server = format!(
-            "upstream ocpizza_web {{ server 127.0.0.1:{upstream_port}; keepalive 4; }}
+            "upstream ocpizza_web {{ {servers}keepalive 4; }}
     server {{
         listen 127.0.0.1:{port};
         server_name localhost;
