@@ -55,10 +55,46 @@ pub fn reconnect_backoff() -> impl Iterator<Item = Duration> {
         .build()
 }
 
-/// One connection attempt, bounded in time.
-pub async fn connect(url: &str) -> Result<Connection, lapin::Error> {
+/// The addresses of `RABBITMQ_URL`: one URL, or the nodes of a cluster separated by commas
+/// (the same account and vhost on each).
+pub fn addresses(urls: &str) -> impl Iterator<Item = &str> {
+    urls.split(',').map(str::trim).filter(|u| !u.is_empty())
+}
+
+/// Which address a process tries first: spread over the nodes by process id, so that a
+/// cluster's clients do not all land on its first node.
+fn first_tried(count: usize) -> usize {
+    usize::try_from(std::process::id()).unwrap_or(0) % count.max(1)
+}
+
+/// One connection attempt per address (each bounded in time), until one node answers; the
+/// error of the last one otherwise.
+pub async fn connect(urls: &str) -> Result<Connection, lapin::Error> {
+    let all: Vec<&str> = addresses(urls).collect();
+    let mut last = None;
+    let start = first_tried(all.len());
+    for i in 0..all.len() {
+        let url = all[(start + i) % all.len()];
+        match connect_one(url, all.len()).await {
+            Ok(conn) => return Ok(conn),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        lapin::Error::from(lapin::ErrorKind::IOError(std::sync::Arc::new(
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "RABBITMQ_URL names no node",
+            ),
+        )))
+    }))
+}
+
+async fn connect_one(url: &str, nodes: usize) -> Result<Connection, lapin::Error> {
+    // A node that does not answer must not hold the others up for long.
+    let limit = if nodes > 1 { 2 } else { 10 };
     match tokio::time::timeout(
-        Duration::from_secs(10),
+        Duration::from_secs(limit),
         Connection::connect(url, ConnectionProperties::default()),
     )
     .await
@@ -67,7 +103,7 @@ pub async fn connect(url: &str) -> Result<Connection, lapin::Error> {
         Err(_) => Err(lapin::Error::from(lapin::ErrorKind::IOError(
             std::sync::Arc::new(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
-                "connecting to RabbitMQ took more than 10 s",
+                format!("connecting to RabbitMQ took more than {limit} s"),
             )),
         ))),
     }

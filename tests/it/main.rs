@@ -4,6 +4,7 @@ mod account;
 mod backbone;
 mod browser;
 mod cli;
+mod cluster;
 mod ending;
 mod failures;
 mod feed;

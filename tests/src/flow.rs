@@ -130,7 +130,7 @@ pub async fn reconcile(env: &TestEnv, shop: &Shop, ids: &[u64], amqp_url: &str) 
 
 /// No worker gave up on a message on the broker at `amqp_url`.
 pub async fn nothing_dead_lettered(amqp_url: &str) {
-    let conn = lapin::Connection::connect(amqp_url, lapin::ConnectionProperties::default())
+    let conn = messages::broker::connect(amqp_url)
         .await
         .expect("the broker answers");
     let waiting = messages::dead_letter::waiting(&conn, &workers::consumers())

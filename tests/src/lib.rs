@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod browser;
+pub mod cluster;
 pub mod container;
 pub mod flow;
 pub mod peers;

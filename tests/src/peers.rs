@@ -271,6 +271,18 @@ pub struct PrivateRabbit {
     child: Option<Child>,
 }
 
+/// Declares every worker's queues on the broker at `urls`, as the programs do when they start.
+pub async fn declare_topology(urls: &str) {
+    let conn = messages::broker::connect(urls)
+        .await
+        .expect("the broker answers");
+    let ch = conn.create_channel().await.expect("a channel");
+    messages::topology::declare_all(&ch, &workers::consumers())
+        .await
+        .expect("the topology");
+    conn.close(200, "setup".into()).await.expect("closed");
+}
+
 const RABBITMQ_SERVER: &str = "/usr/lib/rabbitmq/bin/rabbitmq-server";
 
 impl PrivateRabbit {
@@ -278,19 +290,17 @@ impl PrivateRabbit {
     /// (docs/messaging.md, the quorum-queue registration pitfall).
     pub async fn start_as_on_a_server() -> PrivateRabbit {
         let mut rabbit = PrivateRabbit::start().await;
-        let conn = messages::broker::connect(&rabbit.url())
-            .await
-            .expect("the private broker");
-        let ch = conn.create_channel().await.expect("a channel");
-        messages::topology::declare_all(&ch, &workers::consumers())
-            .await
-            .expect("the topology");
-        conn.close(200, "setup".into()).await.expect("closed");
+        declare_topology(&rabbit.url()).await;
         rabbit.restart_cleanly().await;
         rabbit
     }
 
     pub async fn start() -> PrivateRabbit {
+        PrivateRabbit::start_with_cookie(None).await
+    }
+
+    /// A node whose Erlang cookie is `cookie` (the nodes of a cluster share one), or its own.
+    pub async fn start_with_cookie(cookie: Option<&str>) -> PrivateRabbit {
         assert!(
             std::path::Path::new(RABBITMQ_SERVER).exists(),
             "RabbitMQ is not installed; {SERVICES_HINT}"
@@ -301,6 +311,13 @@ impl PrivateRabbit {
         std::fs::write(dir.join("env.conf"), "").expect("empty env file");
         std::fs::write(dir.join("rabbitmq.conf"), "loopback_users = none\n").expect("config");
         std::fs::write(dir.join("enabled_plugins"), "[].\n").expect("no plugins");
+        if let Some(cookie) = cookie {
+            use std::os::unix::fs::PermissionsExt;
+            let file = dir.join(".erlang.cookie");
+            std::fs::write(&file, cookie).expect("the Erlang cookie");
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o400))
+                .expect("the cookie private");
+        }
         let mut node = PrivateRabbit {
             port: free_port(),
             dist_port: free_port(),
@@ -316,6 +333,49 @@ impl PrivateRabbit {
         format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.port)
     }
 
+    /// Waits until the node takes AMQP connections again (after `rabbitmqctl start_app`).
+    pub async fn resume_listening(&self) {
+        for _ in 0..600 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{} did not listen again within 30 s", self.node_name());
+    }
+
+    /// Started by us and taking connections.
+    pub fn is_running(&self) -> bool {
+        self.child.is_some() && std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+    }
+
+    /// Its Erlang node name, as `rabbitmqctl` and the cluster know it.
+    pub fn node_name(&self) -> String {
+        format!("ocpt{}@localhost", self.port)
+    }
+
+    /// `rabbitmqctl -n <this node> args…`; its output, or a panic with it.
+    pub fn ctl(&self, args: &[&str]) -> String {
+        let out = Command::new("/usr/lib/rabbitmq/bin/rabbitmqctl")
+            .arg("-n")
+            .arg(self.node_name())
+            .args(args)
+            .env("HOME", &self.dir)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("rabbitmqctl runs ({e}); {SERVICES_HINT}"));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "rabbitmqctl {args:?}: {text}");
+        text
+    }
+
     /// Starts the node on its data directory (durable queues and their messages come back).
     pub async fn resume(&mut self) {
         let d = |name: &str| self.dir.join(name);
@@ -325,7 +385,7 @@ impl PrivateRabbit {
             .env("RABBITMQ_CONF_ENV_FILE", d("env.conf"))
             .env("RABBITMQ_CONFIG_FILE", d("rabbitmq.conf"))
             .env("RABBITMQ_ENABLED_PLUGINS_FILE", d("enabled_plugins"))
-            .env("RABBITMQ_NODENAME", format!("ocpt{}@localhost", self.port))
+            .env("RABBITMQ_NODENAME", self.node_name())
             .env("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1")
             .env("RABBITMQ_NODE_PORT", self.port.to_string())
             .env("RABBITMQ_DIST_PORT", self.dist_port.to_string())
@@ -364,6 +424,13 @@ impl PrivateRabbit {
     /// this makes the node what a broker running for a while is: RabbitMQ 3.10 writes a new
     /// quorum queue's registration to disk lazily, and a node killed before that loses it.
     pub async fn restart_cleanly(&mut self) {
+        self.stop_cleanly().await;
+        self.resume().await;
+    }
+
+    /// SIGTERM, and waits for the node to exit (a clean stop: a cluster hands its queues'
+    /// leadership to another node).
+    pub async fn stop_cleanly(&mut self) {
         if let Ok(pid) = std::fs::read_to_string(self.dir.join("pid")) {
             let pid = pid.trim().to_owned();
             let _ = Command::new("kill").args(["-TERM", &pid]).status();
@@ -382,7 +449,6 @@ impl PrivateRabbit {
         if let Some(mut child) = self.child.take() {
             let _ = child.wait();
         }
-        self.resume().await;
     }
 
     /// SIGKILL: the broker vanishes mid-flight, no clean shutdown.

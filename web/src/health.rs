@@ -107,7 +107,7 @@ async fn check_database(state: &AppState) -> Result<(), String> {
 
 async fn check_broker(state: &AppState) -> Result<(), String> {
     let url = state.settings.rabbitmq_url.expose_secret();
-    let connect = lapin::Connection::connect(url, lapin::ConnectionProperties::default());
+    let connect = messages::broker::connect(url);
     match tokio::time::timeout(PROBE_TIMEOUT, connect).await {
         Ok(Ok(conn)) => {
             let _ = conn.close(200, "readiness probe".into()).await;

@@ -228,9 +228,7 @@ async fn platform(state: &AppState, registry: &mut Registry) -> Result<(), Strin
 pub(crate) async fn queue_depths(state: &AppState) -> Option<Vec<messages::dead_letter::Depth>> {
     let url = state.settings.rabbitmq_url.expose_secret();
     let counted = async {
-        let conn = lapin::Connection::connect(url, lapin::ConnectionProperties::default())
-            .await
-            .ok()?;
+        let conn = messages::broker::connect(url).await.ok()?;
         let depths = messages::dead_letter::depths(&conn, &workers::consumers())
             .await
             .ok();

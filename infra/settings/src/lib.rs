@@ -281,7 +281,10 @@ impl Settings {
         }
 
         let rabbitmq_url = v.required("RABBITMQ_URL")?;
-        parse_url("RABBITMQ_URL", &rabbitmq_url, &["amqp", "amqps"])?;
+        // One node, or a cluster's nodes separated by commas.
+        for node in rabbitmq_url.split(',') {
+            parse_url("RABBITMQ_URL", node.trim(), &["amqp", "amqps"])?;
+        }
 
         let stripe = StripeSettings {
             secret_key: SecretString::from(v.required("STRIPE_SECRET_KEY")?),
@@ -480,6 +483,15 @@ mod tests {
     }
 
     #[test]
+    fn a_clusters_nodes_are_one_rabbitmq_url_separated_by_commas() {
+        let mut vars = valid();
+        let nodes = "amqp://u:p@10.0.0.1:5672/ocpizza, amqp://u:p@10.0.0.2:5672/ocpizza";
+        vars.insert("RABBITMQ_URL", nodes.to_owned());
+        let s = parse(&vars).unwrap();
+        assert_eq!(s.rabbitmq_url.expose_secret(), nodes);
+    }
+
+    #[test]
     fn each_required_variable_is_named_when_missing() {
         for name in [
             "ENV",
@@ -516,6 +528,10 @@ mod tests {
             ("DB_NAME", "ocpizza; drop"),
             ("DB_MAX_CONNECTIONS", "0"),
             ("RABBITMQ_URL", "http://127.0.0.1:5672"),
+            (
+                "RABBITMQ_URL",
+                "amqp://u:p@10.0.0.1:5672/ocpizza,amqp://u:p@/ocpizza",
+            ),
             ("STRIPE_SECRET_KEY", "pk_test_wrong"),
             ("STRIPE_PUBLISHABLE_KEY", "sk_test_wrong"),
             ("STRIPE_WEBHOOK_SECRET", "secret"),
