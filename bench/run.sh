@@ -65,7 +65,15 @@ for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2
 
 pids=()
 for p in ocpizza-web ocpizza-relay-0 ocpizza-stock-0 ocpizza-payments-0 ocpizza-kitchen-0 ocpizza-notifications-0; do
-    pids+=(--pid "${p#ocpizza-}=$(bash deploy/local/supervise.sh ctl pid "ocpizza:$p")")
+    pid=$(bash deploy/local/supervise.sh ctl pid "ocpizza:$p")
+    pids+=(--pid "${p#ocpizza-}=$pid" --cpu "${p#ocpizza-}=$pid")
+done
+# The peers' CPU per order too (the oldest process of each: the server, not a helper).
+for peer in "mariadb=-x mariadbd" "rabbitmq=-f beam.smp.*rabbit" "localstripe=-f localstripe_launcher" \
+            "maildev=-f maildev" "emupos=-f bin/emupos"; do
+    # shellcheck disable=SC2086
+    pid=$(pgrep -o ${peer#*=} || true)
+    [ -z "$pid" ] || pids+=(--cpu "${peer%%=*}=$pid")
 done
 setup="Stack: $profile build, one process per program (supervisor/ocpizza.conf), MariaDB $(mariadb -V | grep -o '[0-9]*\.[0-9]*\.[0-9]*' | head -1), RabbitMQ, localstripe, maildev and emupos all on the same machine; pickup orders across the 5 demo pizzerias."
 "$bin/ocpizza-bench" --url "http://127.0.0.1:$port" \

@@ -5,7 +5,9 @@
 //! - the orders per second the system accepted;
 //! - the time from an order being placed to its ticket printed and its confirmation e-mail
 //!   accepted by the SMTP server (the database records both moments), p50/p99;
-//! - the peak memory (VmHWM) of each process it is given.
+//! - the peak memory (VmHWM) of each process it is given;
+//! - the CPU time each watched process used over the measured window (from the first order to
+//!   the last one printed and mailed), per accepted order, from /proc/<pid>/stat.
 //!
 //! Online payments are confirmed against localstripe (as the customer's browser would through
 //! Stripe.js), so run it against a local or staging system, never production.
@@ -58,6 +60,11 @@ struct Args {
     /// A process to report peak memory for, as `name=pid` (repeat).
     #[arg(long)]
     pid: Vec<String>,
+    /// A process to report CPU time per order for, as `name=pid` (repeat): ours (web, relay,
+    /// stock, payments, kitchen, notifications), the backbone (mariadb, rabbitmq) or the local
+    /// stand-ins (any other name).
+    #[arg(long)]
+    cpu: Vec<String>,
     /// Markdown file whose results block (between `<!-- bench:begin -->` and
     /// `<!-- bench:end -->`) is replaced with this run's results.
     #[arg(long)]
@@ -152,6 +159,7 @@ async fn main() -> Result<()> {
         plan.shops.len(),
         args.online_share * 100.0
     );
+    let cpu_before = cpu_times(&args.cpu);
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.duration);
     if args.rate > 0.0 {
@@ -176,7 +184,9 @@ async fn main() -> Result<()> {
         .context("the site's database")?;
     let ids: Vec<u64> = tally.accepted.iter().map(|(id, _)| *id).collect();
     let times = settle(&pool, &ids, Duration::from_secs(args.settle)).await?;
-    let report = Report::new(&args, &tally, elapsed, &times);
+    let cpu_after = cpu_times(&args.cpu);
+    let mut report = Report::new(&args, &tally, elapsed, &times);
+    report.cpu(&cpu_before, &cpu_after, ids.len());
     let text = report.markdown();
     println!("\n{text}");
     if let Some(path) = &args.report {
@@ -616,6 +626,49 @@ impl Report {
         }
     }
 
+    /// Rows of CPU milliseconds per order: each process, then by group.
+    fn cpu(&mut self, before: &[(String, f64)], after: &[(String, f64)], orders: usize) {
+        if orders == 0 || after.is_empty() {
+            return;
+        }
+        let per_order = |secs: f64| secs * 1000.0 / orders as f64;
+        let mut groups = [
+            ("our programs", 0.0),
+            ("MariaDB + RabbitMQ", 0.0),
+            ("stand-ins", 0.0),
+        ];
+        for (name, end) in after {
+            let Some((_, start)) = before.iter().find(|(n, _)| n == name) else {
+                continue;
+            };
+            let used = (end - start).max(0.0);
+            self.rows.push((
+                format!("CPU per order, {name}"),
+                format!("{:.2} ms ({used:.1} s)", per_order(used)),
+            ));
+            // Worker processes are named with their number: `stock-0`.
+            let program = name.rsplit_once('-').map_or(name.as_str(), |(p, n)| {
+                if n.chars().all(|c| c.is_ascii_digit()) {
+                    p
+                } else {
+                    name.as_str()
+                }
+            });
+            let group = match program {
+                "web" | "relay" | "stock" | "payments" | "kitchen" | "notifications" => 0,
+                "mariadb" | "rabbitmq" => 1,
+                _ => 2,
+            };
+            groups[group].1 += used;
+        }
+        for (group, used) in groups {
+            self.rows.push((
+                format!("CPU per order, {group}"),
+                format!("{:.2} ms", per_order(used)),
+            ));
+        }
+    }
+
     fn markdown(&self) -> String {
         let mut s = format!(
             "Run of {} on {}.\n{}\n\n| Measure | Result |\n|---|---|\n",
@@ -645,6 +698,34 @@ fn peak_memory(pid: &str) -> Option<String> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let kb = kb_field(&status, "VmHWM:")?;
     Some(format!("{:.1} MiB", kb / 1024.0))
+}
+
+/// CPU seconds (user + system) each `name=pid` process has used so far; a process gone is left
+/// out.
+fn cpu_times(entries: &[String]) -> Vec<(String, f64)> {
+    let ticks_per_second = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .unwrap_or(100.0);
+    entries
+        .iter()
+        .filter_map(|entry| {
+            let (name, pid) = entry.split_once('=')?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // After the command name in parentheses: state is field 3, utime 14, stime 15.
+            let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            let utime: f64 = fields.get(11)?.parse().ok()?;
+            let stime: f64 = fields.get(12)?.parse().ok()?;
+            Some((name.to_owned(), (utime + stime) / ticks_per_second))
+        })
+        .collect()
 }
 
 fn machine() -> String {

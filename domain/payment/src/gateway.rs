@@ -266,7 +266,7 @@ impl Gateway {
                 refund_id.to_string(),
             )]))
             .customize()
-            .request_strategy(key(format!("refund-{refund_id}")))
+            .request_strategy(key(format!("{intent_id}-refund-{refund_id}")))
             .send(&self.client)
             .await
             .map(|r| r.id.as_str().to_owned())

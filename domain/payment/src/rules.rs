@@ -178,7 +178,15 @@ pub async fn open(
         .bind(order.id)
         .fetch_one(&mut *conn)
         .await?;
-    let key = format!("order-{}-intent-{}", order.id, attempt + 1);
+    // Our ids repeat when a database is created again against the same Stripe account (test
+    // mode, staging), and Stripe would answer a repeated key with another order's intent: the
+    // order's creation time makes the key this order's alone. The other keys name the intent.
+    let key = format!(
+        "order-{}-{}-intent-{}",
+        order.id,
+        order.created_at.timestamp_micros(),
+        attempt + 1
+    );
     let intent = match gateway
         .create(
             order.id,
@@ -325,11 +333,7 @@ pub async fn capture(
         IntentStatus::Succeeded => cents(intent.amount_received),
         IntentStatus::RequiresCapture => {
             match gateway
-                .capture(
-                    &intent_id,
-                    amount,
-                    format!("payment-{}-capture", payment.id),
-                )
+                .capture(&intent_id, amount, format!("{intent_id}-capture"))
                 .await
             {
                 Ok(done) => cents(done.amount_received).max(amount.min(cents(done.amount))),
@@ -441,7 +445,7 @@ pub async fn release(
                 }
                 _ => {
                     gateway
-                        .cancel(&intent_id, format!("payment-{}-cancel", payment.id))
+                        .cancel(&intent_id, format!("{intent_id}-cancel"))
                         .await?;
                 }
             }
@@ -492,7 +496,7 @@ pub async fn reauthorise(
         )
         .await;
     };
-    let key = format!("payment-{}-reauthorise-{}", payment.id, order.version);
+    let key = format!("{old_id}-reauthorise-{}", order.version);
     match gateway
         .create(order.id, order.total.0, Some(&method), true, key)
         .await
@@ -500,9 +504,7 @@ pub async fn reauthorise(
         Ok(intent) if intent.status == IntentStatus::RequiresCapture => {
             // Cancelled already if an earlier try's commit was lost after Stripe's answer.
             if old.status != IntentStatus::Canceled {
-                gateway
-                    .cancel(&old_id, format!("payment-{}-cancel", payment.id))
-                    .await?;
+                gateway.cancel(&old_id, format!("{old_id}-cancel")).await?;
             }
             set(conn, payment.id, PaymentStatus::Voided, None, None, None).await?;
             let done = sqlx::query(
@@ -603,7 +605,7 @@ pub async fn expire_unpaid(
             }
             if intent.status != IntentStatus::Canceled {
                 gateway
-                    .cancel(&intent_id, format!("payment-{}-expire", p.id))
+                    .cancel(&intent_id, format!("{intent_id}-expire"))
                     .await?;
             }
             set(&mut tx, p.id, PaymentStatus::Voided, None, None, None).await?;
