@@ -6,7 +6,8 @@
 #   bash deploy/backup.sh latest               the newest backup's path
 #   bash deploy/backup.sh restore FILE [--yes] replace DB_NAME's content with FILE
 #
-# Settings: DB_NAME, DB_USER, DB_PASSWORD, DB_HOST (127.0.0.1), DB_PORT (3306), BACKUP_DIR
+# Settings: DB_NAME, DB_USER, DB_PASSWORD, DB_HOST (127.0.0.1; or a cluster's nodes,
+# comma-separated: the first that answers), DB_PORT (3306), BACKUP_DIR
 # (/var/backups/ocpizza), BACKUP_KEEP_DAYS (14), read from $OCPIZZA_ENV_FILE, else ./.env, else
 # the repository's .env; variables already set in the environment win.
 # Run nightly by deploy/systemd/ocpizza-backup.timer (or deploy/cron/ocpizza-backup) as ocpizza.
@@ -61,7 +62,19 @@ need_credentials() {
     chmod 600 "$cnf"
     local escaped=${DB_PASSWORD//\\/\\\\}
     escaped=${escaped//\"/\\\"}
-    printf '[client]\nhost=%s\nport=%s\nuser=%s\npassword="%s"\n' "$DB_HOST" "$DB_PORT" "$DB_USER" "$escaped" >"$cnf"
+    # DB_HOST may list a Galera cluster's nodes (host or host:port, comma-separated): the first
+    # that answers takes the dump or the restore (a restore replicates to the others).
+    local nodes node host port
+    IFS=, read -ra nodes <<<"$DB_HOST"
+    for node in "${nodes[@]}"; do
+        node=${node// /}
+        host=$node port=$DB_PORT
+        if [[ "$node" =~ ^(.+):([0-9]+)$ ]]; then host=${BASH_REMATCH[1]} port=${BASH_REMATCH[2]}; fi
+        printf '[client]\nhost=%s\nport=%s\nuser=%s\npassword="%s"\n' "$host" "$port" "$DB_USER" "$escaped" >"$cnf"
+        [ ${#nodes[@]} -eq 1 ] && break
+        "$client_cmd" --defaults-extra-file="$cnf" --connect-timeout=5 -e 'SELECT 1' >/dev/null 2>&1 && break
+    done
+    DB_HOST=$host DB_PORT=$port
 }
 
 cleanup() {

@@ -187,14 +187,17 @@ browser_up() {
 
 ops_tools_up() {
     # Supervisor runs the programs (deploy/local/supervise.sh); nginx, openssl and curl serve the
-    # proxy tests; the MariaDB client tools make and restore backups. Only the binaries are used:
-    # the packages' own system services are not needed.
+    # proxy tests; the MariaDB client tools make and restore backups; the Galera provider and
+    # rsync (its state transfer) run the database cluster tests' nodes. Only the binaries are
+    # used: the packages' own system services are not needed.
     local missing=()
     command -v supervisord >/dev/null || missing+=(supervisor)
     [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || missing+=(nginx)
     command -v openssl >/dev/null || missing+=(openssl)
     command -v curl >/dev/null || missing+=(curl)
     command -v mysqldump >/dev/null || command -v mariadb-dump >/dev/null || missing+=(mariadb-client)
+    [ -f /usr/lib/galera/libgalera_smm.so ] || missing+=(galera-4)
+    command -v rsync >/dev/null || missing+=(rsync)
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing ${missing[*]}"
         apt_install "${missing[@]}"

@@ -38,8 +38,8 @@ fn base_env(env: &TestEnv) -> Vec<(&'static str, String)> {
             "SECRET_KEY",
             "cli-test-secret-key-0123456789abcdef0123".into(),
         ),
-        ("DB_HOST", s.database.host.clone()),
-        ("DB_PORT", s.database.port.to_string()),
+        ("DB_HOST", s.database.nodes[0].host.clone()),
+        ("DB_PORT", s.database.nodes[0].port.to_string()),
         ("DB_NAME", s.database.name.clone()),
         ("DB_USER", s.database.user.clone()),
         (

@@ -8,34 +8,10 @@ use std::time::Duration;
 
 use ocpizza_tests::cluster::RabbitCluster;
 use ocpizza_tests::flow::{
-    OrderStream, confirmations_received_once, placed_without_reply, reconcile,
-    refused_left_nothing, scalar, stocked,
+    OrderStream, confirmed_while_down, every_order_handled_once, outbox_drained, stocked,
 };
 use ocpizza_tests::peers::{Emupos, Maildev};
 use ocpizza_tests::stack::Supervised;
-use ocpizza_tests::{TestEnv, wait_until};
-
-/// Orders placed until a moment after the node went down are all confirmed while it is still
-/// down: the relay and the stock worker found a live node.
-async fn confirmed_while_down(env: &TestEnv, what: &str) {
-    let until = chrono::Utc::now() + chrono::Duration::seconds(2);
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    wait_until(
-        Duration::from_secs(30),
-        &format!("orders confirmed with {what}"),
-        || async {
-            let waiting: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM orders WHERE created_at <= ? AND status <> 'confirmed'",
-            )
-            .bind(until)
-            .fetch_one(&env.pool)
-            .await
-            .expect("orders");
-            waiting == 0
-        },
-    )
-    .await;
-}
 
 #[tokio::test]
 async fn rabbitmq_nodes_killed_and_stopped_under_a_stream_of_orders_lose_nothing() {
@@ -77,25 +53,7 @@ async fn rabbitmq_nodes_killed_and_stopped_under_a_stream_of_orders_lose_nothing
     assert!(told.accepted.len() >= 30, "a steady stream: {told:?}");
     // Orders never wait on the broker: they go to the outbox with the order.
     assert!(told.refused.is_empty(), "{told:?}");
-    refused_left_nothing(&env, &told).await;
-    let mut all = told.accepted.clone();
-    all.extend(placed_without_reply(&env, &told).await);
-    reconcile(&env, &shop, &all, &urls).await;
-    confirmations_received_once(&maildev, &all).await;
-    assert_eq!(
-        printers.receipts(0).await.len(),
-        all.len(),
-        "one ticket per order"
-    );
-    wait_until(Duration::from_secs(30), "the outbox drained", || async {
-        scalar(
-            &env,
-            "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL AND id > ?",
-            0,
-        )
-        .await
-            == 0
-    })
-    .await;
+    every_order_handled_once(&env, &shop, &told, &urls, &maildev, &printers).await;
+    outbox_drained(&env).await;
     assert!(stack.all_running().await);
 }

@@ -8,6 +8,7 @@ mod cluster;
 mod ending;
 mod failures;
 mod feed;
+mod galera;
 mod guests;
 mod health;
 mod install;

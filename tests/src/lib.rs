@@ -13,6 +13,7 @@ pub mod browser;
 pub mod cluster;
 pub mod container;
 pub mod flow;
+pub mod galera;
 pub mod peers;
 pub mod shop;
 pub mod stack;
@@ -118,6 +119,9 @@ pub struct TestEnv {
     pub vhost: String,
     pub pool: MySqlPool,
     pub settings: Settings,
+    /// Where the database was created (and is dropped), and the settings that lead there.
+    admin_url: String,
+    database_vars: HashMap<&'static str, String>,
 }
 
 impl TestEnv {
@@ -132,10 +136,31 @@ impl TestEnv {
 
     /// A fresh, empty database (no tables) and an empty vhost.
     pub async fn unmigrated() -> TestEnv {
+        TestEnv::unmigrated_on(admin_db_url(), HashMap::new()).await
+    }
+
+    /// A fresh, migrated database on another server (a Galera cluster): created through
+    /// `admin_url`, reached by the programs with `database_vars` (`DB_HOST`, `DB_USER`, …).
+    pub async fn on_server(admin_url: &str, database_vars: &[(&'static str, String)]) -> TestEnv {
+        let env = TestEnv::unmigrated_on(
+            admin_url.to_owned(),
+            database_vars.iter().cloned().collect(),
+        )
+        .await;
+        db::migrate(&env.pool)
+            .await
+            .expect("migrations apply to an empty database");
+        env
+    }
+
+    async fn unmigrated_on(
+        admin_url: String,
+        database_vars: HashMap<&'static str, String>,
+    ) -> TestEnv {
         log_once();
         sweep_once().await;
         let name = unique_name();
-        let admin = admin_pool().await;
+        let admin = admin_pool(&admin_url).await;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
         )))
@@ -144,7 +169,7 @@ impl TestEnv {
         .expect("the test account may create ocpt_% databases");
         admin.close().await;
         create_vhost(&name).await;
-        let settings = test_settings(&name, &name, &HashMap::new());
+        let settings = test_settings(&name, &name, &database_vars);
         let pool = db::connect(&settings.database)
             .await
             .expect("connect to the test database");
@@ -153,6 +178,8 @@ impl TestEnv {
             vhost: name,
             pool,
             settings,
+            admin_url,
+            database_vars,
         }
     }
 
@@ -169,19 +196,17 @@ impl TestEnv {
     /// Settings for this environment with some variables replaced.
     /// This environment's settings as variables, for the real programs a test starts.
     pub fn vars_with(&self, overrides: &[(&'static str, &str)]) -> HashMap<String, String> {
-        let map = overrides
-            .iter()
-            .map(|(k, v)| (*k, (*v).to_owned()))
-            .collect();
-        test_vars(&self.database, &self.vhost, &map)
+        test_vars(&self.database, &self.vhost, &self.overridden(overrides))
     }
 
     pub fn settings_with(&self, overrides: &[(&'static str, &str)]) -> Settings {
-        let map = overrides
-            .iter()
-            .map(|(k, v)| (*k, (*v).to_owned()))
-            .collect();
-        test_settings(&self.database, &self.vhost, &map)
+        test_settings(&self.database, &self.vhost, &self.overridden(overrides))
+    }
+
+    fn overridden(&self, overrides: &[(&'static str, &str)]) -> HashMap<&'static str, String> {
+        let mut map = self.database_vars.clone();
+        map.extend(overrides.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        map
     }
 
     /// Starts the web server on a free port and returns its address.
@@ -224,6 +249,7 @@ impl TestEnv {
 impl Drop for TestEnv {
     fn drop(&mut self) {
         let (database, vhost) = (self.database.clone(), self.vhost.clone());
+        let admin_url = self.admin_url.clone();
         // Drop runs inside the test's runtime, which cannot be blocked on; a helper thread with
         // its own runtime does the clean-up and is waited for, so nothing outlives the test.
         // The test's pool stays out of that thread: its sockets belong to the blocked runtime.
@@ -233,7 +259,7 @@ impl Drop for TestEnv {
                 .build()
                 .expect("cleanup runtime");
             rt.block_on(async move {
-                drop_database(&database).await;
+                drop_database(&admin_url, &database).await;
                 delete_vhost(&vhost).await;
             });
         });
@@ -263,15 +289,15 @@ pub fn mail_links(public_url: &str) -> mail::compose::Links {
     mail::compose::Links::new(public_url, account::signing::Signer::new(SECRET_KEY))
 }
 
-async fn admin_pool() -> MySqlPool {
-    match db::connect_url(&admin_db_url(), 2).await {
+async fn admin_pool(url: &str) -> MySqlPool {
+    match db::connect_url(url, 2).await {
         Ok(pool) => pool,
         Err(e) => panic!("cannot reach the test MariaDB account ({e}); {SERVICES_HINT}"),
     }
 }
 
-async fn drop_database(name: &str) {
-    if let Ok(admin) = db::connect_url(&admin_db_url(), 1).await {
+async fn drop_database(admin_url: &str, name: &str) {
+    if let Ok(admin) = db::connect_url(admin_url, 1).await {
         // A test that panicked inside a transaction leaves its connection holding locks (the
         // rollback would run on the test's runtime, which is blocked in this drop): DROP
         // DATABASE would wait for them forever. End those connections first.
@@ -375,7 +401,7 @@ async fn sweep_once() {
             .and_then(|secs| secs.parse::<u64>().ok())
             .is_some_and(|secs| secs + 2 * 3600 < now)
     };
-    let admin = admin_pool().await;
+    let admin = admin_pool(&admin_db_url()).await;
     let names: Vec<(String,)> = sqlx::query_as(
         "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'ocpt\\_%'",
     )
@@ -384,7 +410,7 @@ async fn sweep_once() {
     .unwrap_or_default();
     admin.close().await;
     for (name,) in names.into_iter().filter(|(n,)| stale(n)) {
-        drop_database(&name).await;
+        drop_database(&admin_db_url(), &name).await;
     }
     let (url, user, pass) = management_api("api/vhosts");
     if let Ok(resp) = management_client()

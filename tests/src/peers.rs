@@ -476,6 +476,25 @@ impl Drop for PrivateRabbit {
     }
 }
 
+/// Creates the programs' account (`PRIVATE_DB_USER`) as root on a fresh server on `port`.
+pub(crate) async fn create_private_account(port: u16) {
+    let root = db::connect_url(&format!("mysql://root@127.0.0.1:{port}/"), 1)
+        .await
+        .expect("root on the private server");
+    for sql in [
+        format!(
+            "CREATE USER '{PRIVATE_DB_USER}'@'127.0.0.1' IDENTIFIED BY '{PRIVATE_DB_PASSWORD}'"
+        ),
+        format!("GRANT ALL ON *.* TO '{PRIVATE_DB_USER}'@'127.0.0.1'"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&root)
+            .await
+            .expect("account on the private server");
+    }
+    root.close().await;
+}
+
 /// A MariaDB server of this test's own (its own data directory and port), so a test can restart
 /// the database under a running system without disturbing the tests beside it.
 pub struct PrivateMariadb {
@@ -517,21 +536,7 @@ impl PrivateMariadb {
             child: None,
         };
         server.resume().await;
-        let root = db::connect_url(&format!("mysql://root@127.0.0.1:{}/", server.port), 1)
-            .await
-            .expect("root on the private server");
-        for sql in [
-            format!(
-                "CREATE USER '{PRIVATE_DB_USER}'@'127.0.0.1' IDENTIFIED BY '{PRIVATE_DB_PASSWORD}'"
-            ),
-            format!("GRANT ALL ON *.* TO '{PRIVATE_DB_USER}'@'127.0.0.1'"),
-        ] {
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(&root)
-                .await
-                .expect("account on the private server");
-        }
-        root.close().await;
+        create_private_account(server.port).await;
         server
     }
 

@@ -393,11 +393,35 @@ async fn place_order(
     ApiUser(user): ApiUser,
     ApiJson(req): ApiJson<NewOrderRequest>,
 ) -> Result<(StatusCode, Json<Placement>), ApiError> {
+    let placed = crate::error::retried(|| place_once(&state, &user, &req)).await?;
+    Ok(match placed {
+        Placed::Created(o) => (
+            StatusCode::CREATED,
+            Json(Placement {
+                order: order_view(&o),
+                replayed: false,
+            }),
+        ),
+        Placed::AlreadyPlaced(o) => (
+            StatusCode::OK,
+            Json(Placement {
+                order: order_view(&o),
+                replayed: true,
+            }),
+        ),
+    })
+}
+
+async fn place_once(
+    state: &AppState,
+    user: &account::user::User,
+    req: &NewOrderRequest,
+) -> Result<Placed, WebError> {
     let mut tx = state.pool.begin().await?;
     let shop = crate::lookup::active_shop(&mut tx, &req.pizzeria)
         .await
         .map_err(|_| WebError::Invalid("pizzeria inconnue".into()))?;
-    let delivery = match (req.fulfilment, req.address_id, req.delivery) {
+    let delivery = match (req.fulfilment, req.address_id, req.delivery.clone()) {
         (Fulfilment::Pickup, _, _) => None,
         (Fulfilment::Delivery, Some(id), _) => Some(
             account::address::find(&mut tx, user.id, id)
@@ -422,28 +446,13 @@ async fn place_order(
         contact_email: None,
         delivery,
         desired_at: req.desired_at,
-        notes: req.notes,
-        lines: req.lines,
-        idempotency_key: req.idempotency_key,
+        notes: req.notes.clone(),
+        lines: req.lines.clone(),
+        idempotency_key: req.idempotency_key.clone(),
     };
     let placed = order::place::place(&mut tx, &new, Actor::Customer(user.id), Utc::now()).await?;
     tx.commit().await?;
-    Ok(match placed {
-        Placed::Created(o) => (
-            StatusCode::CREATED,
-            Json(Placement {
-                order: order_view(&o),
-                replayed: false,
-            }),
-        ),
-        Placed::AlreadyPlaced(o) => (
-            StatusCode::OK,
-            Json(Placement {
-                order: order_view(&o),
-                replayed: true,
-            }),
-        ),
-    })
+    Ok(placed)
 }
 
 /// One of the customer's orders.

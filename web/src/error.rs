@@ -31,6 +31,10 @@ pub enum WebError {
     TooManyRequests,
     #[error("le paiement est momentanément indisponible : réessayez dans un instant")]
     PaymentUnavailable,
+    /// The database could not finish (a deadlock, a Galera certification conflict, a node lost
+    /// mid-transaction): worth trying again, which [`retried`] does for order placement.
+    #[error("le service est momentanément indisponible : réessayez dans un instant")]
+    Unavailable(String),
     #[error("erreur interne")]
     Internal(String),
 }
@@ -51,7 +55,9 @@ impl WebError {
             WebError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-            WebError::PaymentUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::PaymentUnavailable | WebError::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -66,6 +72,7 @@ impl WebError {
             WebError::Conflict(_) => "conflict",
             WebError::TooManyRequests => "too_many_requests",
             WebError::PaymentUnavailable => "payment_unavailable",
+            WebError::Unavailable(_) => "unavailable",
             WebError::Internal(_) => "internal",
         }
     }
@@ -73,7 +80,7 @@ impl WebError {
     /// What went wrong inside, for the logs and Sentry (never shown to the visitor): attached to
     /// the response and logged by [`report`] with the request it belongs to.
     fn attach_detail(&self, response: &mut Response) {
-        if let WebError::Internal(detail) = self {
+        if let WebError::Internal(detail) | WebError::Unavailable(detail) = self {
             response
                 .extensions_mut()
                 .insert(InternalDetail(detail.clone()));
@@ -124,11 +131,69 @@ macro_rules! internal_from {
 }
 internal_from!(
     report::ReportError,
-    sqlx::Error,
     minijinja::Error,
-    tower_sessions::session::Error,
-    messages::MessagingError
+    tower_sessions::session::Error
 );
+
+impl From<messages::MessagingError> for WebError {
+    fn from(e: messages::MessagingError) -> Self {
+        match e {
+            messages::MessagingError::Db(e) => e.into(),
+            other => WebError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::Error> for WebError {
+    fn from(e: sqlx::Error) -> Self {
+        if db::is_transient(&e) {
+            WebError::Unavailable(e.to_string())
+        } else {
+            WebError::Internal(e.to_string())
+        }
+    }
+}
+
+/// An error after which a request's transaction may simply run again.
+pub trait Transient {
+    fn transient(&self) -> bool;
+}
+
+impl Transient for WebError {
+    fn transient(&self) -> bool {
+        matches!(self, WebError::Unavailable(_))
+    }
+}
+
+/// Runs a transaction again when the database could not finish it: a Galera node refuses a
+/// commit that conflicts with one certified on another node, and a node that dies takes its
+/// transactions with it. Jittered, so checkouts that collided do not collide again in step;
+/// about two seconds at most. Only for bodies that are safe to repeat: placing an order is, by
+/// its idempotency key (a commit whose answer was lost finds the order placed).
+pub async fn retried<T, E, F, Fut>(body: F) -> Result<T, E>
+where
+    E: Transient,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    use backon::Retryable as _;
+    body.retry(
+        backon::ExponentialBuilder::default()
+            .with_min_delay(std::time::Duration::from_millis(20))
+            .with_max_delay(std::time::Duration::from_millis(500))
+            .with_jitter()
+            .with_max_times(7),
+    )
+    .sleep(tokio::time::sleep)
+    .when(Transient::transient)
+    .notify(|_, wait| {
+        tracing::warn!(
+            retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+            "transaction failed on a transient database error; running it again"
+        )
+    })
+    .await
+}
 
 impl From<order::OrderError> for WebError {
     fn from(e: order::OrderError) -> Self {
@@ -139,7 +204,8 @@ impl From<order::OrderError> for WebError {
             E::Transition(t) => WebError::Conflict(t.to_string()),
             E::Conflict => WebError::Conflict(E::Conflict.to_string()),
             E::Locked(m) => WebError::Conflict(m),
-            other => WebError::Internal(other.to_string()),
+            E::Db(e) => e.into(),
+            E::Messaging(e) => e.into(),
         }
     }
 }
@@ -213,7 +279,7 @@ pub struct ErrorBody {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// `bad_request`, `invalid`, `not_found`, `login_required`, `forbidden`, `conflict`,
-    /// `too_many_requests`, `payment_unavailable` or `internal`.
+    /// `too_many_requests`, `payment_unavailable`, `unavailable` or `internal`.
     code: &'static str,
     message: String,
 }

@@ -374,7 +374,7 @@ pub async fn checkout(
     page: Page,
     Form(form): Form<CheckoutForm>,
 ) -> Result<Response, WebError> {
-    match place_from_cart(&state, user.as_ref(), &page, &form).await {
+    match crate::error::retried(|| place_from_cart(&state, user.as_ref(), &page, &form)).await {
         Ok(order) => {
             Cart::clear(&page.session).await?;
             // A guest follows their order by its key, as the confirmation e-mail's link does.
@@ -414,6 +414,12 @@ pub async fn checkout(
 enum Refused {
     Field(&'static str, String),
     Web(WebError),
+}
+
+impl crate::error::Transient for Refused {
+    fn transient(&self) -> bool {
+        matches!(self, Refused::Web(e) if crate::error::Transient::transient(e))
+    }
 }
 
 impl<E: Into<WebError>> From<E> for Refused {

@@ -7,6 +7,7 @@
 //! that owns that type.
 #![forbid(unsafe_code)]
 
+mod failover;
 pub mod retention;
 
 use std::time::Duration;
@@ -24,31 +25,62 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
 pub enum DbError {
     #[error("cannot connect to the database: {0}")]
     Connect(#[source] sqlx::Error),
+    #[error("no database node is ready: {0}")]
+    NoReadyNode(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
-/// Opens a pool on the configured database.
+/// Opens a pool on the configured database: the one server, or the first ready node of a
+/// Galera cluster (see `failover`).
 pub async fn connect(settings: &DatabaseSettings) -> Result<MySqlPool, DbError> {
-    connect_url(settings.url().expose_secret(), settings.max_connections).await
+    let urls = settings.node_urls();
+    if let [url] = urls.as_slice() {
+        return connect_url(url.expose_secret(), settings.max_connections).await;
+    }
+    let nodes = urls
+        .iter()
+        .map(|u| u.expose_secret().parse())
+        .collect::<Result<Vec<MySqlConnectOptions>, _>>()
+        .map_err(DbError::Connect)?;
+    failover::connect(nodes, settings.max_connections).await
 }
 
-/// Opens a pool on a `mysql://` URL. Every connection works in UTC, so `DATETIME` values and
-/// `CURRENT_TIMESTAMP` defaults are UTC whatever the server's time zone.
+/// Opens a pool on a `mysql://` URL.
 pub async fn connect_url(url: &str, max_connections: u32) -> Result<MySqlPool, DbError> {
     let options: MySqlConnectOptions = url.parse().map_err(DbError::Connect)?;
-    MySqlPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(5))
-        .after_connect(|conn, _meta| {
-            Box::pin(async move {
-                conn.execute("SET time_zone = '+00:00'").await?;
-                Ok(())
-            })
-        })
+    pool_options(max_connections, None)
         .connect_with(options)
         .await
         .map_err(DbError::Connect)
+}
+
+/// Every connection works in UTC, so `DATETIME` values and `CURRENT_TIMESTAMP` defaults are UTC
+/// whatever the server's time zone. On a cluster (`moves`), reads are causal and connections
+/// opened on a node the pool has left are not used again.
+fn pool_options(max_connections: u32, moves: Option<failover::Moves>) -> MySqlPoolOptions {
+    let clustered = moves.is_some();
+    let options = MySqlPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                conn.execute(if clustered {
+                    "SET time_zone = '+00:00', wsrep_sync_wait = 1"
+                } else {
+                    "SET time_zone = '+00:00'"
+                })
+                .await?;
+                Ok(())
+            })
+        });
+    match moves {
+        Some(moves) => options.before_acquire(move |_conn, meta| {
+            let current = moves.opened_since_last_move(meta.age);
+            Box::pin(async move { Ok(current) })
+        }),
+        None => options,
+    }
 }
 
 /// Applies pending migrations; a no-op when the schema is current.
@@ -90,7 +122,9 @@ pub fn is_check_violation(err: &sqlx::Error) -> bool {
             || matches!(db.code().as_deref(), Some("HY000" | "23000")) && db.message().contains("CONSTRAINT"))
 }
 
-/// True for errors worth retrying: lost connections, lock wait time-outs and deadlocks.
+/// True for errors worth retrying: lost connections, lock wait time-outs, deadlocks (which is
+/// also how Galera refuses a commit that conflicts with one certified on another node), and a
+/// Galera node briefly out of the primary component while the cluster changes members.
 pub fn is_transient(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Io(_)
@@ -98,13 +132,15 @@ pub fn is_transient(err: &sqlx::Error) -> bool {
         | sqlx::Error::PoolClosed
         | sqlx::Error::Tls(_) => true,
         sqlx::Error::Database(db) => {
-            // 1205 lock wait timeout, 1213 deadlock, 2006/2013 server gone, 1927 connection killed.
-            let message = db.message();
-            db.code().is_some_and(|c| c == "40001")
-                || message.contains("Deadlock")
-                || message.contains("Lock wait timeout")
-                || message.contains("server has gone away")
-                || message.contains("Connection was killed")
+            let number = db
+                .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                .map(sqlx::mysql::MySqlDatabaseError::number);
+            // 1047 WSREP not ready, 1053 shutdown in progress, 1205 lock wait timeout,
+            // 1213 deadlock, 1927 connection killed, 2006/2013 server gone, 4031 idle kill.
+            matches!(
+                number,
+                Some(1047 | 1053 | 1205 | 1213 | 1927 | 2006 | 2013 | 4031)
+            ) || db.code().is_some_and(|c| c == "40001")
         }
         _ => false,
     }

@@ -72,8 +72,9 @@ impl Environment {
 /// Database connection: the manual's `DB_*` variables plus host and port.
 #[derive(Clone, Debug)]
 pub struct DatabaseSettings {
-    pub host: String,
-    pub port: u16,
+    /// The server, or a Galera cluster's nodes in order of preference: `DB_HOST` is a comma
+    /// list of `host` or `host:port` (`DB_PORT` when the port is left out).
+    pub nodes: Vec<DbNode>,
     pub name: String,
     pub user: String,
     pub password: SecretString,
@@ -81,17 +82,34 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
 }
 
+/// One database server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DbNode {
+    pub host: String,
+    pub port: u16,
+}
+
+impl fmt::Display for DbNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.host, self.port)
+    }
+}
+
 impl DatabaseSettings {
-    /// `mysql://` URL for sqlx. Keep it out of logs: it holds the password.
+    /// `mysql://` URL for sqlx, on the first node. Keep it out of logs: it holds the password.
     pub fn url(&self) -> SecretString {
-        self.url_for(&self.name)
+        self.url_of(&self.nodes[0])
     }
 
-    /// The same server and credentials, another database (tests create their own).
-    pub fn url_for(&self, database: &str) -> SecretString {
+    /// Every node's URL, in order of preference.
+    pub fn node_urls(&self) -> Vec<SecretString> {
+        self.nodes.iter().map(|n| self.url_of(n)).collect()
+    }
+
+    fn url_of(&self, node: &DbNode) -> SecretString {
         let mut url = Url::parse("mysql://localhost").expect("static URL parses");
-        url.set_host(Some(&self.host)).expect("host was validated");
-        url.set_port(Some(self.port))
+        url.set_host(Some(&node.host)).expect("host was validated");
+        url.set_port(Some(node.port))
             .expect("mysql URLs take a port");
         url.set_username(&self.user)
             .expect("mysql URLs take a user");
@@ -100,7 +118,7 @@ impl DatabaseSettings {
             url.set_password(Some(password))
                 .expect("mysql URLs take a password");
         }
-        url.set_path(database);
+        url.set_path(&self.name);
         SecretString::from(url.to_string())
     }
 }
@@ -257,10 +275,11 @@ impl Settings {
         };
 
         let database = DatabaseSettings {
-            host: v
-                .optional("DB_HOST")
-                .unwrap_or_else(|| "127.0.0.1".to_owned()),
-            port: v.parse_or("DB_PORT", 3306)?,
+            nodes: db_nodes(
+                &v.optional("DB_HOST")
+                    .unwrap_or_else(|| "127.0.0.1".to_owned()),
+                v.parse_or("DB_PORT", 3306)?,
+            )?,
             name: v.required("DB_NAME")?,
             user: v.required("DB_USER")?,
             password: SecretString::from(v.required("DB_PASSWORD")?),
@@ -272,9 +291,6 @@ impl Settings {
             .all(|c| c.is_ascii_alphanumeric() || c == '_')
         {
             return Err(malformed("DB_NAME", "use letters, digits and _ only"));
-        }
-        if Url::parse(&format!("mysql://{}/", database.host)).is_err() {
-            return Err(malformed("DB_HOST", "not a host name or address"));
         }
         if database.max_connections == 0 {
             return Err(malformed("DB_MAX_CONNECTIONS", "must be at least 1"));
@@ -423,6 +439,32 @@ fn malformed(name: &'static str, reason: &str) -> SettingsError {
     }
 }
 
+/// `DB_HOST`: one server, or a Galera cluster's nodes separated by commas, each `host` or
+/// `host:port`; the same node twice is a mistake worth refusing (it would hide a missing one).
+fn db_nodes(raw: &str, default_port: u16) -> Result<Vec<DbNode>, SettingsError> {
+    let mut nodes: Vec<DbNode> = Vec::new();
+    for item in raw.split(',').map(str::trim) {
+        let url = Url::parse(&format!("mysql://{item}/"))
+            .ok()
+            .filter(|u| u.host_str().is_some_and(|h| !h.is_empty()) && u.username().is_empty())
+            .ok_or_else(|| {
+                malformed(
+                    "DB_HOST",
+                    &format!("{item:?} is not a host name or address (with an optional :port)"),
+                )
+            })?;
+        let node = DbNode {
+            host: url.host_str().expect("checked above").to_owned(),
+            port: url.port().unwrap_or(default_port),
+        };
+        if nodes.contains(&node) {
+            return Err(malformed("DB_HOST", &format!("{node} is listed twice")));
+        }
+        nodes.push(node);
+    }
+    Ok(nodes)
+}
+
 /// Parses a URL and checks its scheme; the error never repeats the value, which may hold a password.
 fn parse_url(name: &'static str, raw: &str, schemes: &[&str]) -> Result<Url, SettingsError> {
     let url = Url::parse(raw).map_err(|e| malformed(name, &format!("not a URL ({e})")))?;
@@ -473,7 +515,13 @@ mod tests {
     fn a_complete_environment_parses() {
         let s = parse(&valid()).unwrap();
         assert_eq!(s.port, 8000);
-        assert_eq!(s.database.port, 3306);
+        assert_eq!(
+            s.database.nodes,
+            [DbNode {
+                host: "127.0.0.1".into(),
+                port: 3306
+            }]
+        );
         assert_eq!(s.public_url.as_str(), "http://127.0.0.1:8000/");
         assert!(s.sentry_dsn.is_none());
         assert_eq!(
@@ -489,6 +537,27 @@ mod tests {
         vars.insert("RABBITMQ_URL", nodes.to_owned());
         let s = parse(&vars).unwrap();
         assert_eq!(s.rabbitmq_url.expose_secret(), nodes);
+    }
+
+    #[test]
+    fn a_galera_clusters_nodes_are_listed_in_db_host_in_order_of_preference() {
+        let mut vars = valid();
+        vars.insert("DB_HOST", "db1.lan, 10.0.0.2:3307,db3.lan".to_owned());
+        vars.insert("DB_PORT", "3310".to_owned());
+        let s = parse(&vars).unwrap();
+        let nodes: Vec<String> = s.database.nodes.iter().map(|n| n.to_string()).collect();
+        assert_eq!(nodes, ["db1.lan:3310", "10.0.0.2:3307", "db3.lan:3310"]);
+        let urls: Vec<String> = s
+            .database
+            .node_urls()
+            .iter()
+            .map(|u| u.expose_secret().to_owned())
+            .collect();
+        assert_eq!(
+            urls[1],
+            "mysql://admin_ocp:s3cret-db-password@10.0.0.2:3307/ocpizza_db"
+        );
+        assert_eq!(s.database.url().expose_secret(), urls[0]);
     }
 
     #[test]
@@ -525,6 +594,11 @@ mod tests {
             ("PORT", "70000"),
             ("SECRET_KEY", "short"),
             ("DB_PORT", "-1"),
+            ("DB_HOST", "db 1"),
+            ("DB_HOST", "10.0.0.1,,10.0.0.2"),
+            ("DB_HOST", "10.0.0.1:3306,10.0.0.1"),
+            ("DB_HOST", "10.0.0.1:port"),
+            ("DB_HOST", "root@10.0.0.1"),
             ("DB_NAME", "ocpizza; drop"),
             ("DB_MAX_CONNECTIONS", "0"),
             ("RABBITMQ_URL", "http://127.0.0.1:5672"),

@@ -140,7 +140,7 @@ pub async fn place(
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, WebError> {
     let shop = shop_for(&state, &user, &code, Screen::Counter).await?;
-    match place_order(&state, &user, shop.id, &form).await {
+    match crate::error::retried(|| place_order(&state, &user, shop.id, &form)).await {
         Ok((id, paid)) => {
             let money = match paid {
                 Some(s) if s.change.0 > 0 => {
