@@ -317,6 +317,7 @@ impl<H: Handler> Job<H> {
             .with_jitter()
             .with_max_times(self.config.attempts.saturating_sub(1))
             .build();
+        let mark = crate::wake::mark();
         let result = loop {
             match process(&self.pool, &self.spec.name, &*self.handler, &envelope).await {
                 Err(HandlerError::Transient(reason)) => match delays.next() {
@@ -334,6 +335,12 @@ impl<H: Handler> Job<H> {
         match result {
             Ok(outcome) => {
                 tracing::debug!(consumer = %self.spec.name, %message_id, ?outcome, "handled");
+                // What the handler enqueued is committed: the relays publish it now.
+                if mark.moved()
+                    && let Err(e) = crate::wake::publish(&self.channel).await
+                {
+                    tracing::debug!(consumer = %self.spec.name, error = %e, "relays not woken; they look every second");
+                }
                 // If the channel died meanwhile the ack fails; the message comes back and is
                 // recognised as processed.
                 if let Err(e) = delivery.ack(BasicAckOptions::default()).await {

@@ -24,6 +24,7 @@ pub mod event;
 pub mod outbox;
 pub mod relay;
 pub mod topology;
+pub mod wake;
 
 pub use event::{DecodeError, Envelope, Event};
 

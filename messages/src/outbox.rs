@@ -19,6 +19,7 @@ pub async fn enqueue(
     .bind(envelope.occurred_at)
     .execute(conn)
     .await?;
+    crate::wake::note_enqueued();
     Ok(())
 }
 

@@ -10,8 +10,13 @@
 
 use std::time::Duration;
 
+use futures_util::{FutureExt, StreamExt};
 use lapin::Confirmation;
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::options::{
+    BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueBindOptions,
+    QueueDeclareOptions,
+};
+use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel};
 use sqlx::MySqlPool;
 
@@ -26,8 +31,9 @@ pub struct RelayConfig {
     pub batch_size: u32,
     /// How long a lease protects a batch from other relays.
     pub lease: Duration,
-    /// Pause between rounds when the outbox is empty.
-    pub idle_poll: Duration,
+    /// How often the relay looks at the outbox without being woken (`wake`): rows committed by
+    /// a program that died before waking it, leases run out, wake-ups lost.
+    pub sweep_every: Duration,
     /// Every worker's queue, declared before publishing so nothing is published unrouted.
     pub consumers: Vec<ConsumerSpec>,
 }
@@ -39,7 +45,7 @@ impl RelayConfig {
             consumers,
             batch_size: 200,
             lease: Duration::from_secs(30),
-            idle_poll: Duration::from_millis(50),
+            sweep_every: Duration::from_secs(1),
         }
     }
 }
@@ -49,6 +55,46 @@ pub struct Relay {
     config: RelayConfig,
     /// Unique per relay instance, so a relay finds the rows it leased.
     id: String,
+}
+
+/// A queue of this relay's own on the wake-up exchange, consumed without acknowledgements.
+async fn listen_for_wakes(
+    conn: &lapin::Connection,
+    relay: &str,
+) -> Result<lapin::Consumer, MessagingError> {
+    let channel = conn.create_channel().await?;
+    crate::wake::declare(&channel).await?;
+    let queue = channel
+        .queue_declare(
+            "".into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                auto_delete: true,
+                ..QueueDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    channel
+        .queue_bind(
+            queue.name().clone(),
+            crate::wake::EXCHANGE.into(),
+            "".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    Ok(channel
+        .basic_consume(
+            queue.name().clone(),
+            format!("relay-{relay}").into(),
+            BasicConsumeOptions {
+                no_ack: true,
+                ..BasicConsumeOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await?)
 }
 
 /// A leased row.
@@ -78,15 +124,26 @@ impl Relay {
         {
             let result = async {
                 let channel = self.open_channel(&conn).await?;
+                let mut wakes = listen_for_wakes(&conn, &self.id).await?;
                 tracing::info!(relay = %self.id, "relay connected");
                 delays = broker::reconnect_backoff();
                 loop {
                     if shutdown.is_triggered() {
                         return Ok::<(), MessagingError>(());
                     }
-                    let published = self.publish_round(&channel).await?;
-                    if published == 0 && !shutdown.sleep(self.config.idle_poll).await {
-                        return Ok(());
+                    if self.publish_round(&channel).await? > 0 {
+                        continue;
+                    }
+                    tokio::select! {
+                        woken = wakes.next() => match woken {
+                            // Wake-ups that arrived meanwhile are covered by the round to come.
+                            Some(Ok(_)) => while let Some(Some(Ok(_))) = wakes.next().now_or_never() {},
+                            Some(Err(e)) => return Err(e.into()),
+                            None => return Err(MessagingError::Broker(lapin::Error::from(lapin::ErrorKind::InvalidChannelState(lapin::ChannelState::Closed, "wake-up consumer cancelled by the broker")))),
+                        },
+                        alive = shutdown.sleep(self.config.sweep_every) => if !alive {
+                            return Ok(());
+                        },
                     }
                 }
             }

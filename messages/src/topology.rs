@@ -102,7 +102,7 @@ pub async fn declare_exchanges(channel: &Channel) -> Result<(), lapin::Error> {
             FieldTable::default(),
         )
         .await?;
-    Ok(())
+    crate::wake::declare(channel).await
 }
 
 /// Declares a consumer's queue, its bindings and its dead-letter queue. Arguments must not change

@@ -20,6 +20,20 @@ async fn env_and_shop() -> (TestEnv, Shop) {
     (env, shop)
 }
 
+/// The stock worker's consumer on this environment's database and vhost.
+fn stock_consumer(env: &TestEnv) -> Consumer<StockWorker> {
+    let spec = workers::consumers()
+        .into_iter()
+        .find(|w| w.name == CONSUMER)
+        .unwrap();
+    Consumer::new(
+        spec,
+        ConsumerConfig::new(&env.amqp_url()),
+        env.pool.clone(),
+        StockWorker,
+    )
+}
+
 async fn handle_placed(env: &TestEnv, order_id: u64) -> Outcome {
     let placed = env.outbox_for("order.placed", order_id).await;
     consumer::process(&env.pool, CONSUMER, &StockWorker, &placed)
@@ -289,16 +303,7 @@ async fn the_stock_worker_confirms_orders_through_the_broker() {
         env.pool.clone(),
         RelayConfig::new(&env.amqp_url(), workers::consumers()),
     );
-    let spec = workers::consumers()
-        .into_iter()
-        .find(|w| w.name == CONSUMER)
-        .unwrap();
-    let worker = Consumer::new(
-        spec,
-        ConsumerConfig::new(&env.amqp_url()),
-        env.pool.clone(),
-        StockWorker,
-    );
+    let worker = stock_consumer(&env);
     let tasks = [
         tokio::spawn(relay.run(shutdown.clone())),
         tokio::spawn(worker.run(shutdown)),
@@ -316,6 +321,71 @@ async fn the_stock_worker_confirms_orders_through_the_broker() {
         Duration::from_secs(30),
         "the order is confirmed",
         || async { env.order(order.id).await.status == OrderStatus::Confirmed },
+    )
+    .await;
+    trigger.trigger();
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+/// The relay waits to be woken instead of polling: with its own look at the outbox put off for
+/// an hour, an order placed through the web server is still published at once (the web server
+/// wakes it after the commit), and so is what the stock worker announces (the worker wakes it).
+#[tokio::test]
+async fn commits_wake_the_relay_which_does_not_poll() {
+    let (env, shop) = env_and_shop().await;
+    let published = |id: u64, routing_key: &'static str| {
+        let env = &env;
+        async move {
+            let rows: Vec<Option<chrono::DateTime<chrono::Utc>>> = sqlx::query_scalar(
+                "SELECT published_at FROM outbox WHERE routing_key = ?
+                 AND JSON_VALUE(payload, '$.correlation_id') = ?",
+            )
+            .bind(routing_key)
+            .bind(id)
+            .fetch_all(&env.pool)
+            .await
+            .unwrap();
+            rows.len() == 1 && rows[0].is_some()
+        }
+    };
+    // Already waiting when the relay starts: its first round takes it, and by then it listens.
+    let early = env
+        .place(
+            &shop,
+            &[(shop.margherita, 1)],
+            PaymentMode::OnSite,
+            Fulfilment::Pickup,
+        )
+        .await;
+    let (trigger, shutdown) = Shutdown::new();
+    let mut config = RelayConfig::new(&env.amqp_url(), workers::consumers());
+    config.sweep_every = Duration::from_secs(3600);
+    let relay = Relay::new(env.pool.clone(), config);
+    let tasks = vec![tokio::spawn(relay.run(shutdown.clone()))];
+    wait_until(Duration::from_secs(30), "the first order published", || {
+        published(early.id, "order.placed")
+    })
+    .await;
+
+    let app = env.spawn_web().await;
+    let customer = ocpizza_tests::flow::api_customer(&app.url("")).await;
+    let id = ocpizza_tests::flow::place_via_api(&customer, &shop, 1).await;
+    wait_until(
+        Duration::from_secs(30),
+        "the order published on its commit",
+        || published(id, "order.placed"),
+    )
+    .await;
+
+    let worker = stock_consumer(&env);
+    let mut tasks = tasks;
+    tasks.push(tokio::spawn(worker.run(shutdown)));
+    wait_until(
+        Duration::from_secs(30),
+        "the reservation published on its commit",
+        || published(id, "stock.reserved"),
     )
     .await;
     trigger.trigger();

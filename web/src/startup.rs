@@ -37,6 +37,7 @@ impl Application {
         .map_err(|e| std::io::Error::other(format!("STRIPE settings: {e}")))?;
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let signer = account::signing::Signer::new(settings.secret_key.expose_secret());
+        let relays = messages::wake::Waker::start(settings.rabbitmq_url.expose_secret());
         let state = AppState {
             pool: pool.clone(),
             settings: Arc::new(settings),
@@ -46,6 +47,7 @@ impl Application {
             signer,
             http: Arc::new(crate::metrics::Http::default()),
             stopping,
+            relays,
         };
         Ok(Application {
             listener,
@@ -106,6 +108,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            wake_relays,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             crate::session::csrf_guard,
         ))
         .layer(sessions)
@@ -128,6 +134,19 @@ pub fn router(state: AppState) -> Router {
             crate::metrics::track,
         ))
         .with_state(state)
+}
+
+/// A handler that wrote to the outbox has committed by the time it answers: the relays are woken
+/// then, and the order (or whatever it announced) leaves at once.
+async fn wake_relays(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mark = messages::wake::mark();
+    let response = next.run(request).await;
+    state.relays.after(mark);
+    response
 }
 
 /// Unknown paths: a JSON error under `/api/`, the French page elsewhere.

@@ -24,6 +24,8 @@ pub struct AppState {
     /// Turns true when the server starts stopping: live update streams end then, so a graceful
     /// stop is not held up by pages that stay open for hours (their browsers reconnect).
     pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// Wakes the outbox relays after a request whose transaction wrote to the outbox.
+    pub relays: messages::wake::Waker,
 }
 
 impl AppState {
