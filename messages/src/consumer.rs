@@ -335,16 +335,14 @@ impl<H: Handler> Job<H> {
         match result {
             Ok(outcome) => {
                 tracing::debug!(consumer = %self.spec.name, %message_id, ?outcome, "handled");
-                // What the handler enqueued is committed: the relays publish it now.
-                if mark.moved()
-                    && let Err(e) = crate::wake::publish(&self.channel).await
-                {
-                    tracing::debug!(consumer = %self.spec.name, error = %e, "relays not woken; they look every second");
-                }
                 // If the channel died meanwhile the ack fails; the message comes back and is
                 // recognised as processed.
                 if let Err(e) = delivery.ack(BasicAckOptions::default()).await {
                     tracing::warn!(consumer = %self.spec.name, %message_id, error = %e, "ack failed; redelivery will be absorbed");
+                }
+                // What the handler enqueued is committed: the relays publish it now.
+                if mark.moved() {
+                    crate::wake::publish(&self.channel).await;
                 }
             }
             Err(HandlerError::Transient(reason))

@@ -60,18 +60,35 @@ pub async fn declare(channel: &Channel) -> Result<(), lapin::Error> {
         .await
 }
 
+/// How long a wake-up may take to leave; a channel that does not take it in that time is in
+/// trouble its owner will see, and the relays look every second anyway.
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Publishes one wake-up on `channel` (no confirm awaited: a lost one costs a second at most).
-pub async fn publish(channel: &Channel) -> Result<(), lapin::Error> {
-    channel
-        .basic_publish(
+/// False when it could not leave.
+pub async fn publish(channel: &Channel) -> bool {
+    let sent = tokio::time::timeout(
+        PUBLISH_TIMEOUT,
+        channel.basic_publish(
             EXCHANGE.into(),
             "".into(),
             BasicPublishOptions::default(),
             &[],
             BasicProperties::default(),
-        )
-        .await
-        .map(drop)
+        ),
+    )
+    .await;
+    match sent {
+        Ok(Ok(_)) => true,
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "relays not woken; they look every second");
+            false
+        }
+        Err(_) => {
+            tracing::debug!("relays not woken in time; they look every second");
+            false
+        }
+    }
 }
 
 /// The web server's way to wake the relays: a task of its own with a broker connection, fed by
@@ -108,9 +125,8 @@ impl Waker {
                     }
                 }
                 if let Some((_, channel)) = &open
-                    && let Err(e) = publish(channel).await
+                    && !publish(channel).await
                 {
-                    tracing::debug!(error = %e, "wake-up not published; reconnecting next time");
                     open = None;
                 }
             }
