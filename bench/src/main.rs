@@ -72,6 +72,10 @@ struct Args {
     /// Words on how the system ran (build profile, worker counts…), for the report.
     #[arg(long, default_value = "")]
     setup: String,
+    /// Which results block of `--report` to replace: `<!-- bench:NAME:begin -->` (empty: the
+    /// main one), so each layout keeps its own.
+    #[arg(long, default_value = "")]
+    block: String,
 }
 
 #[derive(Deserialize)]
@@ -190,7 +194,7 @@ async fn main() -> Result<()> {
     let text = report.markdown();
     println!("\n{text}");
     if let Some(path) = &args.report {
-        write_report(path, &text)?;
+        write_report(path, &args.block, &text)?;
         println!("written to {}", path.display());
     }
     if times
@@ -746,17 +750,24 @@ fn machine() -> String {
     format!("{cpus} cores ({model}), {ram} RAM")
 }
 
-fn write_report(path: &PathBuf, results: &str) -> Result<()> {
-    const BEGIN: &str = "<!-- bench:begin -->";
-    const END: &str = "<!-- bench:end -->";
+fn write_report(path: &PathBuf, block: &str, results: &str) -> Result<()> {
+    let name = if block.is_empty() {
+        String::new()
+    } else {
+        format!("{block}:")
+    };
+    let (begin, end) = (
+        format!("<!-- bench:{name}begin -->"),
+        format!("<!-- bench:{name}end -->"),
+    );
     let doc = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
-    let (Some(b), Some(e)) = (doc.find(BEGIN), doc.find(END)) else {
-        bail!("{} has no {BEGIN} … {END} block", path.display());
+    let (Some(b), Some(e)) = (doc.find(&begin), doc.find(&end)) else {
+        bail!("{} has no {begin} … {end} block", path.display());
     };
     let updated = format!(
-        "{}{BEGIN}\n{results}{END}{}",
+        "{}{begin}\n{results}{end}{}",
         &doc[..b],
-        &doc[e + END.len()..]
+        &doc[e + end.len()..]
     );
     std::fs::write(path, updated)?;
     Ok(())
