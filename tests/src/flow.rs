@@ -215,8 +215,10 @@ impl OrderStream {
 pub async fn confirmed_while_down(env: &TestEnv, what: &str) {
     let until = chrono::Utc::now() + chrono::Duration::seconds(2);
     tokio::time::sleep(Duration::from_secs(3)).await;
+    // The node stays down until this returns, so a loaded machine's slower recovery (consumers
+    // reconnecting with backoff, a queue electing its leader) only costs time.
     wait_until(
-        Duration::from_secs(30),
+        Duration::from_secs(60),
         &format!("orders confirmed with {what}"),
         || async {
             let waiting: i64 = sqlx::query_scalar(
