@@ -1663,9 +1663,13 @@ async fn pizzas_can_be_added_to_an_order_until_the_kitchen_starts() {
 #[tokio::test]
 async fn a_closed_shop_says_when_it_opens_and_the_cart_offers_its_slots() {
     let (env, shop, app) = setup().await;
-    // Open for one hour, starting two hours from now (Paris time).
+    // Open for one hour, starting two hours from now (Paris time), or three when that hour
+    // would run past midnight (opening hours are within a day).
     let paris = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Paris);
-    let opens = paris + chrono::Duration::hours(2);
+    let mut opens = paris + chrono::Duration::hours(2);
+    if (opens + chrono::Duration::hours(1)).date_naive() != opens.date_naive() {
+        opens = paris + chrono::Duration::hours(3);
+    }
     let closes = opens + chrono::Duration::hours(1);
     let hours = format!("{}-{}", opens.format("%H:%M"), closes.format("%H:%M"));
     sqlx::query("UPDATE pizzerias SET opening_hours = ? WHERE id = ?")
