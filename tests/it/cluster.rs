@@ -53,7 +53,7 @@ async fn rabbitmq_nodes_killed_and_stopped_under_a_stream_of_orders_lose_nothing
     assert!(told.accepted.len() >= 30, "a steady stream: {told:?}");
     // Orders never wait on the broker: they go to the outbox with the order.
     assert!(told.refused.is_empty(), "{told:?}");
-    every_order_handled_once(&env, &shop, &told, &urls, &maildev, &printers).await;
+    every_order_handled_once(&env, &shop, &told, &urls, &maildev, &printers, 0).await;
     outbox_drained(&env).await;
     assert!(stack.all_running().await);
 }

@@ -68,7 +68,9 @@ async fn the_database_node_the_programs_write_to_killed_under_a_stream_of_orders
     assert!(told.accepted.len() >= 30, "a steady stream: {told:?}");
     // The web server runs a placement cut by the dying node again; no customer saw an error.
     assert!(told.refused.is_empty(), "{told:?}");
-    every_order_handled_once(&env, &shop, &told, &env.amqp_url(), &maildev, &printers).await;
+    // The kitchen worker's commit recording a print may die with the node after the printer
+    // confirmed it: that ticket is printed again (at most once, for the one node killed).
+    every_order_handled_once(&env, &shop, &told, &env.amqp_url(), &maildev, &printers, 1).await;
     // Each answered order is on each node, the one that was killed included.
     for node in 0..3 {
         let pool = db::connect_url(&cluster.url(node, &env.database), 1)

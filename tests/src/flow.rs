@@ -235,8 +235,9 @@ pub async fn confirmed_while_down(env: &TestEnv, what: &str) {
 }
 
 /// After a stream told `told`: nothing refused left an order, and every order placed (answered
-/// or not) was confirmed, reserved, printed on the first printer and mailed exactly once. The
-/// orders, answered or not.
+/// or not) was confirmed, reserved, recorded printed and mailed exactly once, and came out of
+/// the first printer once, or up to `extra_prints` more times in all (a database node that dies
+/// between the printer's confirmation and the commit recording it). The orders.
 pub async fn every_order_handled_once(
     env: &TestEnv,
     shop: &Shop,
@@ -244,16 +245,18 @@ pub async fn every_order_handled_once(
     amqp_url: &str,
     maildev: &Maildev,
     printers: &crate::peers::Emupos,
+    extra_prints: usize,
 ) -> Vec<u64> {
     refused_left_nothing(env, told).await;
     let mut all = told.accepted.clone();
     all.extend(placed_without_reply(env, told).await);
     reconcile(env, shop, &all, amqp_url).await;
     confirmations_received_once(maildev, &all).await;
-    assert_eq!(
-        printers.receipts(0).await.len(),
-        all.len(),
-        "one ticket per order"
+    let printed = printers.receipts(0).await.len();
+    assert!(
+        (all.len()..=all.len() + extra_prints).contains(&printed),
+        "one ticket per order ({} orders, {printed} printed, {extra_prints} extra allowed)",
+        all.len()
     );
     all
 }
